@@ -1,0 +1,14 @@
+//! The vocabulary every aistr crate speaks: chat messages, probes, attack metadata, verdicts and the
+//! statistics reports are built from. This crate does no IO and has no async: it is what the
+//! rest of the workspace can agree on without agreeing on a runtime, a database or a network stack.
+
+pub mod attack;
+pub mod message;
+pub mod metrics;
+pub mod probe;
+pub mod verdict;
+
+pub use attack::{AttackSpec, Capability, Level};
+pub use message::{ChatRequest, ChatResponse, Message, Role, Usage};
+pub use probe::{Intent, Probe};
+pub use verdict::{Label, Verdict};
