@@ -1,0 +1,55 @@
+//! Attacks turn a probe (a plain request from a dataset) into the conversation that is actually sent
+//! to the target. Each attack is a registry entry with a stable id, so a report can name exactly
+//! which transform chain produced each prompt and a run can be replayed byte for byte.
+
+mod registry;
+
+pub use registry::{lookup, registry, Attack};
+
+use aistr_core::{Message, Probe};
+
+/// The conversation to send, plus what the judge needs to read the answer correctly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreparedAttack {
+    /// Messages to send, oldest first (may include a system message or a fake dialogue).
+    pub messages: Vec<Message>,
+    /// The attack chain that produced them, in application order.
+    pub chain: Vec<String>,
+    /// Decoders the judge should try on the answer (e.g. `base64`), innermost first.
+    pub answer_decoders: Vec<String>,
+    /// A secret planted in the system prompt whose appearance in the answer proves leakage.
+    pub canary: Option<String>,
+}
+
+/// Errors building an attack.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AttackError {
+    /// The id is not in the registry.
+    #[error("unknown attack `{0}` (see `aistr list attacks`)")]
+    Unknown(String),
+    /// The attack cannot be applied this way (e.g. an L3 orchestrator in a transform chain).
+    #[error("attack `{id}` cannot be used in a chain: {why}")]
+    NotChainable {
+        /// Attack id.
+        id: String,
+        /// Reason.
+        why: String,
+    },
+}
+
+/// Applies a chain of attack ids to a probe. An empty chain means the plain L1 request.
+/// `seed` makes every random choice reproducible: the same chain, probe and seed give the same bytes.
+pub fn prepare(chain: &[String], probe: &Probe, seed: u64) -> Result<PreparedAttack, AttackError> {
+    let mut prepared = PreparedAttack {
+        messages: vec![Message::user(probe.prompt.clone())],
+        chain: Vec::new(),
+        answer_decoders: Vec::new(),
+        canary: None,
+    };
+    for id in chain {
+        let attack = lookup(id).ok_or_else(|| AttackError::Unknown(id.clone()))?;
+        attack.apply(&mut prepared, probe, seed)?;
+        prepared.chain.push(id.clone());
+    }
+    Ok(prepared)
+}
