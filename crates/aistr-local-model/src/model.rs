@@ -1,0 +1,361 @@
+//! The embedded target model: load a llama-architecture GGUF (SmolLM2-135M-Instruct by default)
+//! with candle, render a conversation as ChatML, and generate a reply on the CPU.
+//!
+//! Calls are independent: the attention KV cache is cleared at the start of every [`LocalModel::chat`],
+//! so one loaded model serves any number of unrelated conversations. Decoding is greedy at
+//! temperature 0 and seeded multinomial sampling otherwise, so every reply is reproducible from
+//! `(messages, max_tokens, temperature, seed)`.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aistr_core::Message;
+use candle_core::quantized::gguf_file::{self, Content};
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use candle_transformers::models::quantized_llama::{MAX_SEQ_LEN, ModelWeights};
+use tokenizers::Tokenizer;
+
+use crate::LocalModelError;
+use crate::template::{IM_END, default_system_from_template, render_chatml};
+use crate::tokenizer::{metadata_u32, tokenizer_from_gguf};
+
+/// One generated reply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Generation {
+    /// The assistant text, without the stop token.
+    pub text: String,
+    /// Tokens in the rendered ChatML prompt.
+    pub prompt_tokens: u32,
+    /// Tokens generated, not counting the stop token.
+    pub completion_tokens: u32,
+    /// `"stop"` when the model ended its turn, `"length"` when `max_tokens` (or the context window)
+    /// cut it off.
+    pub finish_reason: &'static str,
+    /// Wall-clock time spent in the prompt pass and in token-by-token decoding.
+    pub timings: Timings,
+}
+
+/// Where the time of one [`LocalModel::chat`] call went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// Processing the prompt and producing the first logits.
+    pub prefill: Duration,
+    /// Producing every further token.
+    pub decode: Duration,
+}
+
+/// A loaded GGUF chat model, ready to answer conversations. Not `Sync` in use (generation needs
+/// `&mut self`); wrap it in a mutex to share it.
+pub struct LocalModel {
+    weights: ModelWeights,
+    tokenizer: Tokenizer,
+    stop_ids: Vec<u32>,
+    default_system: Option<String>,
+    context_limit: usize,
+    name: String,
+    path: PathBuf,
+    device: Device,
+}
+
+impl std::fmt::Debug for LocalModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalModel")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field("context_limit", &self.context_limit)
+            .field("stop_ids", &self.stop_ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalModel {
+    /// Loads a llama-architecture GGUF with a ChatML chat template (SmolLM2 and its
+    /// re-quantizations). A missing file yields [`LocalModelError::ModelNotFound`], whose message
+    /// tells the user how to install the models.
+    pub fn load(gguf_path: &Path) -> Result<LocalModel, LocalModelError> {
+        let (content, mut reader) = read_content(gguf_path)?;
+        let arch = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        if arch != "llama" {
+            return Err(LocalModelError::invalid(
+                gguf_path,
+                format!("architecture `{arch}` is not supported (only `llama`)"),
+            ));
+        }
+        let tokenizer = tokenizer_from_gguf(&content)?;
+        let im_end = tokenizer.token_to_id(IM_END).ok_or_else(|| {
+            LocalModelError::invalid(gguf_path, "vocabulary has no <|im_end|>: not a ChatML model")
+        })?;
+        let mut stop_ids = vec![im_end];
+        stop_ids.extend(metadata_u32(&content, "tokenizer.ggml.eos_token_id"));
+        stop_ids.extend(tokenizer.token_to_id("<|endoftext|>"));
+        stop_ids.sort_unstable();
+        stop_ids.dedup();
+
+        let template = content
+            .metadata
+            .get("tokenizer.chat_template")
+            .and_then(|v| v.to_string().ok());
+        let default_system = template.and_then(|t| default_system_from_template(t));
+        let context = metadata_u32(&content, "llama.context_length").map_or(MAX_SEQ_LEN, |c| c as usize);
+        let context_limit = context.min(MAX_SEQ_LEN);
+        let name = content
+            .metadata
+            .get("general.name")
+            .and_then(|v| v.to_string().ok())
+            .cloned()
+            .unwrap_or_else(|| gguf_path.display().to_string());
+
+        let device = Device::Cpu;
+        let weights = ModelWeights::from_gguf(content, &mut reader, &device)
+            .map_err(|e| LocalModelError::invalid(gguf_path, format!("cannot load weights: {e}")))?;
+        Ok(LocalModel {
+            weights,
+            tokenizer,
+            stop_ids,
+            default_system,
+            context_limit,
+            name,
+            path: gguf_path.to_path_buf(),
+            device,
+        })
+    }
+
+    /// The model's `general.name` (or its path when the GGUF has none).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The file the model was loaded from.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Prompt plus generated tokens can never exceed this.
+    #[must_use]
+    pub fn context_limit(&self) -> usize {
+        self.context_limit
+    }
+
+    /// The system prompt inserted when a conversation does not start with a system message.
+    #[must_use]
+    pub fn default_system_prompt(&self) -> Option<&str> {
+        self.default_system.as_deref()
+    }
+
+    /// The exact ChatML text the model sees for `messages`, ending with the opened assistant turn.
+    #[must_use]
+    pub fn render_prompt(&self, messages: &[Message]) -> String {
+        render_chatml(messages, self.default_system.as_deref())
+    }
+
+    /// Token ids of `text` (control-token strings are recognised; no BOS is added).
+    pub fn tokenize(&self, text: &str) -> Result<Vec<u32>, LocalModelError> {
+        let enc = self
+            .tokenizer
+            .encode(text, false)
+            .map_err(|e| LocalModelError::Tokenizer(e.to_string()))?;
+        Ok(enc.get_ids().to_vec())
+    }
+
+    /// Answers a conversation: renders it as ChatML, then generates up to `max_tokens` tokens,
+    /// stopping at `<|im_end|>` (or the GGUF's end-of-sequence token).
+    ///
+    /// `temperature == 0` decodes greedily (and ignores `seed`); a positive temperature samples
+    /// from the softmax of `logits / temperature` with a generator seeded by `seed`, so the same
+    /// arguments give the same text.
+    pub fn chat(
+        &mut self,
+        messages: &[Message],
+        max_tokens: u32,
+        temperature: f32,
+        seed: u64,
+    ) -> Result<Generation, LocalModelError> {
+        if !temperature.is_finite() || temperature < 0.0 {
+            return Err(LocalModelError::InvalidTemperature(temperature));
+        }
+        let prompt = self.tokenize(&self.render_prompt(messages))?;
+        let prompt_len = prompt.len();
+        // At least one generated token must fit after the prompt.
+        if prompt_len >= self.context_limit {
+            return Err(LocalModelError::PromptTooLong {
+                prompt_tokens: prompt_len,
+                limit: self.context_limit,
+            });
+        }
+        let budget = (max_tokens as usize).min(self.context_limit - prompt_len);
+        let sampling = if temperature == 0.0 {
+            Sampling::ArgMax
+        } else {
+            Sampling::All { temperature: f64::from(temperature) }
+        };
+        let mut sampler = LogitsProcessor::from_sampling(seed, sampling);
+        let mut timings = Timings::default();
+        let mut generated: Vec<u32> = Vec::with_capacity(budget);
+        let mut finish_reason = "length";
+
+        // Every call starts from an empty cache (forward at position 0 would also overwrite it,
+        // but clearing makes the independence explicit and frees the memory of the last reply).
+        self.weights.clear_kv_cache();
+        if budget > 0 {
+            let started = Instant::now();
+            let input = Tensor::new(prompt.as_slice(), &self.device)?.unsqueeze(0)?;
+            let mut logits = self.weights.forward(&input, 0)?.squeeze(0)?;
+            timings.prefill = started.elapsed();
+            let started = Instant::now();
+            loop {
+                let next = sampler.sample(&logits)?;
+                if self.stop_ids.contains(&next) {
+                    finish_reason = "stop";
+                    break;
+                }
+                generated.push(next);
+                if generated.len() >= budget {
+                    break;
+                }
+                let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
+                let pos = prompt_len + generated.len() - 1;
+                logits = self.weights.forward(&input, pos)?.squeeze(0)?;
+            }
+            timings.decode = started.elapsed();
+        }
+        self.weights.clear_kv_cache();
+
+        let text = self
+            .tokenizer
+            .decode(&generated, true)
+            .map_err(|e| LocalModelError::Tokenizer(e.to_string()))?;
+        Ok(Generation {
+            text,
+            prompt_tokens: u32::try_from(prompt_len).unwrap_or(u32::MAX),
+            completion_tokens: u32::try_from(generated.len()).unwrap_or(u32::MAX),
+            finish_reason,
+            timings,
+        })
+    }
+}
+
+/// Reads only the GGUF header and metadata of `path` (no tensor data).
+pub(crate) fn read_content(path: &Path) -> Result<(Content, BufReader<File>), LocalModelError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(LocalModelError::ModelNotFound { path: path.to_path_buf() });
+        }
+        Err(e) => return Err(LocalModelError::io(path, e)),
+    };
+    let mut reader = BufReader::new(file);
+    let content = gguf_file::Content::read(&mut reader)
+        .map_err(|e| LocalModelError::invalid(path, format!("cannot parse GGUF: {e}")))?;
+    Ok((content, reader))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{TINY_CONTEXT, TinyModel, write_tiny_llama_gguf};
+
+    fn tiny(kind: TinyModel) -> (tempfile::TempDir, LocalModel) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tiny.gguf");
+        write_tiny_llama_gguf(&path, kind, false).expect("write tiny model");
+        let model = LocalModel::load(&path).expect("load tiny model");
+        (dir, model)
+    }
+
+    #[test]
+    fn local_model_is_send() {
+        fn assert_send<T: Send>() {}
+        assert_send::<LocalModel>();
+    }
+
+    #[test]
+    fn missing_file_says_how_to_install() {
+        let e = LocalModel::load(Path::new("/nonexistent/aistr/model.gguf")).expect_err("missing");
+        assert!(matches!(e, LocalModelError::ModelNotFound { .. }));
+        let msg = e.to_string();
+        assert!(msg.contains("scripts/install-models.sh") && msg.contains("aistr models install"), "{msg}");
+    }
+
+    #[test]
+    fn garbage_file_is_invalid_model() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bad.gguf");
+        std::fs::write(&path, b"not a gguf at all").expect("write");
+        let e = LocalModel::load(&path).expect_err("garbage");
+        assert!(matches!(e, LocalModelError::InvalidModel { .. }), "{e}");
+    }
+
+    #[test]
+    fn greedy_stops_at_im_end() {
+        let (_d, mut m) = tiny(TinyModel::SaysHi);
+        assert_eq!(m.default_system_prompt(), Some(crate::template::SMOLLM2_DEFAULT_SYSTEM));
+        let g = m.chat(&[Message::user("yo")], 50, 0.0, 0).expect("chat");
+        assert_eq!(g.text, "hi");
+        assert_eq!(g.finish_reason, "stop");
+        assert_eq!(g.completion_tokens, 2);
+        let prompt = m.tokenize(&m.render_prompt(&[Message::user("yo")])).expect("tokenize");
+        assert_eq!(g.prompt_tokens as usize, prompt.len());
+    }
+
+    #[test]
+    fn max_tokens_caps_and_cache_resets_between_calls() {
+        let (_d, mut m) = tiny(TinyModel::Echo);
+        let msgs = [Message::system("s"), Message::user("hello")];
+        let a = m.chat(&msgs, 5, 0.0, 0).expect("chat");
+        assert_eq!(a.finish_reason, "length");
+        assert_eq!(a.completion_tokens, 5);
+        assert_eq!(a.text, "\n\n\n\n\n");
+        // A different conversation in between must not leak into the next identical call.
+        m.chat(&[Message::user("something else entirely 123")], 7, 0.8, 3).expect("chat");
+        let b = m.chat(&msgs, 5, 0.0, 0).expect("chat");
+        assert_eq!(a.text, b.text);
+        assert_eq!(m.chat(&msgs, 0, 0.0, 0).expect("chat").completion_tokens, 0);
+    }
+
+    #[test]
+    fn sampling_is_reproducible_per_seed() {
+        let (_d, mut m) = tiny(TinyModel::Echo);
+        let msgs = [Message::user("tell me a story")];
+        let run = |m: &mut LocalModel, seed| m.chat(&msgs, 24, 1.0, seed).expect("chat");
+        let a = run(&mut m, 7);
+        let b = run(&mut m, 7);
+        assert_eq!(a.text, b.text);
+        assert_eq!(a.completion_tokens, b.completion_tokens);
+        // Some other seed gives a different continuation (the tiny model's distribution is broad).
+        let differs = (8..16).any(|s| run(&mut m, s).text != a.text);
+        assert!(differs, "sampling ignored the seed");
+    }
+
+    #[test]
+    fn rejects_bad_temperature_and_overlong_prompt() {
+        let (_d, mut m) = tiny(TinyModel::Echo);
+        for t in [-0.1, f32::NAN, f32::INFINITY] {
+            let e = m.chat(&[Message::user("x")], 4, t, 0).expect_err("bad temperature");
+            assert!(matches!(e, LocalModelError::InvalidTemperature(_)));
+        }
+        assert_eq!(m.context_limit(), TINY_CONTEXT as usize);
+        let long = "a ".repeat(TINY_CONTEXT as usize);
+        let e = m.chat(&[Message::user(long)], 4, 0.0, 0).expect_err("too long");
+        assert!(matches!(e, LocalModelError::PromptTooLong { .. }), "{e}");
+    }
+
+    #[test]
+    fn generation_is_capped_by_the_context_window() {
+        let (_d, mut m) = tiny(TinyModel::Echo);
+        let msgs = [Message::user("x")];
+        let prompt_len = m.tokenize(&m.render_prompt(&msgs)).expect("tokenize").len();
+        let g = m.chat(&msgs, 10_000, 0.0, 0).expect("chat");
+        assert_eq!(g.finish_reason, "length");
+        assert_eq!(g.completion_tokens as usize, TINY_CONTEXT as usize - prompt_len);
+    }
+}

@@ -1,0 +1,200 @@
+//! Tiny synthetic SmolLM2-shaped GGUF models for tests that must not depend on the 100 MB real
+//! weights (CI without models, and crates that wrap [`crate::LocalModel`]).
+//!
+//! The models are llama-architecture GGUFs with the real SmolLM2 tokenizer *pipeline* (ChatML
+//! control tokens, byte-level BPE, `pre = smollm`) over a 261-token vocabulary, and transformer
+//! blocks whose weights are all zero. With zero blocks the residual stream is just the embedding of
+//! the last token, so each model is a fixed bigram table whose output we can predict:
+//!
+//! - [`TinyModel::Echo`]: tied embeddings, so the most likely next token is the last token again;
+//!   greedy decoding repeats the final `\n` of the prompt until `max_tokens` ("length").
+//! - [`TinyModel::SaysHi`]: an explicit output matrix maps `\n` → `h` → `i` → `<|im_end|>`, so
+//!   greedy decoding answers `hi` and stops ("stop").
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+
+use candle_core::quantized::gguf_file::{self, Value};
+use candle_core::quantized::{GgmlDType, QTensor};
+use candle_core::{Device, Tensor};
+
+use crate::LocalModelError;
+use crate::template::{IM_END, IM_START};
+
+/// Which synthetic model to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TinyModel {
+    /// Tied embeddings: greedy output repeats the last prompt token (`\n`) forever.
+    Echo,
+    /// Explicit output matrix: greedy output is `hi`, then `<|im_end|>`.
+    SaysHi,
+}
+
+/// Embedding width of the tiny models (a multiple of 32, so Q4_1/Q8_0 blocks fit).
+pub const TINY_DIM: usize = 64;
+/// Context length the tiny models declare (small, so "prompt too long" is testable).
+pub const TINY_CONTEXT: u32 = 256;
+/// The chat template stored in the tiny models (SmolLM2's own).
+pub const SMOLLM2_CHAT_TEMPLATE: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+const BLOCKS: usize = 2;
+const HEADS: u32 = 2;
+const KV_HEADS: u32 = 1;
+const FF: usize = 64;
+
+/// GPT-2's byte → printable-char table used by byte-level BPE vocabularies.
+fn byte_to_char(b: u8) -> char {
+    let printable = |x: u8| (b'!'..=b'~').contains(&x) || (0xA1..=0xAC).contains(&x) || x >= 0xAE;
+    if printable(b) {
+        char::from(b)
+    } else {
+        let rank = (0..b).filter(|&x| !printable(x)).count();
+        char::from_u32(256 + rank as u32).unwrap_or('?')
+    }
+}
+
+/// The tiny vocabulary: 3 control tokens, the 256 byte symbols, then the merges `hi` and `12`.
+fn tiny_tokens() -> Vec<String> {
+    let mut t: Vec<String> =
+        ["<|endoftext|>", IM_START, IM_END].iter().map(|s| (*s).to_owned()).collect();
+    t.extend((0..=255u8).map(|b| byte_to_char(b).to_string()));
+    t.push("hi".into());
+    t.push("12".into());
+    t
+}
+
+/// GGUF metadata of the tiny models (llama hyper-parameters plus the SmolLM2-style tokenizer).
+#[must_use]
+pub fn tiny_content_metadata() -> HashMap<String, Value> {
+    let tokens = tiny_tokens();
+    let types = (0..tokens.len()).map(|i| Value::I32(if i < 3 { 3 } else { 1 })).collect();
+    let s = |x: &str| Value::String(x.to_owned());
+    let mut md = HashMap::new();
+    md.insert("general.architecture".into(), s("llama"));
+    md.insert("general.name".into(), s("aistr tiny test model"));
+    md.insert("general.file_type".into(), Value::U32(0));
+    md.insert("llama.block_count".into(), Value::U32(BLOCKS as u32));
+    md.insert("llama.context_length".into(), Value::U32(TINY_CONTEXT));
+    md.insert("llama.embedding_length".into(), Value::U32(TINY_DIM as u32));
+    md.insert("llama.feed_forward_length".into(), Value::U32(FF as u32));
+    md.insert("llama.attention.head_count".into(), Value::U32(HEADS));
+    md.insert("llama.attention.head_count_kv".into(), Value::U32(KV_HEADS));
+    md.insert("llama.rope.dimension_count".into(), Value::U32(TINY_DIM as u32 / HEADS));
+    md.insert("llama.rope.freq_base".into(), Value::F32(10_000.0));
+    md.insert("llama.attention.layer_norm_rms_epsilon".into(), Value::F32(1e-5));
+    md.insert("tokenizer.ggml.model".into(), s("gpt2"));
+    md.insert("tokenizer.ggml.pre".into(), s("smollm"));
+    md.insert("tokenizer.ggml.add_bos_token".into(), Value::Bool(false));
+    md.insert("tokenizer.ggml.bos_token_id".into(), Value::U32(1));
+    md.insert("tokenizer.ggml.eos_token_id".into(), Value::U32(2));
+    md.insert("tokenizer.chat_template".into(), s(SMOLLM2_CHAT_TEMPLATE));
+    md.insert("tokenizer.ggml.token_type".into(), Value::Array(types));
+    md.insert(
+        "tokenizer.ggml.merges".into(),
+        Value::Array(vec![s("h i"), s("1 2")]),
+    );
+    md.insert("tokenizer.ggml.tokens".into(), Value::Array(tokens.into_iter().map(Value::String).collect()));
+    md
+}
+
+/// Deterministic pseudo-random numbers in [-1, 1) (splitmix64), so the fixtures need no RNG crate.
+fn noise(seed: u64, n: usize) -> Vec<f32> {
+    let mut state = seed;
+    (0..n)
+        .map(|_| {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^= z >> 31;
+            ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+/// Embedding rows of equal length 0.375: the self logit is then 0.375·√64 = 3 and cross logits are
+/// small, which keeps greedy decoding predictable and sampling still varied.
+fn embeddings(vocab: usize) -> Vec<f32> {
+    let mut e = noise(42, vocab * TINY_DIM);
+    for row in e.chunks_mut(TINY_DIM) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        row.iter_mut().for_each(|x| *x *= 0.375 / norm);
+    }
+    e
+}
+
+fn qtensor(data: Vec<f32>, shape: &[usize], dtype: GgmlDType) -> Result<QTensor, LocalModelError> {
+    let t = Tensor::from_vec(data, shape, &Device::Cpu)?;
+    Ok(QTensor::quantize(&t, dtype)?)
+}
+
+/// Writes a tiny test model to `path`. With `q4_1`, the 2-D weights (embeddings, output and block
+/// matrices) are stored as Q4_1, like the shipped SmolLM2 file, to exercise [`crate::requantize_q8`].
+pub fn write_tiny_llama_gguf(path: &Path, kind: TinyModel, q4_1: bool) -> Result<(), LocalModelError> {
+    let tokens = tiny_tokens();
+    let vocab = tokens.len();
+    let id = |s: &str| tokens.iter().position(|t| t == s).unwrap_or(0);
+    let matrix_type = if q4_1 { GgmlDType::Q4_1 } else { GgmlDType::F32 };
+    let emb = embeddings(vocab);
+    let row = |i: usize| emb[i * TINY_DIM..(i + 1) * TINY_DIM].to_vec();
+
+    let mut tensors: Vec<(String, QTensor)> = Vec::new();
+    tensors.push(("token_embd.weight".into(), qtensor(emb.clone(), &[vocab, TINY_DIM], matrix_type)?));
+    tensors.push(("output_norm.weight".into(), qtensor(vec![1.0; TINY_DIM], &[TINY_DIM], GgmlDType::F32)?));
+    if kind == TinyModel::SaysHi {
+        let mut out = vec![0f32; vocab * TINY_DIM];
+        for (target, source) in [(id("h"), id("Ċ")), (id("i"), id("h")), (id(IM_END), id("i"))] {
+            out[target * TINY_DIM..(target + 1) * TINY_DIM].copy_from_slice(&row(source));
+        }
+        tensors.push(("output.weight".into(), qtensor(out, &[vocab, TINY_DIM], matrix_type)?));
+    }
+    let head_dim = TINY_DIM / HEADS as usize;
+    let kv_dim = head_dim * KV_HEADS as usize;
+    for b in 0..BLOCKS {
+        let mats: [(&str, [usize; 2]); 7] = [
+            ("attn_q", [TINY_DIM, TINY_DIM]),
+            ("attn_k", [kv_dim, TINY_DIM]),
+            ("attn_v", [kv_dim, TINY_DIM]),
+            ("attn_output", [TINY_DIM, TINY_DIM]),
+            ("ffn_gate", [FF, TINY_DIM]),
+            ("ffn_up", [FF, TINY_DIM]),
+            ("ffn_down", [TINY_DIM, FF]),
+        ];
+        for (name, shape) in mats {
+            let zeros = vec![0f32; shape[0] * shape[1]];
+            tensors.push((format!("blk.{b}.{name}.weight"), qtensor(zeros, &shape, matrix_type)?));
+        }
+        for name in ["attn_norm", "ffn_norm"] {
+            let ones = vec![1f32; TINY_DIM];
+            tensors.push((format!("blk.{b}.{name}.weight"), qtensor(ones, &[TINY_DIM], GgmlDType::F32)?));
+        }
+    }
+
+    let md = tiny_content_metadata();
+    let mut keys: Vec<&String> = md.keys().collect();
+    keys.sort();
+    let md_refs: Vec<(&str, &Value)> = keys.iter().map(|k| (k.as_str(), &md[*k])).collect();
+    let t_refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let file = File::create(path).map_err(|e| LocalModelError::io(path, e))?;
+    let mut w = BufWriter::new(file);
+    gguf_file::write(&mut w, &md_refs, &t_refs)?;
+    std::io::Write::flush(&mut w).map_err(|e| LocalModelError::io(path, e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_table_matches_gpt2() {
+        assert_eq!(byte_to_char(b'a'), 'a');
+        assert_eq!(byte_to_char(b' '), 'Ġ');
+        assert_eq!(byte_to_char(b'\n'), 'Ċ');
+        assert_eq!(byte_to_char(0), 'Ā');
+        let distinct: std::collections::HashSet<char> = (0..=255u8).map(byte_to_char).collect();
+        assert_eq!(distinct.len(), 256);
+    }
+}

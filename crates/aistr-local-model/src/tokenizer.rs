@@ -1,0 +1,188 @@
+//! Builds the text tokenizer from the GGUF's own metadata, so the model file is all we need.
+//!
+//! candle ships a GGUF→tokenizer builder, but for `tokenizer.ggml.pre = "smollm"` it falls back to
+//! a GPT-2 pipeline that adds a prefix space: `system` becomes ` system` (817) instead of the
+//! trained id 9690, and `\n` becomes ` \n`. SmolLM2's real tokenizer is a byte-level BPE whose
+//! pre-tokenizer first splits every digit apart and then applies byte-level splitting *without* a
+//! prefix space. We build exactly that here and delegate only other `pre` values to candle.
+
+use candle_core::quantized::gguf_file::{Content, Value};
+use candle_core::quantized::tokenizer::TokenizerFromGguf;
+use tokenizers::decoders::byte_level::ByteLevel as ByteLevelDecoder;
+use tokenizers::models::bpe::{BPE, Vocab};
+use tokenizers::pre_tokenizers::byte_level::ByteLevel;
+use tokenizers::pre_tokenizers::digits::Digits;
+use tokenizers::pre_tokenizers::sequence::Sequence;
+use tokenizers::{AddedToken, Tokenizer};
+
+use crate::LocalModelError;
+
+/// GGUF token type of control tokens (`<|im_start|>`, `<|im_end|>`, ...).
+const TOKEN_TYPE_CONTROL: u32 = 3;
+/// GGUF token type of user-defined added tokens.
+const TOKEN_TYPE_USER_DEFINED: u32 = 4;
+
+fn err(msg: impl Into<String>) -> LocalModelError {
+    LocalModelError::Tokenizer(msg.into())
+}
+
+fn get<'a>(ct: &'a Content, key: &str) -> Result<&'a Value, LocalModelError> {
+    ct.metadata.get(key).ok_or_else(|| err(format!("GGUF metadata has no `{key}`")))
+}
+
+fn strings(ct: &Content, key: &str) -> Result<Vec<String>, LocalModelError> {
+    let values = get(ct, key)?.to_vec().map_err(|_| err(format!("`{key}` is not an array")))?;
+    values
+        .iter()
+        .map(|v| {
+            v.to_string().cloned().map_err(|_| err(format!("`{key}` holds a non-string entry")))
+        })
+        .collect()
+}
+
+fn as_u32(v: &Value) -> Option<u32> {
+    match *v {
+        Value::U8(x) => Some(u32::from(x)),
+        Value::U16(x) => Some(u32::from(x)),
+        Value::U32(x) => Some(x),
+        Value::I8(x) => u32::try_from(x).ok(),
+        Value::I16(x) => u32::try_from(x).ok(),
+        Value::I32(x) => u32::try_from(x).ok(),
+        Value::U64(x) => u32::try_from(x).ok(),
+        Value::I64(x) => u32::try_from(x).ok(),
+        _ => None,
+    }
+}
+
+/// Reads a numeric metadata value as `u32`, if present and in range.
+pub(crate) fn metadata_u32(ct: &Content, key: &str) -> Option<u32> {
+    ct.metadata.get(key).and_then(as_u32)
+}
+
+/// Builds the tokenizer a GGUF describes. `smollm` gets the hand-built pipeline; any other
+/// `tokenizer.ggml.pre` is handed to candle's builder.
+pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelError> {
+    let model = get(ct, "tokenizer.ggml.model")?
+        .to_string()
+        .map_err(|_| err("`tokenizer.ggml.model` is not a string"))?;
+    let pre = ct.metadata.get("tokenizer.ggml.pre").and_then(|v| v.to_string().ok());
+    if model != "gpt2" || pre.map(String::as_str) != Some("smollm") {
+        return Tokenizer::from_gguf(ct).map_err(|e| err(e.to_string()));
+    }
+
+    let tokens = strings(ct, "tokenizer.ggml.tokens")?;
+    let merges = strings(ct, "tokenizer.ggml.merges")?
+        .into_iter()
+        .map(|m| match m.split_once(' ') {
+            Some((a, b)) => Ok((a.to_owned(), b.to_owned())),
+            None => Err(err(format!("merge entry `{m}` has no space"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let types: Vec<u32> = match ct.metadata.get("tokenizer.ggml.token_type") {
+        Some(v) => v
+            .to_vec()
+            .map_err(|_| err("`tokenizer.ggml.token_type` is not an array"))?
+            .iter()
+            .map(|t| as_u32(t).ok_or_else(|| err("non-numeric token type")))
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    if !types.is_empty() && types.len() != tokens.len() {
+        return Err(err(format!(
+            "{} token types for {} tokens",
+            types.len(),
+            tokens.len()
+        )));
+    }
+
+    let mut vocab = Vocab::default();
+    for (id, tok) in tokens.iter().enumerate() {
+        let id = u32::try_from(id).map_err(|_| err("vocabulary larger than u32"))?;
+        vocab.insert(tok.clone(), id);
+    }
+    let bpe = BPE::builder()
+        .vocab_and_merges(vocab, merges)
+        .build()
+        .map_err(|e| err(format!("BPE: {e}")))?;
+
+    let mut tokenizer = Tokenizer::new(bpe);
+    tokenizer.with_pre_tokenizer(Some(Sequence::new(vec![
+        Digits::new(true).into(),
+        ByteLevel::new(false, true, true).into(),
+    ])));
+    tokenizer.with_decoder(Some(ByteLevelDecoder::default()));
+
+    let special: Vec<AddedToken> = tokens
+        .iter()
+        .zip(&types)
+        .filter(|&(_, &t)| t == TOKEN_TYPE_CONTROL)
+        .map(|(tok, _)| AddedToken::from(tok.clone(), true))
+        .collect();
+    let user: Vec<AddedToken> = tokens
+        .iter()
+        .zip(&types)
+        .filter(|&(_, &t)| t == TOKEN_TYPE_USER_DEFINED)
+        .map(|(tok, _)| AddedToken::from(tok.clone(), false))
+        .collect();
+    tokenizer.add_special_tokens(special).map_err(|e| err(format!("special tokens: {e}")))?;
+    tokenizer.add_tokens(user).map_err(|e| err(format!("added tokens: {e}")))?;
+    Ok(tokenizer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::tiny_content_metadata;
+    use std::collections::HashMap;
+
+    fn content(metadata: HashMap<String, Value>) -> Content {
+        Content {
+            magic: candle_core::quantized::gguf_file::VersionedMagic::GgufV3,
+            metadata,
+            tensor_infos: HashMap::new(),
+            tensor_data_offset: 0,
+        }
+    }
+
+    fn ids(t: &Tokenizer, s: &str) -> Vec<u32> {
+        t.encode(s, false).expect("encode").get_ids().to_vec()
+    }
+
+    #[test]
+    fn no_prefix_space_digits_split_and_specials_atomic() {
+        let md = tiny_content_metadata();
+        let tok = tokenizer_from_gguf(&content(md.clone())).expect("tokenizer");
+        let tokens = strings(&content(md), "tokenizer.ggml.tokens").expect("tokens");
+        let id = |s: &str| tokens.iter().position(|t| t == s).expect("token") as u32;
+
+        // "hi" is a merge in the tiny vocabulary; no "Ġ" (space) is prepended.
+        assert_eq!(ids(&tok, "hi"), vec![id("hi")]);
+        // A leading space is its own byte-level symbol "Ġ".
+        assert_eq!(ids(&tok, " hi"), vec![id("Ġ"), id("hi")]);
+        // Digits are split individually even where a merge "12" exists.
+        assert_eq!(ids(&tok, "12"), vec![id("1"), id("2")]);
+        // Control tokens are matched whole, and newline maps to "Ċ".
+        assert_eq!(
+            ids(&tok, "<|im_start|>hi\n<|im_end|>"),
+            vec![id("<|im_start|>"), id("hi"), id("Ċ"), id("<|im_end|>")]
+        );
+        // Decoding drops control tokens and undoes the byte-level mapping.
+        let decoded = tok.decode(&ids(&tok, "<|im_start|>hi 12\n"), true).expect("decode");
+        assert_eq!(decoded, "hi 12\n");
+    }
+
+    #[test]
+    fn mismatched_token_types_are_rejected() {
+        let mut md = tiny_content_metadata();
+        md.insert("tokenizer.ggml.token_type".into(), Value::Array(vec![Value::I32(1)]));
+        let e = tokenizer_from_gguf(&content(md)).expect_err("must fail");
+        assert!(e.to_string().contains("token types"), "{e}");
+    }
+
+    #[test]
+    fn missing_vocabulary_is_an_error() {
+        let mut md = tiny_content_metadata();
+        md.remove("tokenizer.ggml.tokens");
+        assert!(tokenizer_from_gguf(&content(md)).is_err());
+    }
+}
