@@ -2,9 +2,21 @@
 //! to the target. Each attack is a registry entry with a stable id, so a report can name exactly
 //! which transform chain produced each prompt and a run can be replayed byte for byte.
 
+pub mod codec;
+mod decode;
+mod distortion;
+mod hijack;
+mod in_the_wild;
+mod interference;
+mod masking;
 mod registry;
+mod rng;
+mod text;
+#[cfg(test)]
+mod tests;
 
-pub use registry::{lookup, registry, Attack};
+pub use decode::{decode_answer, DECODERS};
+pub use registry::{list_json, lookup, registry, Attack};
 
 use aistr_core::{Message, Probe};
 
@@ -15,7 +27,8 @@ pub struct PreparedAttack {
     pub messages: Vec<Message>,
     /// The attack chain that produced them, in application order.
     pub chain: Vec<String>,
-    /// Decoders the judge should try on the answer (e.g. `base64`), innermost first.
+    /// Decoders the judge should try on the answer (e.g. `base64`), innermost first; each is a name
+    /// [`decode_answer`] understands.
     pub answer_decoders: Vec<String>,
     /// A secret planted in the system prompt whose appearance in the answer proves leakage.
     pub canary: Option<String>,
@@ -33,6 +46,14 @@ pub enum AttackError {
         /// Attack id.
         id: String,
         /// Reason.
+        why: String,
+    },
+    /// The attack's embedded data (templates, word lists) is missing or malformed: a build bug.
+    #[error("attack `{id}` has bad embedded data: {why}")]
+    BadData {
+        /// Attack id.
+        id: String,
+        /// What is wrong.
         why: String,
     },
 }
