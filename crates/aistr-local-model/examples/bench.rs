@@ -13,7 +13,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let mut model = LocalModel::load(&path)?;
-    eprintln!("loaded {} ({}) in {:.2} s", model.name(), path.display(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "loaded {} ({}) in {:.2} s",
+        model.name(),
+        path.display(),
+        started.elapsed().as_secs_f64()
+    );
 
     let msgs = [
         Message::system("You are a helpful assistant. Answer briefly."),

@@ -55,10 +55,16 @@ pub enum LocalModelError {
 
 impl LocalModelError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { path: path.into(), source }
+        Self::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     pub(crate) fn invalid(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Self::InvalidModel { path: path.into(), reason: reason.into() }
+        Self::InvalidModel {
+            path: path.into(),
+            reason: reason.into(),
+        }
     }
 }

@@ -196,7 +196,9 @@ impl LocalModel {
         let sampling = if temperature == 0.0 {
             Sampling::ArgMax
         } else {
-            Sampling::All { temperature: f64::from(temperature) }
+            Sampling::All {
+                temperature: f64::from(temperature),
+            }
         };
         let mut sampler = LogitsProcessor::from_sampling(seed, sampling);
         let mut timings = Timings::default();
@@ -249,7 +251,9 @@ pub(crate) fn read_content(path: &Path) -> Result<(Content, BufReader<File>), Lo
     let file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(LocalModelError::ModelNotFound { path: path.to_path_buf() });
+            return Err(LocalModelError::ModelNotFound {
+                path: path.to_path_buf(),
+            });
         }
         Err(e) => return Err(LocalModelError::io(path, e)),
     };
@@ -283,7 +287,10 @@ mod tests {
         let e = LocalModel::load(Path::new("/nonexistent/aistr/model.gguf")).expect_err("missing");
         assert!(matches!(e, LocalModelError::ModelNotFound { .. }));
         let msg = e.to_string();
-        assert!(msg.contains("scripts/install-models.sh") && msg.contains("aistr models install"), "{msg}");
+        assert!(
+            msg.contains("scripts/install-models.sh") && msg.contains("aistr models install"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -298,12 +305,17 @@ mod tests {
     #[test]
     fn greedy_stops_at_im_end() {
         let (_d, mut m) = tiny(TinyModel::SaysHi);
-        assert_eq!(m.default_system_prompt(), Some(crate::template::SMOLLM2_DEFAULT_SYSTEM));
+        assert_eq!(
+            m.default_system_prompt(),
+            Some(crate::template::SMOLLM2_DEFAULT_SYSTEM)
+        );
         let g = m.chat(&[Message::user("yo")], 50, 0.0, 0).expect("chat");
         assert_eq!(g.text, "hi");
         assert_eq!(g.finish_reason, "stop");
         assert_eq!(g.completion_tokens, 2);
-        let prompt = m.tokenize(&m.render_prompt(&[Message::user("yo")])).expect("tokenize");
+        let prompt = m
+            .tokenize(&m.render_prompt(&[Message::user("yo")]))
+            .expect("tokenize");
         assert_eq!(g.prompt_tokens as usize, prompt.len());
     }
 
@@ -316,7 +328,8 @@ mod tests {
         assert_eq!(a.completion_tokens, 5);
         assert_eq!(a.text, "\n\n\n\n\n");
         // A different conversation in between must not leak into the next identical call.
-        m.chat(&[Message::user("something else entirely 123")], 7, 0.8, 3).expect("chat");
+        m.chat(&[Message::user("something else entirely 123")], 7, 0.8, 3)
+            .expect("chat");
         let b = m.chat(&msgs, 5, 0.0, 0).expect("chat");
         assert_eq!(a.text, b.text);
         assert_eq!(m.chat(&msgs, 0, 0.0, 0).expect("chat").completion_tokens, 0);
@@ -340,7 +353,9 @@ mod tests {
     fn rejects_bad_temperature_and_overlong_prompt() {
         let (_d, mut m) = tiny(TinyModel::Echo);
         for t in [-0.1, f32::NAN, f32::INFINITY] {
-            let e = m.chat(&[Message::user("x")], 4, t, 0).expect_err("bad temperature");
+            let e = m
+                .chat(&[Message::user("x")], 4, t, 0)
+                .expect_err("bad temperature");
             assert!(matches!(e, LocalModelError::InvalidTemperature(_)));
         }
         assert_eq!(m.context_limit(), TINY_CONTEXT as usize);

@@ -32,9 +32,11 @@ pub fn default_models_dir() -> PathBuf {
 /// 4. otherwise the Q8_0 path of step 2, so the "not found" error names the file to install.
 #[must_use]
 pub fn default_model_path() -> PathBuf {
-    resolve_model_path(std::env::var_os(ENV_LOCAL_MODEL), std::env::var_os(ENV_MODELS_DIR), |p| {
-        p.is_file()
-    })
+    resolve_model_path(
+        std::env::var_os(ENV_LOCAL_MODEL),
+        std::env::var_os(ENV_MODELS_DIR),
+        |p| p.is_file(),
+    )
 }
 
 fn models_dir_from(models_dir: Option<OsString>) -> PathBuf {

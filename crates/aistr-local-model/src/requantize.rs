@@ -30,8 +30,11 @@ pub fn requantize_q8(input: &Path, output: &Path) -> Result<(), LocalModelError>
     let (content, mut reader) = read_content(input)?;
     let device = Device::Cpu;
 
-    let mut names: Vec<(&String, u64)> =
-        content.tensor_infos.iter().map(|(n, info)| (n, info.offset)).collect();
+    let mut names: Vec<(&String, u64)> = content
+        .tensor_infos
+        .iter()
+        .map(|(n, info)| (n, info.offset))
+        .collect();
     names.sort_by_key(|&(n, offset)| (offset, n.clone()));
     let mut tensors: Vec<(&str, QTensor)> = Vec::with_capacity(names.len());
     for (name, _) in names {
@@ -64,7 +67,9 @@ pub fn requantize_q8(input: &Path, output: &Path) -> Result<(), LocalModelError>
         let mut w = BufWriter::new(file);
         let refs: Vec<(&str, &QTensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
         gguf_file::write(&mut w, &metadata, &refs)?;
-        let file = w.into_inner().map_err(|e| LocalModelError::io(&tmp, e.into_error()))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| LocalModelError::io(&tmp, e.into_error()))?;
         file.sync_all().map_err(|e| LocalModelError::io(&tmp, e))?;
         Ok(())
     };
@@ -138,13 +143,19 @@ mod tests {
         // Deterministic bytes.
         let again = dir.path().join("again.gguf");
         requantize_q8(&q4, &again).expect("requantize again");
-        assert_eq!(std::fs::read(&q8).expect("read"), std::fs::read(&again).expect("read"));
+        assert_eq!(
+            std::fs::read(&q8).expect("read"),
+            std::fs::read(&again).expect("read")
+        );
     }
 
     #[test]
     fn refuses_in_place_and_reports_missing_input() {
         let p = Path::new("/nonexistent/x.gguf");
-        assert!(matches!(requantize_q8(p, p), Err(LocalModelError::InvalidModel { .. })));
+        assert!(matches!(
+            requantize_q8(p, p),
+            Err(LocalModelError::InvalidModel { .. })
+        ));
         let e = requantize_q8(p, Path::new("/nonexistent/y.gguf")).expect_err("missing");
         assert!(matches!(e, LocalModelError::ModelNotFound { .. }));
     }

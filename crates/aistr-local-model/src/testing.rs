@@ -57,8 +57,10 @@ fn byte_to_char(b: u8) -> char {
 
 /// The tiny vocabulary: 3 control tokens, the 256 byte symbols, then the merges `hi` and `12`.
 fn tiny_tokens() -> Vec<String> {
-    let mut t: Vec<String> =
-        ["<|endoftext|>", IM_START, IM_END].iter().map(|s| (*s).to_owned()).collect();
+    let mut t: Vec<String> = ["<|endoftext|>", IM_START, IM_END]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     t.extend((0..=255u8).map(|b| byte_to_char(b).to_string()));
     t.push("hi".into());
     t.push("12".into());
@@ -69,7 +71,9 @@ fn tiny_tokens() -> Vec<String> {
 #[must_use]
 pub fn tiny_content_metadata() -> HashMap<String, Value> {
     let tokens = tiny_tokens();
-    let types = (0..tokens.len()).map(|i| Value::I32(if i < 3 { 3 } else { 1 })).collect();
+    let types = (0..tokens.len())
+        .map(|i| Value::I32(if i < 3 { 3 } else { 1 }))
+        .collect();
     let s = |x: &str| Value::String(x.to_owned());
     let mut md = HashMap::new();
     md.insert("general.architecture".into(), s("llama"));
@@ -81,7 +85,10 @@ pub fn tiny_content_metadata() -> HashMap<String, Value> {
     md.insert("llama.feed_forward_length".into(), Value::U32(FF as u32));
     md.insert("llama.attention.head_count".into(), Value::U32(HEADS));
     md.insert("llama.attention.head_count_kv".into(), Value::U32(KV_HEADS));
-    md.insert("llama.rope.dimension_count".into(), Value::U32(TINY_DIM as u32 / HEADS));
+    md.insert(
+        "llama.rope.dimension_count".into(),
+        Value::U32(TINY_DIM as u32 / HEADS),
+    );
     md.insert("llama.rope.freq_base".into(), Value::F32(10_000.0));
     md.insert("llama.attention.layer_norm_rms_epsilon".into(), Value::F32(1e-5));
     md.insert("tokenizer.ggml.model".into(), s("gpt2"));
@@ -95,7 +102,10 @@ pub fn tiny_content_metadata() -> HashMap<String, Value> {
         "tokenizer.ggml.merges".into(),
         Value::Array(vec![s("h i"), s("1 2")]),
     );
-    md.insert("tokenizer.ggml.tokens".into(), Value::Array(tokens.into_iter().map(Value::String).collect()));
+    md.insert(
+        "tokenizer.ggml.tokens".into(),
+        Value::Array(tokens.into_iter().map(Value::String).collect()),
+    );
     md
 }
 
@@ -141,14 +151,23 @@ pub fn write_tiny_llama_gguf(path: &Path, kind: TinyModel, q4_1: bool) -> Result
     let row = |i: usize| emb[i * TINY_DIM..(i + 1) * TINY_DIM].to_vec();
 
     let mut tensors: Vec<(String, QTensor)> = Vec::new();
-    tensors.push(("token_embd.weight".into(), qtensor(emb.clone(), &[vocab, TINY_DIM], matrix_type)?));
-    tensors.push(("output_norm.weight".into(), qtensor(vec![1.0; TINY_DIM], &[TINY_DIM], GgmlDType::F32)?));
+    tensors.push((
+        "token_embd.weight".into(),
+        qtensor(emb.clone(), &[vocab, TINY_DIM], matrix_type)?,
+    ));
+    tensors.push((
+        "output_norm.weight".into(),
+        qtensor(vec![1.0; TINY_DIM], &[TINY_DIM], GgmlDType::F32)?,
+    ));
     if kind == TinyModel::SaysHi {
         let mut out = vec![0f32; vocab * TINY_DIM];
         for (target, source) in [(id("h"), id("Ċ")), (id("i"), id("h")), (id(IM_END), id("i"))] {
             out[target * TINY_DIM..(target + 1) * TINY_DIM].copy_from_slice(&row(source));
         }
-        tensors.push(("output.weight".into(), qtensor(out, &[vocab, TINY_DIM], matrix_type)?));
+        tensors.push((
+            "output.weight".into(),
+            qtensor(out, &[vocab, TINY_DIM], matrix_type)?,
+        ));
     }
     let head_dim = TINY_DIM / HEADS as usize;
     let kv_dim = head_dim * KV_HEADS as usize;
@@ -164,11 +183,17 @@ pub fn write_tiny_llama_gguf(path: &Path, kind: TinyModel, q4_1: bool) -> Result
         ];
         for (name, shape) in mats {
             let zeros = vec![0f32; shape[0] * shape[1]];
-            tensors.push((format!("blk.{b}.{name}.weight"), qtensor(zeros, &shape, matrix_type)?));
+            tensors.push((
+                format!("blk.{b}.{name}.weight"),
+                qtensor(zeros, &shape, matrix_type)?,
+            ));
         }
         for name in ["attn_norm", "ffn_norm"] {
             let ones = vec![1f32; TINY_DIM];
-            tensors.push((format!("blk.{b}.{name}.weight"), qtensor(ones, &[TINY_DIM], GgmlDType::F32)?));
+            tensors.push((
+                format!("blk.{b}.{name}.weight"),
+                qtensor(ones, &[TINY_DIM], GgmlDType::F32)?,
+            ));
         }
     }
 

@@ -27,15 +27,21 @@ fn err(msg: impl Into<String>) -> LocalModelError {
 }
 
 fn get<'a>(ct: &'a Content, key: &str) -> Result<&'a Value, LocalModelError> {
-    ct.metadata.get(key).ok_or_else(|| err(format!("GGUF metadata has no `{key}`")))
+    ct.metadata
+        .get(key)
+        .ok_or_else(|| err(format!("GGUF metadata has no `{key}`")))
 }
 
 fn strings(ct: &Content, key: &str) -> Result<Vec<String>, LocalModelError> {
-    let values = get(ct, key)?.to_vec().map_err(|_| err(format!("`{key}` is not an array")))?;
+    let values = get(ct, key)?
+        .to_vec()
+        .map_err(|_| err(format!("`{key}` is not an array")))?;
     values
         .iter()
         .map(|v| {
-            v.to_string().cloned().map_err(|_| err(format!("`{key}` holds a non-string entry")))
+            v.to_string()
+                .cloned()
+                .map_err(|_| err(format!("`{key}` holds a non-string entry")))
         })
         .collect()
 }
@@ -65,7 +71,10 @@ pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelE
     let model = get(ct, "tokenizer.ggml.model")?
         .to_string()
         .map_err(|_| err("`tokenizer.ggml.model` is not a string"))?;
-    let pre = ct.metadata.get("tokenizer.ggml.pre").and_then(|v| v.to_string().ok());
+    let pre = ct
+        .metadata
+        .get("tokenizer.ggml.pre")
+        .and_then(|v| v.to_string().ok());
     if model != "gpt2" || pre.map(String::as_str) != Some("smollm") {
         return Tokenizer::from_gguf(ct).map_err(|e| err(e.to_string()));
     }
@@ -124,8 +133,12 @@ pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelE
         .filter(|&(_, &t)| t == TOKEN_TYPE_USER_DEFINED)
         .map(|(tok, _)| AddedToken::from(tok.clone(), false))
         .collect();
-    tokenizer.add_special_tokens(special).map_err(|e| err(format!("special tokens: {e}")))?;
-    tokenizer.add_tokens(user).map_err(|e| err(format!("added tokens: {e}")))?;
+    tokenizer
+        .add_special_tokens(special)
+        .map_err(|e| err(format!("special tokens: {e}")))?;
+    tokenizer
+        .add_tokens(user)
+        .map_err(|e| err(format!("added tokens: {e}")))?;
     Ok(tokenizer)
 }
 
@@ -167,14 +180,19 @@ mod tests {
             vec![id("<|im_start|>"), id("hi"), id("Ċ"), id("<|im_end|>")]
         );
         // Decoding drops control tokens and undoes the byte-level mapping.
-        let decoded = tok.decode(&ids(&tok, "<|im_start|>hi 12\n"), true).expect("decode");
+        let decoded = tok
+            .decode(&ids(&tok, "<|im_start|>hi 12\n"), true)
+            .expect("decode");
         assert_eq!(decoded, "hi 12\n");
     }
 
     #[test]
     fn mismatched_token_types_are_rejected() {
         let mut md = tiny_content_metadata();
-        md.insert("tokenizer.ggml.token_type".into(), Value::Array(vec![Value::I32(1)]));
+        md.insert(
+            "tokenizer.ggml.token_type".into(),
+            Value::Array(vec![Value::I32(1)]),
+        );
         let e = tokenizer_from_gguf(&content(md)).expect_err("must fail");
         assert!(e.to_string().contains("token types"), "{e}");
     }

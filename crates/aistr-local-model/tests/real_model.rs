@@ -9,12 +9,14 @@ use aistr_local_model::{LocalModel, Message, Q8_0_FILE, default_model_path};
 /// The installed model: the environment overrides if set, else the workspace's `models/` folder
 /// (tests run with the crate directory as the working directory, so `./models` would miss it).
 fn model_path() -> Option<PathBuf> {
-    let from_env = std::env::var_os("AISTR_LOCAL_MODEL").is_some()
-        || std::env::var_os("AISTR_MODELS_DIR").is_some();
+    let from_env =
+        std::env::var_os("AISTR_LOCAL_MODEL").is_some() || std::env::var_os("AISTR_MODELS_DIR").is_some();
     let path = if from_env {
         default_model_path()
     } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models").join(Q8_0_FILE)
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../models")
+            .join(Q8_0_FILE)
     };
     if path.is_file() {
         Some(path)
@@ -35,7 +37,10 @@ fn load() -> Option<LocalModel> {
 fn chatml_prompt_tokenizes_like_the_trained_tokenizer() {
     let Some(model) = load() else { return };
     let sys = model.default_system_prompt().expect("default system prompt");
-    assert_eq!(sys, "You are a helpful AI assistant named SmolLM, trained by Hugging Face");
+    assert_eq!(
+        sys,
+        "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
+    );
     let prompt = model.render_prompt(&[Message::user("What is 12+3?")]);
     let ids = model.tokenize(&prompt).expect("tokenize");
     // <|im_start|> system \n You are a ... (ids as produced by llama.cpp's own tokenizer).
@@ -46,25 +51,36 @@ fn chatml_prompt_tokenizes_like_the_trained_tokenizer() {
     // Digits are split one by one: "12+3?" -> "1" "2" "+" "3" "?".
     let digits = model.tokenize("12+3?").expect("tokenize");
     assert_eq!(digits.len(), 5, "{digits:?}");
-    assert!(!ids.contains(&817) && !ids.contains(&3717) && !ids.contains(&11173), "{ids:?}");
+    // No prefix-space variants of the role names or of the newline (" system", " \n").
+    assert!(!ids.contains(&817) && !ids.contains(&3717), "{ids:?}");
 }
 
 #[test]
 fn answers_reproducibly_and_respects_max_tokens() {
     let Some(mut model) = load() else { return };
-    let question = [Message::user("What is the capital of France?")];
+    // (With "?" instead of "." this 135M model rambles in French; with "." it answers.)
+    let question = [Message::user("What is the capital of France.")];
 
     let greedy = model.chat(&question, 32, 0.0, 0).expect("greedy");
-    assert!(!greedy.text.trim().is_empty(), "empty answer");
+    assert!(
+        greedy.text.contains("Paris"),
+        "unexpected answer {:?}",
+        greedy.text
+    );
+    assert_eq!(greedy.finish_reason, "stop", "{:?}", greedy.text);
     assert!(greedy.completion_tokens > 0 && greedy.completion_tokens <= 32);
     let again = model.chat(&question, 32, 0.0, 99).expect("greedy again");
-    assert_eq!(greedy.text, again.text, "greedy must not depend on the seed or earlier calls");
+    assert_eq!(
+        greedy.text, again.text,
+        "greedy must not depend on the seed or earlier calls"
+    );
 
     let a = model.chat(&question, 24, 0.8, 1234).expect("sampled");
     let b = model.chat(&question, 24, 0.8, 1234).expect("sampled again");
     assert_eq!(a.text, b.text, "same seed, different text");
 
-    let capped = model.chat(&[Message::user("Write a long poem about the sea.")], 5, 0.0, 0)
+    let capped = model
+        .chat(&[Message::user("Write a long poem about the sea.")], 5, 0.0, 0)
         .expect("capped");
     assert_eq!(capped.finish_reason, "length");
     assert_eq!(capped.completion_tokens, 5);
