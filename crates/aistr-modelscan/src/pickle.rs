@@ -382,8 +382,8 @@ impl<'l> Walker<'l> {
                     self.push(V::Other)?;
                 }
                 b'c' => {
-                    let module = String::from_utf8_lossy(&src.line(l)?).into_owned();
-                    let name = String::from_utf8_lossy(&src.line(l)?).into_owned();
+                    let module = utf8_arg(src.line(l)?, "GLOBAL", at)?;
+                    let name = utf8_arg(src.line(l)?, "GLOBAL", at)?;
                     let v = self.import(&module, &name, "GLOBAL", node);
                     self.push(v)?;
                 }
@@ -411,8 +411,8 @@ impl<'l> Walker<'l> {
                     }
                 }
                 b'i' => {
-                    let module = String::from_utf8_lossy(&src.line(l)?).into_owned();
-                    let name = String::from_utf8_lossy(&src.line(l)?).into_owned();
+                    let module = utf8_arg(src.line(l)?, "INST", at)?;
+                    let name = utf8_arg(src.line(l)?, "INST", at)?;
                     self.pop_mark("INST")?;
                     self.import(&module, &name, "INST", node);
                     self.push(V::Called)?;
@@ -530,6 +530,11 @@ impl<'l> Walker<'l> {
             }
         }
     }
+}
+
+/// GLOBAL/INST arguments must be UTF-8: CPython fails the load before importing otherwise.
+fn utf8_arg(b: Vec<u8>, op: &str, at: u64) -> PResult<String> {
+    String::from_utf8(b).map_err(|_| PErr::Malformed(format!("{op} at offset {at} has a non-UTF-8 argument; the loader rejects it")))
 }
 
 fn describe(v: &V) -> &'static str {

@@ -132,22 +132,30 @@ fn read_central<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PRes
     let mut cd_size = u64::from(le32(e, 12));
     let mut cd_off = u64::from(le32(e, 16));
     let mut cd_end_at = eocd_at;
-    if (count == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_off == 0xFFFF_FFFF) && eocd_at >= 20 {
+    // A zip64 locator may precede the end record even when the classic fields are not
+    // saturated (PyTorch always writes one); the central directory then ends at the zip64 record.
+    if eocd_at >= 20 {
         let mut loc = [0u8; 20];
         read_at(r, eocd_at - 20, &mut loc)?;
         if le32(&loc, 0) == LOC64_SIG {
-            let at = le64(&loc, 8);
+            let declared = le64(&loc, 8);
             let mut z = [0u8; 56];
-            if at.checked_add(56).is_none_or(|end| end > len) {
-                return Err(PErr::Malformed("zip64 end record offset out of range".into()));
+            let mut found = None;
+            for at in [Some(declared), (eocd_at - 20).checked_sub(56)].into_iter().flatten() {
+                if at.checked_add(56).is_some_and(|end| end <= len) {
+                    read_at(r, at, &mut z)?;
+                    if le32(&z, 0) == EOCD64_SIG {
+                        found = Some(at);
+                        break;
+                    }
+                }
             }
-            read_at(r, at, &mut z)?;
-            if le32(&z, 0) != EOCD64_SIG {
-                return Err(PErr::Malformed("zip64 end record signature missing".into()));
+            let at = found.ok_or_else(|| PErr::Malformed("zip64 end record not found where the locator points".into()))?;
+            if count == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_off == 0xFFFF_FFFF {
+                count = le64(&z, 32);
+                cd_size = le64(&z, 40);
+                cd_off = le64(&z, 48);
             }
-            count = le64(&z, 32);
-            cd_size = le64(&z, 40);
-            cd_off = le64(&z, 48);
             cd_end_at = at;
         }
     }
