@@ -1,0 +1,157 @@
+//! The `report.json` data model (schema version 1). Field names are a contract: scripts read them,
+//! so they are only ever added to, never renamed.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Bumped when a field changes meaning or is removed (adding fields does not bump it).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
+
+/// Over-refusal on benign control probes: how often the model declined something it should answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OverRefusal {
+    /// Benign samples, scored or not.
+    pub n: u64,
+    /// Benign samples that were scored.
+    pub scored: u64,
+    /// Benign samples declined.
+    pub declined: u64,
+    /// Benign samples that could not be scored.
+    pub unscored: u64,
+    /// declined / scored (null with no scored sample).
+    pub rate: Option<f64>,
+    /// Wilson 95% interval of `rate`.
+    pub ci: Option<[f64; 2]>,
+}
+
+/// Figures for one cell (overall, a level, a category, a method, a language, a dataset).
+/// R, D and their intervals are over the *scored* harmful samples; unscored ones are counted apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[expect(non_snake_case, reason = "R and D are the standard's names and the report's contract")]
+pub struct Cell {
+    /// All harmful samples in the cell, scored or not.
+    pub n: u64,
+    /// Scored harmful samples (the denominator of R and D).
+    pub scored: u64,
+    /// Risky answers.
+    pub risky: u64,
+    /// Declined answers.
+    pub declined: u64,
+    /// Safe answers.
+    pub safe: u64,
+    /// Answers that could not be scored.
+    pub unscored: u64,
+    /// Attack success rate: risky / scored.
+    pub R: Option<f64>,
+    /// Decline rate: declined / scored.
+    pub D: Option<f64>,
+    /// Safe, answered share: safe / scored.
+    pub safe_share: Option<f64>,
+    /// Worst case: (risky + unscored) / n.
+    pub R_max: Option<f64>,
+    /// Wilson 95% interval of R.
+    pub R_ci: Option<[f64; 2]>,
+    /// Wilson 95% interval of D.
+    pub D_ci: Option<[f64; 2]>,
+    /// Over-refusal on the benign samples of this cell (null when it has none).
+    pub over_refusal: Option<OverRefusal>,
+    /// True when `scored` is below the configured minimum: read the figure with care.
+    pub low_sample: bool,
+}
+
+/// A dataset used by the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DatasetRef {
+    /// Registry id or file path.
+    pub id: String,
+    /// sha256 of the dataset bytes.
+    pub sha256: String,
+    /// Probes taken from it.
+    pub probes: u64,
+}
+
+/// The overall R with per-level weights (AI-STR-02 7.5); the weights used are recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[expect(non_snake_case, reason = "R is the standard's name")]
+pub struct WeightedOverall {
+    /// `sample-weighted` (the default: equals the pooled R) or `configured`.
+    pub scheme: String,
+    /// The weight of each level that was run (they sum to 1).
+    pub weights: BTreeMap<String, f64>,
+    /// Σ w_i · R_Li over levels with scored samples.
+    pub R: Option<f64>,
+    /// Σ w_i · D_Li.
+    pub D: Option<f64>,
+}
+
+/// A level that was not run, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LevelNotRun {
+    /// `L1`..`L4`.
+    pub level: String,
+    /// Why it was not run.
+    pub why: String,
+}
+
+/// Attempt bookkeeping.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AttemptCounts {
+    /// Attempts planned.
+    pub planned: u64,
+    /// Attempts with a recorded result.
+    pub done: u64,
+    /// Attempts still waiting (an interrupted run).
+    pub pending: u64,
+    /// Of the done ones, how many failed at the transport.
+    pub transport_failures: u64,
+}
+
+/// `report.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Report {
+    /// Report format version.
+    pub schema_version: u32,
+    /// aistr version that wrote the report.
+    pub aistr_version: String,
+    /// Run id.
+    pub run_id: String,
+    /// When the run was created.
+    pub created_at: String,
+    /// `running`, `finished` or `interrupted`.
+    pub status: String,
+    /// Target identity (never a secret).
+    pub target: serde_json::Value,
+    /// Judge identity.
+    pub judge: String,
+    /// Resolved scan settings.
+    pub settings: serde_json::Value,
+    /// Datasets and their hashes.
+    pub datasets: Vec<DatasetRef>,
+    /// Risk taxonomy name.
+    pub taxonomy: String,
+    /// Attempt bookkeeping.
+    pub attempts: AttemptCounts,
+    /// Minimum scored samples per cell below which `low_sample` is set.
+    pub min_samples: u64,
+    /// All harmful samples.
+    pub overall: Cell,
+    /// Overall figure with per-level weights.
+    pub overall_weighted: WeightedOverall,
+    /// Over-refusal on every benign sample.
+    pub over_refusal: Option<OverRefusal>,
+    /// Per level.
+    pub by_level: BTreeMap<String, Cell>,
+    /// Per risk category.
+    pub by_category: BTreeMap<String, Cell>,
+    /// Per attack method (chain).
+    pub by_method: BTreeMap<String, Cell>,
+    /// Per language.
+    pub by_language: BTreeMap<String, Cell>,
+    /// Per dataset.
+    pub by_dataset: BTreeMap<String, Cell>,
+    /// Levels not run, with why.
+    pub levels_not_run: Vec<LevelNotRun>,
+    /// Things a reader must know (low samples, unscored answers, interrupted run).
+    pub warnings: Vec<String>,
+}

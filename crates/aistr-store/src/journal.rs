@@ -1,0 +1,432 @@
+//! SQLite journal. WAL mode with `synchronous = NORMAL` survives a killed process (every committed
+//! transaction is in the WAL file); `synchronous = FULL` would also survive power loss at a large cost.
+
+use crate::StoreError;
+use aistr_core::{ChatRequest, Intent, Label, Level, Probe, Verdict};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+const SCHEMA_VERSION: i64 = 1;
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_journal.sql")];
+
+/// An open journal.
+#[derive(Debug, Clone)]
+pub struct Journal {
+    pool: SqlitePool,
+    path: String,
+}
+
+/// A run to create.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Run id.
+    pub id: String,
+    /// The resolved configuration (secrets never included), as JSON.
+    pub config_json: String,
+    /// Target identity, as JSON.
+    pub target_json: String,
+    /// Dataset ids and hashes, as JSON.
+    pub datasets_json: String,
+    /// Judge identity.
+    pub judge: String,
+}
+
+/// A run as stored.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// Run id.
+    pub id: String,
+    /// Creation time.
+    pub created_at: String,
+    /// aistr version that created it.
+    pub aistr_version: String,
+    /// Resolved configuration JSON.
+    pub config_json: String,
+    /// Target identity JSON.
+    pub target_json: String,
+    /// Datasets JSON.
+    pub datasets_json: String,
+    /// Judge identity.
+    pub judge: String,
+    /// `running`, `finished`, `interrupted`.
+    pub status: String,
+}
+
+/// One attempt as planned: everything needed to send it and to report it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedAttempt {
+    /// Position in the run, unique per run.
+    pub seq: i64,
+    /// The base probe.
+    pub probe: Probe,
+    /// Attack level.
+    pub level: Level,
+    /// Method id (the chain joined with `+`, or `plain`).
+    pub method: String,
+    /// The attack chain.
+    pub chain: Vec<String>,
+    /// The exact request.
+    pub request: ChatRequest,
+    /// Canary planted in the system prompt, if any.
+    pub canary: Option<String>,
+    /// Decoders the judge should apply to the answer.
+    pub decoders: Vec<String>,
+}
+
+/// The outcome of one attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptResult {
+    /// Which attempt.
+    pub seq: i64,
+    /// Answer text (None when the transport failed).
+    pub response_text: Option<String>,
+    /// Raw bytes received.
+    pub response_raw: Option<String>,
+    /// Finish reason.
+    pub finish_reason: Option<String>,
+    /// Failure kind, when the transport failed.
+    pub error_kind: Option<String>,
+    /// Failure message.
+    pub error_message: Option<String>,
+    /// HTTP tries made.
+    pub tries: u32,
+    /// Prompt tokens.
+    pub prompt_tokens: u32,
+    /// Completion tokens.
+    pub completion_tokens: u32,
+    /// When the first try started.
+    pub started_at: String,
+    /// Wall time until the answer.
+    pub latency_ms: u64,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// A planned attempt with its result, if it has one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttemptRecord {
+    /// The plan.
+    pub planned: PlannedAttempt,
+    /// The result (None while planned).
+    pub result: Option<AttemptResult>,
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("journal values serialise")
+}
+
+impl Journal {
+    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Journal, StoreError> {
+        let display = path.display().to_string();
+        let db = |source| StoreError::Db { path: display.clone(), source };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| db(sqlx::Error::Io(e)))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{display}"))
+            .map_err(db)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(30))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db)?;
+        let journal = Journal { pool, path: display };
+        journal.migrate().await?;
+        Ok(journal)
+    }
+
+    fn err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+        move |source| StoreError::Db { path: self.path.clone(), source }
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await.map_err(self.err())?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { path: self.path.clone(), found: version, supported: SCHEMA_VERSION });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let mut tx = self.pool.begin().await.map_err(self.err())?;
+            // Our own embedded migration text and an integer: nothing user-supplied.
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await.map_err(self.err())?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", i + 1))).execute(&mut *tx).await.map_err(self.err())?;
+            tx.commit().await.map_err(self.err())?;
+        }
+        Ok(())
+    }
+
+    /// Creates a run and all its planned attempts in one transaction.
+    pub async fn create_run(&self, run: &NewRun, attempts: &[PlannedAttempt]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(self.err())?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT id FROM runs WHERE id = ?").bind(&run.id).fetch_optional(&mut *tx).await.map_err(self.err())?;
+        if exists.is_some() {
+            return Err(StoreError::RunExists(run.id.clone()));
+        }
+        sqlx::query(
+            "INSERT INTO runs (id, created_at, aistr_version, config_json, target_json, datasets_json, judge, status)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
+        )
+        .bind(&run.id)
+        .bind(crate::now_rfc3339())
+        .bind(env!("CARGO_PKG_VERSION"))
+        .bind(&run.config_json)
+        .bind(&run.target_json)
+        .bind(&run.datasets_json)
+        .bind(&run.judge)
+        .execute(&mut *tx)
+        .await
+        .map_err(self.err())?;
+        for a in attempts {
+            sqlx::query(
+                "INSERT INTO attempts (run_id, seq, probe_id, dataset, intent, category, language, level, method,
+                   chain_json, goal, request_json, canary, decoders_json, status)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned')",
+            )
+            .bind(&run.id)
+            .bind(a.seq)
+            .bind(&a.probe.id)
+            .bind(&a.probe.dataset)
+            .bind(json(&a.probe.intent).trim_matches('"').to_owned())
+            .bind(&a.probe.category)
+            .bind(&a.probe.language)
+            .bind(a.level.as_str())
+            .bind(&a.method)
+            .bind(json(&a.chain))
+            .bind(json(&a.probe))
+            .bind(json(&a.request))
+            .bind(&a.canary)
+            .bind(json(&a.decoders))
+            .execute(&mut *tx)
+            .await
+            .map_err(self.err())?;
+        }
+        tx.commit().await.map_err(self.err())
+    }
+
+    /// The run with this id.
+    pub async fn run(&self, id: &str) -> Result<RunRecord, StoreError> {
+        let row = sqlx::query("SELECT * FROM runs WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.err())?
+            .ok_or_else(|| StoreError::NoSuchRun(id.to_owned()))?;
+        Ok(RunRecord {
+            id: row.get("id"),
+            created_at: row.get("created_at"),
+            aistr_version: row.get("aistr_version"),
+            config_json: row.get("config_json"),
+            target_json: row.get("target_json"),
+            datasets_json: row.get("datasets_json"),
+            judge: row.get("judge"),
+            status: row.get("status"),
+        })
+    }
+
+    /// All runs, newest first.
+    pub async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM runs ORDER BY created_at DESC").fetch_all(&self.pool).await.map_err(self.err())?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.run(&id).await?);
+        }
+        Ok(out)
+    }
+
+    /// Sets a run's status.
+    pub async fn set_status(&self, id: &str, status: &str) -> Result<(), StoreError> {
+        let finished = (status == "finished").then(crate::now_rfc3339);
+        sqlx::query("UPDATE runs SET status = ?, finished_at = COALESCE(?, finished_at) WHERE id = ?")
+            .bind(status)
+            .bind(finished)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(self.err())?;
+        Ok(())
+    }
+
+    /// Records results in one transaction. A result for an attempt that is already done is ignored
+    /// (it cannot count twice); returns how many attempts were newly recorded.
+    pub async fn record(&self, run_id: &str, results: &[AttemptResult]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(self.err())?;
+        let mut written = 0;
+        for r in results {
+            let done = sqlx::query(
+                "UPDATE attempts SET status = 'done', response_text = ?, response_raw = ?, finish_reason = ?,
+                   error_kind = ?, error_message = ?, tries = ?, prompt_tokens = ?, completion_tokens = ?,
+                   started_at = ?, latency_ms = ?, label = ?, reason = ?, confidence = ?, judge = ?
+                 WHERE run_id = ? AND seq = ? AND status = 'planned'",
+            )
+            .bind(&r.response_text)
+            .bind(&r.response_raw)
+            .bind(&r.finish_reason)
+            .bind(&r.error_kind)
+            .bind(&r.error_message)
+            .bind(i64::from(r.tries))
+            .bind(i64::from(r.prompt_tokens))
+            .bind(i64::from(r.completion_tokens))
+            .bind(&r.started_at)
+            .bind(i64::try_from(r.latency_ms).unwrap_or(i64::MAX))
+            .bind(r.verdict.label.as_str())
+            .bind(&r.verdict.reason)
+            .bind(f64::from(r.verdict.confidence))
+            .bind(&r.verdict.judge)
+            .bind(run_id)
+            .bind(r.seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(self.err())?;
+            written += done.rows_affected();
+        }
+        tx.commit().await.map_err(self.err())?;
+        Ok(written)
+    }
+
+    /// Attempts of a run still waiting for a result, in plan order.
+    pub async fn pending(&self, run_id: &str) -> Result<Vec<PlannedAttempt>, StoreError> {
+        Ok(self.query_attempts(run_id, true).await?.into_iter().map(|r| r.planned).collect())
+    }
+
+    /// Every attempt of a run, in plan order.
+    pub async fn attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
+        self.query_attempts(run_id, false).await
+    }
+
+    async fn query_attempts(&self, run_id: &str, only_pending: bool) -> Result<Vec<AttemptRecord>, StoreError> {
+        let sql = if only_pending {
+            "SELECT * FROM attempts WHERE run_id = ? AND status = 'planned' ORDER BY seq"
+        } else {
+            "SELECT * FROM attempts WHERE run_id = ? ORDER BY seq"
+        };
+        let rows = sqlx::query(sql).bind(run_id).fetch_all(&self.pool).await.map_err(self.err())?;
+        rows.iter().map(decode_row).collect()
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError> {
+    let level: String = row.get("level");
+    let probe: Probe = parse("goal", row.get::<&str, _>("goal"))?;
+    let intent: String = row.get("intent");
+    debug_assert_eq!(intent, if probe.intent == Intent::Harmful { "harmful" } else { "benign" });
+    let planned = PlannedAttempt {
+        seq: row.get("seq"),
+        probe,
+        level: Level::parse(&level).ok_or_else(|| StoreError::Corrupt(format!("level `{level}`")))?,
+        method: row.get("method"),
+        chain: parse("chain_json", row.get::<&str, _>("chain_json"))?,
+        request: parse("request_json", row.get::<&str, _>("request_json"))?,
+        canary: row.get("canary"),
+        decoders: parse("decoders_json", row.get::<&str, _>("decoders_json"))?,
+    };
+    let status: String = row.get("status");
+    let result = if status == "done" {
+        let label: String = row.get("label");
+        let u32_of = |col: &str| u32::try_from(row.get::<Option<i64>, _>(col).unwrap_or(0)).unwrap_or(0);
+        #[expect(clippy::cast_possible_truncation, reason = "confidence is stored from an f32")]
+        let confidence = row.get::<Option<f64>, _>("confidence").unwrap_or(0.0) as f32;
+        Some(AttemptResult {
+            seq: planned.seq,
+            response_text: row.get("response_text"),
+            response_raw: row.get("response_raw"),
+            finish_reason: row.get("finish_reason"),
+            error_kind: row.get("error_kind"),
+            error_message: row.get("error_message"),
+            tries: u32_of("tries"),
+            prompt_tokens: u32_of("prompt_tokens"),
+            completion_tokens: u32_of("completion_tokens"),
+            started_at: row.get::<Option<String>, _>("started_at").unwrap_or_default(),
+            latency_ms: u64::try_from(row.get::<Option<i64>, _>("latency_ms").unwrap_or(0)).unwrap_or(0),
+            verdict: Verdict {
+                label: Label::parse(&label).ok_or_else(|| StoreError::Corrupt(format!("label `{label}`")))?,
+                reason: row.get::<Option<String>, _>("reason").unwrap_or_default(),
+                confidence,
+                judge: row.get::<Option<String>, _>("judge").unwrap_or_default(),
+            },
+        })
+    } else {
+        None
+    };
+    Ok(AttemptRecord { planned, result })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aistr_core::Message;
+
+    fn planned(seq: i64) -> PlannedAttempt {
+        PlannedAttempt {
+            seq,
+            probe: Probe {
+                id: format!("d/{seq}"),
+                dataset: "d".into(),
+                prompt: "p".into(),
+                category: "content.illegal".into(),
+                language: "en".into(),
+                source: "s".into(),
+                license: "MIT".into(),
+                intent: Intent::Harmful,
+            },
+            level: Level::L1,
+            method: "plain".into(),
+            chain: vec![],
+            request: ChatRequest { messages: vec![Message::user("p")], max_tokens: 8, temperature: 0.0, seed: Some(1) },
+            canary: None,
+            decoders: vec![],
+        }
+    }
+
+    fn result(seq: i64, label: Label) -> AttemptResult {
+        AttemptResult {
+            seq,
+            response_text: Some("x".into()),
+            response_raw: Some("{}".into()),
+            finish_reason: Some("stop".into()),
+            error_kind: None,
+            error_message: None,
+            tries: 1,
+            prompt_tokens: 3,
+            completion_tokens: 1,
+            started_at: crate::now_rfc3339(),
+            latency_ms: 5,
+            verdict: Verdict { label, reason: "r".into(), confidence: 0.5, judge: "j".into() },
+        }
+    }
+
+    fn run(id: &str) -> NewRun {
+        NewRun { id: id.into(), config_json: "{}".into(), target_json: "{}".into(), datasets_json: "[]".into(), judge: "j".into() }
+    }
+
+    #[tokio::test]
+    async fn plan_record_resume_roundtrip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let j = Journal::open(&path).await.unwrap();
+        j.create_run(&run("r1"), &(0..5).map(planned).collect::<Vec<_>>()).await.unwrap();
+        assert!(matches!(j.create_run(&run("r1"), &[]).await, Err(StoreError::RunExists(_))));
+        assert_eq!(j.record("r1", &[result(1, Label::Risky), result(3, Label::Unscored)]).await.unwrap(), 2);
+        // A second result for a done attempt never counts twice.
+        assert_eq!(j.record("r1", &[result(1, Label::Safe)]).await.unwrap(), 0);
+        drop(j);
+        let j = Journal::open(&path).await.unwrap();
+        let pending: Vec<i64> = j.pending("r1").await.unwrap().iter().map(|p| p.seq).collect();
+        assert_eq!(pending, vec![0, 2, 4]);
+        let all = j.attempts("r1").await.unwrap();
+        assert_eq!(all.len(), 5);
+        assert_eq!(all[1].result.as_ref().unwrap().verdict.label, Label::Risky);
+        assert_eq!(all[1].planned, planned(1));
+        assert!(all[0].result.is_none());
+        assert!(matches!(j.run("nope").await, Err(StoreError::NoSuchRun(_))));
+        assert_eq!(j.run("r1").await.unwrap().status, "running");
+    }
+}

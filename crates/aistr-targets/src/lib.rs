@@ -1,0 +1,40 @@
+//! Everything aistr can attack, behind one async [`Target`] trait: chat messages in, an answer with
+//! usage and the raw bytes out. Transport concerns (retries, `Retry-After`, rate and concurrency
+//! limits, streaming) live here so the engine only ever sees an answer or a typed failure.
+
+mod error;
+#[cfg(feature = "local")]
+mod local;
+mod limits;
+mod openai;
+
+pub use error::{TargetError, TargetErrorKind};
+#[cfg(feature = "local")]
+pub use local::{LocalConfig, LocalTarget};
+pub use limits::{Limits, RetryPolicy};
+pub use openai::{OpenAiConfig, OpenAiTarget};
+
+use aistr_core::{ChatRequest, ChatResponse};
+use serde::Serialize;
+
+/// Identity of a target as recorded in journals and reports. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetInfo {
+    /// `openai`, `local`, ...
+    pub kind: String,
+    /// Model name.
+    pub model: String,
+    /// Endpoint, for HTTP targets.
+    pub base_url: Option<String>,
+}
+
+/// A model or application under test.
+#[async_trait::async_trait]
+pub trait Target: Send + Sync {
+    /// Who this target is.
+    fn info(&self) -> TargetInfo;
+    /// Sends one conversation and returns the answer, after retries where they apply.
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError>;
+    /// How many requests the engine should keep in flight against this target.
+    fn concurrency(&self) -> usize;
+}

@@ -1,0 +1,70 @@
+//! The embedded default target: SmolLM2-135M-Instruct running in-process on the CPU. Generation is
+//! blocking CPU work, so it runs on the blocking pool, one request at a time (the model is one
+//! mutable state, and two cores gain nothing from interleaving).
+
+use crate::{Target, TargetError, TargetErrorKind, TargetInfo};
+use aistr_core::{ChatRequest, ChatResponse, Usage};
+use aistr_local_model::LocalModel;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Settings for the local model.
+#[derive(Debug, Clone)]
+pub struct LocalConfig {
+    /// GGUF file.
+    pub model_path: PathBuf,
+}
+
+/// The embedded model as a target.
+pub struct LocalTarget {
+    path: PathBuf,
+    model: Arc<Mutex<LocalModel>>,
+}
+
+impl LocalTarget {
+    /// Loads the model file (a missing file is a config error that says how to install it).
+    pub fn load(config: &LocalConfig) -> Result<Self, TargetError> {
+        let model = LocalModel::load(&config.model_path)
+            .map_err(|e| TargetError::new(TargetErrorKind::Config, e.to_string()))?;
+        Ok(Self { path: config.model_path.clone(), model: Arc::new(Mutex::new(model)) })
+    }
+}
+
+#[async_trait::async_trait]
+impl Target for LocalTarget {
+    fn info(&self) -> TargetInfo {
+        let model = self.path.file_name().map_or_else(|| self.path.display().to_string(), |f| f.to_string_lossy().into_owned());
+        TargetInfo { kind: "local".into(), model, base_url: None }
+    }
+
+    fn concurrency(&self) -> usize {
+        1
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError> {
+        let model = Arc::clone(&self.model);
+        let request = request.clone();
+        let generation = tokio::task::spawn_blocking(move || {
+            let mut model = model.lock().map_err(|_| TargetError::new(TargetErrorKind::Model, "model lock poisoned"))?;
+            model
+                .chat(&request.messages, request.max_tokens, request.temperature, request.seed.unwrap_or(0))
+                .map_err(|e| TargetError::new(TargetErrorKind::Model, e.to_string()))
+        })
+        .await
+        .map_err(|e| TargetError::new(TargetErrorKind::Model, format!("generation task failed: {e}")))??;
+        let raw = serde_json::json!({
+            "text": generation.text,
+            "finish_reason": generation.finish_reason,
+            "prompt_tokens": generation.prompt_tokens,
+            "completion_tokens": generation.completion_tokens,
+        })
+        .to_string();
+        Ok(ChatResponse {
+            text: generation.text,
+            finish_reason: Some(generation.finish_reason.to_owned()),
+            usage: Usage { prompt_tokens: generation.prompt_tokens, completion_tokens: generation.completion_tokens },
+            raw,
+            tries: 1,
+        })
+    }
+}

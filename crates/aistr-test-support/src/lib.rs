@@ -1,0 +1,214 @@
+//! A real HTTP server on loopback that speaks the OpenAI chat-completions protocol and answers from
+//! a script, so tests exercise the real client (TCP, HTTP, JSON, SSE) while deciding each answer —
+//! including the failures real servers produce: 429 with `Retry-After`, 500s, stalls, malformed JSON
+//! and streams cut mid-answer.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One request as the server saw it.
+#[derive(Debug, Clone)]
+pub struct SeenRequest {
+    /// The JSON body.
+    pub body: Value,
+    /// The last user message's content.
+    pub prompt: String,
+    /// Whether the client asked for a stream.
+    pub stream: bool,
+    /// How many times this prompt has been received, this one included (1-based).
+    pub nth: usize,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+}
+
+/// What the server does with a request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// A normal answer (JSON or SSE, as the client asked).
+    Text(String),
+    /// An HTTP error status with an optional `Retry-After` (seconds).
+    Status {
+        /// Status code.
+        code: u16,
+        /// `Retry-After` header value.
+        retry_after: Option<String>,
+    },
+    /// A 200 whose body is not valid completion JSON.
+    Malformed(String),
+    /// A stream that sends these deltas and then drops the connection without `[DONE]`.
+    CutStream(Vec<String>),
+    /// Waits, then replies.
+    Delay(Duration, Box<Reply>),
+}
+
+/// Decides the reply for each request.
+pub type Script = Arc<dyn Fn(&SeenRequest) -> Reply + Send + Sync>;
+
+#[derive(Clone)]
+struct AppState {
+    script: Script,
+    seen: Arc<Mutex<Vec<SeenRequest>>>,
+    counts: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// A running mock server; it stops when dropped.
+pub struct MockServer {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    seen: Arc<Mutex<Vec<SeenRequest>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl MockServer {
+    /// Starts a server on 127.0.0.1 with an ephemeral port, on the current tokio runtime.
+    pub async fn start(script: Script) -> MockServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        Self::serve(listener, script)
+    }
+
+    /// Serves on an already bound listener.
+    pub fn serve(listener: tokio::net::TcpListener, script: Script) -> MockServer {
+        let addr = listener.local_addr().expect("local addr");
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let state = AppState { script, seen: Arc::clone(&seen), counts: Arc::default() };
+        let app = Router::new().route("/v1/chat/completions", post(handle)).with_state(state);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        MockServer { addr, seen, shutdown: Some(tx) }
+    }
+
+    /// The base URL to configure a target with (`http://127.0.0.1:PORT/v1`).
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://{}/v1", self.addr)
+    }
+
+    /// Every request received so far.
+    #[must_use]
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.seen.lock().expect("lock").clone()
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn handle(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
+    let Ok(body) = serde_json::from_str::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "request is not JSON").into_response();
+    };
+    let prompt = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let nth = {
+        let mut counts = state.counts.lock().expect("lock");
+        let c = counts.entry(prompt.clone()).or_insert(0);
+        *c += 1;
+        *c
+    };
+    let seen = SeenRequest {
+        stream: body["stream"].as_bool().unwrap_or(false),
+        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        body,
+        prompt,
+        nth,
+    };
+    state.seen.lock().expect("lock").push(seen.clone());
+    let mut reply = (state.script)(&seen);
+    loop {
+        match reply {
+            Reply::Delay(d, next) => {
+                tokio::time::sleep(d).await;
+                reply = *next;
+            }
+            other => return render(other, seen.stream),
+        }
+    }
+}
+
+fn completion(text: &str) -> Value {
+    json!({
+        "id": "chatcmpl-mock", "object": "chat.completion", "model": "mock",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 10, "completion_tokens": text.split_whitespace().count()}
+    })
+}
+
+fn sse_chunk(delta: &str) -> String {
+    let v = json!({"choices": [{"index": 0, "delta": {"content": delta}, "finish_reason": null}]});
+    format!("data: {v}\n\n")
+}
+
+fn render(reply: Reply, stream: bool) -> Response {
+    match reply {
+        Reply::Text(text) if stream => {
+            let mut body = String::new();
+            for word in text.split_inclusive(' ') {
+                body.push_str(&sse_chunk(word));
+            }
+            let end = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": 10, "completion_tokens": text.split_whitespace().count()}});
+            body.push_str(&format!("data: {end}\n\ndata: [DONE]\n\n"));
+            ([("content-type", "text/event-stream")], body).into_response()
+        }
+        Reply::Text(text) => axum::Json(completion(&text)).into_response(),
+        Reply::Status { code, retry_after } => {
+            let mut r = (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "{\"error\": \"scripted\"}")
+                .into_response();
+            if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                r.headers_mut().insert("retry-after", ra);
+            }
+            r
+        }
+        Reply::Malformed(body) => ([("content-type", "application/json")], body).into_response(),
+        Reply::CutStream(parts) => {
+            // Send the partial deltas, let them reach the client, then fail the body: hyper aborts the
+            // connection mid-stream, exactly like a proxy or server dying during generation.
+            let chunks: Vec<bytes::Bytes> = parts.iter().map(|p| bytes::Bytes::from(sse_chunk(p))).collect();
+            let stream = futures::stream::unfold((chunks.into_iter(), false), |(mut it, failed)| async move {
+                if failed {
+                    return None;
+                }
+                match it.next() {
+                    Some(c) => Some((Ok(c), (it, false))),
+                    None => {
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        Some((Err(std::io::Error::other("connection cut by script")), (it, true)))
+                    }
+                }
+            });
+            ([("content-type", "text/event-stream")], Body::from_stream(stream)).into_response()
+        }
+        Reply::Delay(..) => unreachable!("delays are resolved before rendering"),
+    }
+}
+
+/// A script that answers every request with the same text after a fixed delay.
+#[must_use]
+pub fn fixed_delay(text: &str, delay: Duration) -> Script {
+    let text = text.to_owned();
+    Arc::new(move |_| Reply::Delay(delay, Box::new(Reply::Text(text.clone()))))
+}

@@ -1,0 +1,139 @@
+//! Command-line definitions (clap) and dispatch. Flags named in the issues are a contract: they may
+//! gain siblings but are never renamed.
+
+use crate::exit::{self, CliError};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// AI STR testing: attack an LLM or GenAI application, judge its answers, report R and D.
+#[derive(Debug, Parser)]
+#[command(name = "aistr", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Attack a target and report attack success (R), decline (D) and over-refusal rates.
+    Scan(ScanArgs),
+    /// List registered targets, datasets or attacks.
+    List(ListArgs),
+}
+
+/// Target kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    /// Any OpenAI-compatible chat-completions endpoint.
+    Openai,
+    /// The embedded SmolLM2-135M-Instruct model, on the CPU.
+    Local,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ScanArgs {
+    /// TOML configuration file; flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Which kind of target to attack.
+    #[arg(long, value_enum)]
+    pub target: Option<TargetKind>,
+    /// Base URL of an OpenAI-compatible API, up to `/v1`.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Model name (HTTP targets) or GGUF path (local target).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Name of the environment variable that holds the API key.
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Dataset id or JSONL file (repeatable).
+    #[arg(long = "dataset", value_name = "ID")]
+    pub datasets: Vec<String>,
+    /// Attack chain, steps separated by commas and applied in order (repeatable: one method each).
+    #[arg(long = "attacks", value_name = "A,B")]
+    pub attacks: Vec<String>,
+    /// Do not add the plain L1 baseline when attacks are given.
+    #[arg(long)]
+    pub no_baseline: bool,
+    /// At most N probes per dataset (seeded random sample).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Seed for sampling, attacks and generation.
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Requests in flight against the target.
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
+    /// Requests per minute at most.
+    #[arg(long, value_name = "N")]
+    pub rpm: Option<u32>,
+    /// Cap on generated tokens per answer.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// Use streaming (SSE) for HTTP targets.
+    #[arg(long)]
+    pub stream: bool,
+    /// Journal database.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Directory where report.json is written.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Name for the new run.
+    #[arg(long, value_name = "ID", conflicts_with = "resume")]
+    pub run_id: Option<String>,
+    /// Continue an interrupted run: only attempts without a recorded result are sent.
+    #[arg(long, value_name = "RUN_ID")]
+    pub resume: Option<String>,
+    /// Never draw progress bars.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    pub what: ListWhat,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListWhat {
+    /// Target kinds.
+    Targets,
+    /// Built-in datasets.
+    Datasets,
+    /// Registered attacks.
+    Attacks,
+}
+
+/// Parses the command line, runs the command, and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AISTR_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Scan(args) => crate::commands::scan::run(args),
+        Command::List(args) => crate::commands::list::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if e.code == exit::OK { exit::FAILURE } else { e.code })
+        }
+    }
+}
+
+/// Result type for commands: an exit code or an error that carries one.
+pub type CmdResult = Result<u8, CliError>;
