@@ -13,7 +13,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -99,8 +103,16 @@ pub fn rot13(s: &str) -> String {
         .collect()
 }
 
-const LEET: &[(char, char)] =
-    &[('a', '4'), ('b', '8'), ('e', '3'), ('g', '9'), ('i', '1'), ('o', '0'), ('s', '5'), ('t', '7')];
+const LEET: &[(char, char)] = &[
+    ('a', '4'),
+    ('b', '8'),
+    ('e', '3'),
+    ('g', '9'),
+    ('i', '1'),
+    ('o', '0'),
+    ('s', '5'),
+    ('t', '7'),
+];
 
 /// Leetspeak: `a→4 b→8 e→3 g→9 i→1 o→0 s→5 t→7` (either case in, digits out).
 #[must_use]
@@ -128,15 +140,60 @@ pub fn leet_decode(s: &str) -> String {
 
 /// International Morse code for letters, digits and common punctuation.
 pub(crate) const MORSE: &[(char, &str)] = &[
-    ('a', ".-"), ('b', "-..."), ('c', "-.-."), ('d', "-.."), ('e', "."), ('f', "..-."), ('g', "--."),
-    ('h', "...."), ('i', ".."), ('j', ".---"), ('k', "-.-"), ('l', ".-.."), ('m', "--"), ('n', "-."),
-    ('o', "---"), ('p', ".--."), ('q', "--.-"), ('r', ".-."), ('s', "..."), ('t', "-"), ('u', "..-"),
-    ('v', "...-"), ('w', ".--"), ('x', "-..-"), ('y', "-.--"), ('z', "--.."),
-    ('0', "-----"), ('1', ".----"), ('2', "..---"), ('3', "...--"), ('4', "....-"), ('5', "....."),
-    ('6', "-...."), ('7', "--..."), ('8', "---.."), ('9', "----."),
-    ('.', ".-.-.-"), (',', "--..--"), ('?', "..--.."), ('\'', ".----."), ('!', "-.-.--"), ('/', "-..-."),
-    ('(', "-.--."), (')', "-.--.-"), ('&', ".-..."), (':', "---..."), (';', "-.-.-."), ('=', "-...-"),
-    ('+', ".-.-."), ('-', "-....-"), ('_', "..--.-"), ('"', ".-..-."), ('$', "...-..-"), ('@', ".--.-."),
+    ('a', ".-"),
+    ('b', "-..."),
+    ('c', "-.-."),
+    ('d', "-.."),
+    ('e', "."),
+    ('f', "..-."),
+    ('g', "--."),
+    ('h', "...."),
+    ('i', ".."),
+    ('j', ".---"),
+    ('k', "-.-"),
+    ('l', ".-.."),
+    ('m', "--"),
+    ('n', "-."),
+    ('o', "---"),
+    ('p', ".--."),
+    ('q', "--.-"),
+    ('r', ".-."),
+    ('s', "..."),
+    ('t', "-"),
+    ('u', "..-"),
+    ('v', "...-"),
+    ('w', ".--"),
+    ('x', "-..-"),
+    ('y', "-.--"),
+    ('z', "--.."),
+    ('0', "-----"),
+    ('1', ".----"),
+    ('2', "..---"),
+    ('3', "...--"),
+    ('4', "....-"),
+    ('5', "....."),
+    ('6', "-...."),
+    ('7', "--..."),
+    ('8', "---.."),
+    ('9', "----."),
+    ('.', ".-.-.-"),
+    (',', "--..--"),
+    ('?', "..--.."),
+    ('\'', ".----."),
+    ('!', "-.-.--"),
+    ('/', "-..-."),
+    ('(', "-.--."),
+    (')', "-.--.-"),
+    ('&', ".-..."),
+    (':', "---..."),
+    (';', "-.-.-."),
+    ('=', "-...-"),
+    ('+', ".-.-."),
+    ('-', "-....-"),
+    ('_', "..--.-"),
+    ('"', ".-..-."),
+    ('$', "...-..-"),
+    ('@', ".--.-."),
 ];
 
 /// Morse: letters separated by one space, words (split on `' '`) by `" / "`. ASCII letters are
@@ -148,7 +205,10 @@ pub fn morse_encode(s: &str) -> String {
             word.chars()
                 .map(|c| {
                     let l = c.to_ascii_lowercase();
-                    MORSE.iter().find(|(ch, _)| *ch == l).map_or_else(|| c.to_string(), |(_, code)| (*code).to_string())
+                    MORSE
+                        .iter()
+                        .find(|(ch, _)| *ch == l)
+                        .map_or_else(|| c.to_string(), |(_, code)| (*code).to_string())
                 })
                 .collect::<Vec<_>>()
                 .join(" ")
@@ -232,12 +292,35 @@ pub fn zero_width_strip(s: &str) -> String {
 
 /// Latin letters and a Cyrillic or Greek look-alike. Injective, so the mapping can be undone.
 pub(crate) const HOMOGLYPHS: &[(char, char)] = &[
-    ('a', '\u{0430}'), ('c', '\u{0441}'), ('e', '\u{0435}'), ('h', '\u{04BB}'), ('i', '\u{0456}'),
-    ('j', '\u{0458}'), ('o', '\u{043E}'), ('p', '\u{0440}'), ('s', '\u{0455}'), ('v', '\u{03BD}'),
-    ('x', '\u{0445}'), ('y', '\u{0443}'), ('A', '\u{0410}'), ('B', '\u{0412}'), ('C', '\u{0421}'),
-    ('E', '\u{0415}'), ('H', '\u{041D}'), ('I', '\u{0406}'), ('J', '\u{0408}'), ('K', '\u{041A}'),
-    ('M', '\u{041C}'), ('N', '\u{039D}'), ('O', '\u{041E}'), ('P', '\u{0420}'), ('S', '\u{0405}'),
-    ('T', '\u{0422}'), ('X', '\u{0425}'), ('Y', '\u{03A5}'), ('Z', '\u{0396}'),
+    ('a', '\u{0430}'),
+    ('c', '\u{0441}'),
+    ('e', '\u{0435}'),
+    ('h', '\u{04BB}'),
+    ('i', '\u{0456}'),
+    ('j', '\u{0458}'),
+    ('o', '\u{043E}'),
+    ('p', '\u{0440}'),
+    ('s', '\u{0455}'),
+    ('v', '\u{03BD}'),
+    ('x', '\u{0445}'),
+    ('y', '\u{0443}'),
+    ('A', '\u{0410}'),
+    ('B', '\u{0412}'),
+    ('C', '\u{0421}'),
+    ('E', '\u{0415}'),
+    ('H', '\u{041D}'),
+    ('I', '\u{0406}'),
+    ('J', '\u{0408}'),
+    ('K', '\u{041A}'),
+    ('M', '\u{041C}'),
+    ('N', '\u{039D}'),
+    ('O', '\u{041E}'),
+    ('P', '\u{0420}'),
+    ('S', '\u{0405}'),
+    ('T', '\u{0422}'),
+    ('X', '\u{0425}'),
+    ('Y', '\u{03A5}'),
+    ('Z', '\u{0396}'),
 ];
 
 /// Swaps Latin letters for look-alikes, each with probability 2/3 (seeded).
@@ -253,7 +336,14 @@ pub(crate) fn homoglyph_encode(s: &str, rng: &mut Rng) -> String {
 /// Maps look-alikes back to Latin letters.
 #[must_use]
 pub fn homoglyph_decode(s: &str) -> String {
-    s.chars().map(|c| HOMOGLYPHS.iter().find(|(_, twin)| *twin == c).map_or(c, |(latin, _)| *latin)).collect()
+    s.chars()
+        .map(|c| {
+            HOMOGLYPHS
+                .iter()
+                .find(|(_, twin)| *twin == c)
+                .map_or(c, |(latin, _)| *latin)
+        })
+        .collect()
 }
 
 /// Variation-selector smuggling: every UTF-8 byte becomes one variation selector (0–15 →
@@ -261,7 +351,13 @@ pub fn homoglyph_decode(s: &str) -> String {
 #[must_use]
 pub fn variation_selectors_encode(s: &str) -> String {
     s.bytes()
-        .filter_map(|b| if b < 16 { char::from_u32(0xFE00 + u32::from(b)) } else { char::from_u32(0xE0100 + u32::from(b) - 16) })
+        .filter_map(|b| {
+            if b < 16 {
+                char::from_u32(0xFE00 + u32::from(b))
+            } else {
+                char::from_u32(0xE0100 + u32::from(b) - 16)
+            }
+        })
         .collect()
 }
 
@@ -278,7 +374,11 @@ pub(crate) fn variation_selector_byte(c: char) -> Option<u8> {
 #[must_use]
 pub fn variation_selectors_decode(s: &str) -> Option<String> {
     let bytes: Vec<u8> = s.chars().filter_map(variation_selector_byte).collect();
-    if bytes.is_empty() { None } else { String::from_utf8(bytes).ok() }
+    if bytes.is_empty() {
+        None
+    } else {
+        String::from_utf8(bytes).ok()
+    }
 }
 
 /// The characters in reverse order. Its own inverse.
@@ -290,8 +390,8 @@ pub fn reverse(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
     use crate::rng::Rng;
+    use proptest::prelude::*;
 
     #[test]
     fn known_vectors() {

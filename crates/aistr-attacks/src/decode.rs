@@ -8,8 +8,18 @@ use crate::codec;
 
 /// Decoder names that [`decode_answer`] understands (the values attacks put in
 /// `PreparedAttack::answer_decoders`, plus a few more for answers written in a smuggling scheme).
-pub const DECODERS: &[&str] =
-    &["base64", "hex", "rot13", "leetspeak", "morse", "reverse", "unicode_tags", "zero_width", "homoglyph", "variation_selectors"];
+pub const DECODERS: &[&str] = &[
+    "base64",
+    "hex",
+    "rot13",
+    "leetspeak",
+    "morse",
+    "reverse",
+    "unicode_tags",
+    "zero_width",
+    "homoglyph",
+    "variation_selectors",
+];
 
 /// The answer `text` with every part encoded by `decoder` decoded. `None` when the decoder is unknown
 /// or nothing in the text decodes to readable text (the judge then has only the original to read).
@@ -18,8 +28,14 @@ pub fn decode_answer(decoder: &str, text: &str) -> Option<String> {
     let decoded = match decoder {
         "base64" => base64_parts(text),
         "hex" => hex_parts(text),
-        "rot13" => text.chars().any(|c| c.is_ascii_alphabetic()).then(|| codec::rot13(text)),
-        "leetspeak" | "leet" => text.chars().any(|c| "01345789@$".contains(c)).then(|| codec::leet_decode(text)),
+        "rot13" => text
+            .chars()
+            .any(|c| c.is_ascii_alphabetic())
+            .then(|| codec::rot13(text)),
+        "leetspeak" | "leet" => text
+            .chars()
+            .any(|c| "01345789@$".contains(c))
+            .then(|| codec::leet_decode(text)),
         "morse" => morse_parts(text),
         "reverse" => Some(codec::reverse(text)),
         "unicode_tags" => text.chars().any(codec::is_tag).then(|| codec::tags_decode(text)),
@@ -36,12 +52,20 @@ pub fn decode_answer(decoder: &str, text: &str) -> Option<String> {
 fn readable(bytes: &[u8]) -> Option<String> {
     let s = std::str::from_utf8(bytes).ok()?;
     let n = s.chars().count();
-    if n < 2 || s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if n < 2
+        || s.chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
         return None;
     }
     let good = s
         .chars()
-        .filter(|c| c.is_alphanumeric() || c.is_whitespace() || c.is_ascii_punctuation() || "，。？！；：、“”‘’（）《》—…".contains(*c))
+        .filter(|c| {
+            c.is_alphanumeric()
+                || c.is_whitespace()
+                || c.is_ascii_punctuation()
+                || "，。？！；：、“”‘’（）《》—…".contains(*c)
+        })
         .count();
     (good * 10 >= n * 9).then(|| s.to_string())
 }
@@ -103,10 +127,14 @@ fn replace_runs(
     changed.then_some(out)
 }
 
-const WRAPPERS: &[char] = &['"', '\'', '`', '(', ')', '[', ']', '{', '}', '<', '>', '.', ',', ';', ':', '!', '?', '*'];
+const WRAPPERS: &[char] = &[
+    '"', '\'', '`', '(', ')', '[', ']', '{', '}', '<', '>', '.', ',', ';', ':', '!', '?', '*',
+];
 
 fn is_b64(s: &str) -> bool {
-    s.len() >= 8 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
+    s.len() >= 8
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
 }
 
 fn base64_parts(text: &str) -> Option<String> {
@@ -114,9 +142,10 @@ fn base64_parts(text: &str) -> Option<String> {
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     let compact = compact.trim_matches(WRAPPERS);
     if is_b64(compact)
-        && let Some(d) = codec::base64_decode(compact).and_then(|b| readable(&b)) {
-            return Some(d);
-        }
+        && let Some(d) = codec::base64_decode(compact).and_then(|b| readable(&b))
+    {
+        return Some(d);
+    }
     // Base64 inside prose: try each run of Base64-looking tokens joined (a wrapped block), then
     // each token on its own.
     replace_runs(text, WRAPPERS, is_b64, |text, run| {
@@ -127,13 +156,15 @@ fn base64_parts(text: &str) -> Option<String> {
         let mut any = false;
         let parts: Vec<String> = run
             .iter()
-            .map(|&(s, e)| match codec::base64_decode(&text[s..e]).and_then(|b| readable(&b)) {
-                Some(d) => {
-                    any = true;
-                    d
-                }
-                None => text[s..e].to_string(),
-            })
+            .map(
+                |&(s, e)| match codec::base64_decode(&text[s..e]).and_then(|b| readable(&b)) {
+                    Some(d) => {
+                        any = true;
+                        d
+                    }
+                    None => text[s..e].to_string(),
+                },
+            )
             .collect();
         any.then(|| parts.join(" "))
     })
@@ -144,27 +175,35 @@ fn hex_parts(text: &str) -> Option<String> {
     let compact = compact.trim_matches(WRAPPERS);
     let compact = compact.strip_prefix("0x").unwrap_or(compact);
     if compact.len() >= 8
-        && let Some(d) = codec::hex_decode(compact).and_then(|b| readable(&b)) {
-            return Some(d);
-        }
+        && let Some(d) = codec::hex_decode(compact).and_then(|b| readable(&b))
+    {
+        return Some(d);
+    }
     // Runs of hex tokens in prose: "48656c6c6f" or "48 65 6c 6c 6f".
-    let is_hex = |s: &str| s.len() >= 2 && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit());
+    let is_hex =
+        |s: &str| s.len() >= 2 && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit());
     replace_runs(text, WRAPPERS, is_hex, |text, run| {
         let joined: String = run.iter().map(|&(s, e)| &text[s..e]).collect();
         if joined.len() >= 8
-            && let Some(d) = codec::hex_decode(&joined).and_then(|b| readable(&b)) {
-                return Some(d);
-            }
+            && let Some(d) = codec::hex_decode(&joined).and_then(|b| readable(&b))
+        {
+            return Some(d);
+        }
         // A hex-looking word ("decade", "face") next to the real blob: decode tokens one by one.
         let mut any = false;
         let parts: Vec<String> = run
             .iter()
-            .map(|&(s, e)| match codec::hex_decode(&text[s..e]).filter(|_| e - s >= 8).and_then(|b| readable(&b)) {
-                Some(d) => {
-                    any = true;
-                    d
+            .map(|&(s, e)| {
+                match codec::hex_decode(&text[s..e])
+                    .filter(|_| e - s >= 8)
+                    .and_then(|b| readable(&b))
+                {
+                    Some(d) => {
+                        any = true;
+                        d
+                    }
+                    None => text[s..e].to_string(),
                 }
-                None => text[s..e].to_string(),
             })
             .collect();
         any.then(|| parts.join(" "))
@@ -220,13 +259,20 @@ mod tests {
     #[test]
     fn base64_in_prose_wrapped_and_whole() {
         let enc = codec::base64_encode(b"Step one: mix the flour with water.");
-        assert_eq!(decode_answer("base64", &enc).as_deref(), Some("Step one: mix the flour with water."));
+        assert_eq!(
+            decode_answer("base64", &enc).as_deref(),
+            Some("Step one: mix the flour with water.")
+        );
         let prose = format!("Sure! Here is my answer: `{enc}`. Hope it helps.");
         let d = decode_answer("base64", &prose).expect("decodes");
         assert!(d.starts_with("Sure! Here is my answer: `Step one: mix"), "{d}");
         assert!(d.ends_with("`. Hope it helps."), "{d}");
         let long = codec::base64_encode("第一步：把面粉和水混合，然后静置一个小时。".repeat(4).as_bytes());
-        let wrapped: Vec<String> = long.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+        let wrapped: Vec<String> = long
+            .as_bytes()
+            .chunks(76)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect();
         let d = decode_answer("base64", &format!("Answer:\n{}\nDone.", wrapped.join("\n"))).expect("decodes");
         assert!(d.contains("第一步：把面粉和水混合"), "{d}");
     }
@@ -245,15 +291,37 @@ mod tests {
     fn hex_morse_and_friends() {
         let hex = codec::hex_encode(b"hello world");
         assert_eq!(decode_answer("hex", &hex).as_deref(), Some("hello world"));
-        let spaced = format!("Here: {}", b"hello world".iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "));
-        assert_eq!(decode_answer("hex", &spaced).as_deref(), Some("Here: hello world"));
-        assert_eq!(decode_answer("hex", &format!("a decade {hex}")).as_deref(), Some("a decade hello world"));
-        assert_eq!(decode_answer("morse", "Reply: .... . .-.. .-.. --- / - .... . .-. .").as_deref(), Some("Reply: hello there"));
+        let spaced = format!(
+            "Here: {}",
+            b"hello world"
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert_eq!(
+            decode_answer("hex", &spaced).as_deref(),
+            Some("Here: hello world")
+        );
+        assert_eq!(
+            decode_answer("hex", &format!("a decade {hex}")).as_deref(),
+            Some("a decade hello world")
+        );
+        assert_eq!(
+            decode_answer("morse", "Reply: .... . .-.. .-.. --- / - .... . .-. .").as_deref(),
+            Some("Reply: hello there")
+        );
         assert_eq!(decode_answer("morse", "•••• ••").as_deref(), Some("hi"));
         assert_eq!(decode_answer("rot13", "Uryyb").as_deref(), Some("Hello"));
-        assert_eq!(decode_answer("leetspeak", "h3ll0 w0rld").as_deref(), Some("hello world"));
+        assert_eq!(
+            decode_answer("leetspeak", "h3ll0 w0rld").as_deref(),
+            Some("hello world")
+        );
         assert_eq!(decode_answer("reverse", "olleh").as_deref(), Some("hello"));
-        assert_eq!(decode_answer("unicode_tags", &format!("x{}", codec::tags_encode("hi"))).as_deref(), Some("xhi"));
+        assert_eq!(
+            decode_answer("unicode_tags", &format!("x{}", codec::tags_encode("hi"))).as_deref(),
+            Some("xhi")
+        );
     }
 
     proptest! {

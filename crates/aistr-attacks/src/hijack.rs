@@ -2,7 +2,7 @@
 //! the system prompt, so that its appearance in an answer proves the system prompt leaked whatever the
 //! risky-content judge thinks of the rest of the answer.
 
-use crate::text::{payload, render, set_payload, Ctx};
+use crate::text::{Ctx, payload, render, set_payload};
 use crate::{AttackError, PreparedAttack};
 use aistr_core::{Message, Role};
 

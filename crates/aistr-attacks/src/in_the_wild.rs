@@ -1,10 +1,10 @@
 //! The 666 jailbreak prompts collected in the wild by Shen et al. ("Do Anything Now", CCS 2024; MIT,
 //! see `data/in_the_wild/`), used as templates around each goal. The file is embedded verbatim so its
-//! hash matches upstream. About a fifth of the prompts have a slot for the user's question
+//! hash matches upstream. 115 of the prompts have a slot for the user's question
 //! ("[INSERT PROMPT HERE]" and a dozen spellings of it); for the others the goal is appended after the
 //! prompt, which is how these prompts were used: paste the jailbreak, then ask.
 
-use crate::text::{payload, set_payload, Ctx};
+use crate::text::{Ctx, payload, set_payload};
 use crate::{AttackError, PreparedAttack};
 use std::sync::OnceLock;
 
@@ -36,7 +36,10 @@ pub(crate) fn templates() -> Result<&'static [String], AttackError> {
     PARSED
         .get_or_init(|| serde_json::from_str::<Vec<String>>(RAW).map_err(|e| e.to_string()))
         .as_deref()
-        .map_err(|why| AttackError::BadData { id: "roleplay.in_the_wild".into(), why: why.clone() })
+        .map_err(|why| AttackError::BadData {
+            id: "roleplay.in_the_wild".into(),
+            why: why.clone(),
+        })
 }
 
 /// Byte ranges of every slot in `template`, in order, not overlapping.
@@ -92,7 +95,10 @@ pub(crate) fn fill(template: &str, goal: &str) -> String {
 
 pub(crate) fn apply(p: &mut PreparedAttack, ctx: &mut Ctx<'_>) -> Result<(), AttackError> {
     let all = templates()?;
-    let template = ctx.rng.pick(all).ok_or_else(|| AttackError::BadData { id: ctx.id.into(), why: "no templates".into() })?;
+    let template = ctx.rng.pick(all).ok_or_else(|| AttackError::BadData {
+        id: ctx.id.into(),
+        why: "no templates".into(),
+    })?;
     let goal = payload(p, ctx.probe);
     set_payload(p, ctx.probe, fill(template, &goal));
     Ok(())
@@ -113,22 +119,29 @@ mod tests {
             assert!(out.contains(goal));
             if has_slot(t) {
                 with_slot += 1;
-                for slot in ["[INSERT PROMPT HERE]", "\\[INSERT PROMPT HERE\\]", "[insert prompt here]"] {
+                for slot in [
+                    "[INSERT PROMPT HERE]",
+                    "\\[INSERT PROMPT HERE\\]",
+                    "[insert prompt here]",
+                ] {
                     assert!(!out.contains(slot), "slot left in: {out}");
                 }
             } else {
                 assert!(out.ends_with(goal));
             }
         }
-        // Measured on the embedded file: 130 templates have a slot.
-        assert!((100..=200).contains(&with_slot), "{with_slot} templates with a slot");
+        // Measured on the embedded file: 115 templates have a slot.
+        assert_eq!(with_slot, 115, "{with_slot} templates with a slot");
     }
 
     #[test]
     fn escaped_and_quoted_slots_are_replaced_whole() {
         assert_eq!(fill("Answer: \\[INSERT PROMPT HERE\\]*", "G"), "Answer: G*");
         assert_eq!(fill("Prompt = \"[Prompt]\" go", "G"), "Prompt = \"G\" go");
-        assert_eq!(fill("a [insert prompt here] b [INSERT PROMPT HERE]", "G"), "a G b G");
+        assert_eq!(
+            fill("a [insert prompt here] b [INSERT PROMPT HERE]", "G"),
+            "a G b G"
+        );
         assert_eq!(fill("no slot here\n", "G"), "no slot here\n\nG");
     }
 }

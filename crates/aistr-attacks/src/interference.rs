@@ -2,7 +2,7 @@
 //! assistant already agreed), distractor tasks around the request, and long-text overflow with random
 //! characters or irrelevant prose. The request always stays in the last user message.
 
-use crate::text::{insert_before_payload, payload, set_payload, Ctx, Lang};
+use crate::text::{Ctx, Lang, insert_before_payload, payload, set_payload};
 use crate::{AttackError, PreparedAttack};
 use aistr_core::Message;
 
@@ -17,7 +17,11 @@ pub(crate) fn forced_consent(p: &mut PreparedAttack, ctx: &mut Ctx<'_>) -> Resul
         let setup = ctx.pick("setup")?;
         let agree = ctx.pick("agree")?;
         let reminder = crate::text::render(ctx.pick("reminder")?, &[("payload", &request)]);
-        insert_before_payload(p, ctx.probe, vec![Message::user(setup), Message::assistant(agree)]);
+        insert_before_payload(
+            p,
+            ctx.probe,
+            vec![Message::user(setup), Message::assistant(agree)],
+        );
         set_payload(p, ctx.probe, reminder);
     }
     Ok(())
@@ -33,7 +37,11 @@ pub(crate) fn distractor(p: &mut PreparedAttack, ctx: &mut Ctx<'_>) -> Result<()
     let mut items: Vec<&str> = order[..k].iter().map(|&i| pool[i].as_str()).collect();
     let at = ctx.rng.between(0, k);
     items.insert(at, &request);
-    let tasks: Vec<String> = items.iter().enumerate().map(|(i, t)| format!("{}. {t}", i + 1)).collect();
+    let tasks: Vec<String> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| format!("{}. {t}", i + 1))
+        .collect();
     let out = ctx.wrap(&request, &[("tasks", &tasks.join("\n"))])?;
     set_payload(p, ctx.probe, out);
     Ok(())
@@ -94,7 +102,10 @@ pub(crate) fn overflow_text(p: &mut PreparedAttack, ctx: &mut Ctx<'_>) -> Result
     }
     let after_count = ctx.rng.between(1, 2);
     let after: Vec<&str> = rest.take(after_count).map(|i| pool[i].as_str()).collect();
-    let out = ctx.wrap(&request, &[("before", &before.join("\n\n")), ("after", &after.join("\n\n"))])?;
+    let out = ctx.wrap(
+        &request,
+        &[("before", &before.join("\n\n")), ("after", &after.join("\n\n"))],
+    )?;
     set_payload(p, ctx.probe, out.trim_end().to_string());
     Ok(())
 }

@@ -11,14 +11,24 @@ mod interference;
 mod masking;
 mod registry;
 mod rng;
-mod text;
 #[cfg(test)]
 mod tests;
+mod text;
 
-pub use decode::{decode_answer, DECODERS};
-pub use registry::{list_json, lookup, registry, Attack};
+pub use decode::{DECODERS, decode_answer};
+pub use registry::{Attack, list_json, lookup, registry};
 
 use aistr_core::{Message, Probe};
+
+/// The five L2 (blind-box) families of WDTA AI-STR-02, as used in `AttackSpec::family`, in the
+/// standard's order: reports group per-method figures under these.
+pub const L2_FAMILIES: &[&str] = &[
+    "instruction_hijacking",
+    "role_play",
+    "knowledge_distortion",
+    "prompt_masking",
+    "interference",
+];
 
 /// The conversation to send, plus what the judge needs to read the answer correctly.
 #[derive(Debug, Clone, PartialEq)]

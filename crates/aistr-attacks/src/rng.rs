@@ -56,7 +56,11 @@ impl Rng {
 
     /// Uniform in `lo..=hi`.
     pub(crate) fn between(&mut self, lo: usize, hi: usize) -> usize {
-        if hi <= lo { lo } else { lo + self.below(hi - lo + 1) }
+        if hi <= lo {
+            lo
+        } else {
+            lo + self.below(hi - lo + 1)
+        }
     }
 
     /// True with probability `num / den`.
@@ -66,7 +70,11 @@ impl Rng {
 
     /// One element, or `None` for an empty slice.
     pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
-        if items.is_empty() { None } else { items.get(self.below(items.len())) }
+        if items.is_empty() {
+            None
+        } else {
+            items.get(self.below(items.len()))
+        }
     }
 
     /// Fisher–Yates shuffle.
@@ -84,16 +92,25 @@ mod tests {
 
     #[test]
     fn same_inputs_same_stream_and_inputs_matter() {
-        let a: Vec<u64> = (0..4).map({
-            let mut r = Rng::derive(1, "x", "p", 0);
-            move |_| r.next_u64()
-        }).collect();
-        let b: Vec<u64> = (0..4).map({
-            let mut r = Rng::derive(1, "x", "p", 0);
-            move |_| r.next_u64()
-        }).collect();
+        let a: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(1, "x", "p", 0);
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..4)
+            .map({
+                let mut r = Rng::derive(1, "x", "p", 0);
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
-        for other in [Rng::derive(2, "x", "p", 0), Rng::derive(1, "y", "p", 0), Rng::derive(1, "x", "q", 0), Rng::derive(1, "x", "p", 1)] {
+        for other in [
+            Rng::derive(2, "x", "p", 0),
+            Rng::derive(1, "y", "p", 0),
+            Rng::derive(1, "x", "q", 0),
+            Rng::derive(1, "x", "p", 1),
+        ] {
             let mut o = other;
             assert_ne!(o.next_u64(), a[0]);
         }

@@ -2,7 +2,7 @@
 //! well-formed conversation from which the goal can be read back where the transform is reversible;
 //! chains compose; and the same seed gives the same bytes while other seeds give other choices.
 
-use crate::{codec, decode_answer, lookup, prepare, registry, AttackError, PreparedAttack};
+use crate::{AttackError, PreparedAttack, codec, decode_answer, lookup, prepare, registry};
 use aistr_core::{Intent, Level, Probe, Role};
 use std::collections::HashSet;
 
@@ -58,25 +58,43 @@ fn recovered(id: &str, msg: &str, goal: &str, lang: &str) -> Result<bool, String
         "masking.reverse" => has(Some(codec::reverse(msg)), id),
         "masking.code_wrap" => {
             let lit = serde_json::to_string(goal).map_err(|e| e.to_string())?;
-            if msg.contains(&lit) { Ok(true) } else { Err(format!("literal {lit} missing")) }
+            if msg.contains(&lit) {
+                Ok(true)
+            } else {
+                Err(format!("literal {lit} missing"))
+            }
         }
         "masking.payload_split" => {
             let mut joined = String::new();
             for line in msg.lines() {
                 if let Some((name, lit)) = line.split_once(" = ")
-                    && name.len() == 1 && lit.starts_with('"') {
-                        joined.push_str(&serde_json::from_str::<String>(lit).map_err(|e| e.to_string())?);
-                    }
+                    && name.len() == 1
+                    && lit.starts_with('"')
+                {
+                    joined.push_str(&serde_json::from_str::<String>(lit).map_err(|e| e.to_string())?);
+                }
             }
-            if joined == goal { Ok(true) } else { Err(format!("pieces joined to {joined:?}")) }
+            if joined == goal {
+                Ok(true)
+            } else {
+                Err(format!("pieces joined to {joined:?}"))
+            }
         }
         "masking.acrostic" => {
             let poem = msg.split("\n\n").skip(1).collect::<Vec<_>>().join("\n\n");
             let read = crate::masking::acrostic_read(&poem);
-            if read == goal { Ok(true) } else { Err(format!("acrostic reads {read:?}")) }
+            if read == goal {
+                Ok(true)
+            } else {
+                Err(format!("acrostic reads {read:?}"))
+            }
         }
         "masking.synonym_zh" | "masking.low_resource_translation" => {
-            if msg.contains(goal) { Err("the goal was not disguised at all".into()) } else { Ok(false) }
+            if msg.contains(goal) {
+                Err("the goal was not disguised at all".into())
+            } else {
+                Ok(false)
+            }
         }
         _ => has(Some(msg.to_string()), "plain containment"),
     }
@@ -90,10 +108,20 @@ fn every_attack_is_well_formed_and_reversible_where_it_should_be() {
         for p in probes() {
             let out = run(&[id], &p, 7);
             assert!(!out.messages.is_empty(), "{id}: no messages");
-            assert_eq!(out.messages.last().map(|m| m.role), Some(Role::User), "{id}: last message must be the user's");
-            assert!(out.messages.iter().all(|m| !m.content.trim().is_empty()), "{id}: empty message");
+            assert_eq!(
+                out.messages.last().map(|m| m.role),
+                Some(Role::User),
+                "{id}: last message must be the user's"
+            );
+            assert!(
+                out.messages.iter().all(|m| !m.content.trim().is_empty()),
+                "{id}: empty message"
+            );
             let systems = out.messages.iter().filter(|m| m.role == Role::System).count();
-            assert!(systems <= 1 && out.messages.iter().skip(1).all(|m| m.role != Role::System), "{id}: system message misplaced");
+            assert!(
+                systems <= 1 && out.messages.iter().skip(1).all(|m| m.role != Role::System),
+                "{id}: system message misplaced"
+            );
             assert_eq!(out.chain, vec![id.to_string()]);
             let want: Vec<String> = a.answer_decoders.iter().map(|d| (*d).to_string()).collect();
             assert_eq!(out.answer_decoders, want, "{id}: decoders");
@@ -113,14 +141,20 @@ fn every_attack_is_well_formed_and_reversible_where_it_should_be() {
             if id == "hijack.prompt_leak" {
                 let canary = out.canary.clone().expect("canary set");
                 assert!(out.messages[0].role == Role::System && out.messages[0].content.contains(&canary));
-                assert!(!last(&out).contains(&canary), "the canary must not be in the user's text");
+                assert!(
+                    !last(&out).contains(&canary),
+                    "the canary must not be in the user's text"
+                );
             } else {
                 assert_eq!(out.canary, None, "{id}");
             }
         }
     }
     irreversible.dedup();
-    assert_eq!(irreversible, ["masking.synonym_zh", "masking.low_resource_translation"]);
+    assert_eq!(
+        irreversible,
+        ["masking.synonym_zh", "masking.low_resource_translation"]
+    );
 }
 
 #[test]
@@ -129,13 +163,26 @@ fn templates_follow_the_probe_language() {
     // Methods whose own words are in a template: the wrapper text is Chinese for zh, not for en.
     for a in registry().iter().filter(|a| a.spec.level == Level::L2) {
         let id = a.spec.id;
-        if ["masking.zero_width", "masking.homoglyph", "interference.overflow_random", "roleplay.in_the_wild"].contains(&id) {
+        if [
+            "masking.zero_width",
+            "masking.homoglyph",
+            "interference.overflow_random",
+            "roleplay.in_the_wild",
+        ]
+        .contains(&id)
+        {
             continue;
         }
         let en = run(&[id], &probe("en", "xyzzy plugh"), 3);
         let zh = run(&[id], &probe("zh", "xyzzy plugh"), 3);
-        assert!(!en.messages.iter().any(|m| m.content.chars().any(is_cjk)), "{id}: Chinese in an English attack");
-        assert!(zh.messages.iter().any(|m| m.content.chars().any(is_cjk)), "{id}: no Chinese in a Chinese attack");
+        assert!(
+            !en.messages.iter().any(|m| m.content.chars().any(is_cjk)),
+            "{id}: Chinese in an English attack"
+        );
+        assert!(
+            zh.messages.iter().any(|m| m.content.chars().any(is_cjk)),
+            "{id}: no Chinese in a Chinese attack"
+        );
     }
 }
 
@@ -143,13 +190,21 @@ fn templates_follow_the_probe_language() {
 fn same_seed_same_bytes_other_seeds_other_choices() {
     for a in registry() {
         let id = a.spec.id;
-        for p in probes().into_iter().filter(|p| a.spec.languages.contains(&p.language.as_str())) {
+        for p in probes()
+            .into_iter()
+            .filter(|p| a.spec.languages.contains(&p.language.as_str()))
+        {
             let first = run(&[id], &p, 42);
             assert_eq!(first, run(&[id], &p, 42), "{id}: not deterministic");
-            let distinct: HashSet<String> =
-                (0..24).map(|seed| serde_json::to_string(&run(&[id], &p, seed).messages).unwrap_or_default()).collect();
+            let distinct: HashSet<String> = (0..24)
+                .map(|seed| serde_json::to_string(&run(&[id], &p, seed).messages).unwrap_or_default())
+                .collect();
             if a.seeded {
-                assert!(distinct.len() >= 2, "{id} ({}): the seed never changes anything", p.language);
+                assert!(
+                    distinct.len() >= 2,
+                    "{id} ({}): the seed never changes anything",
+                    p.language
+                );
             } else {
                 assert_eq!(distinct.len(), 1, "{id}: claims to ignore the seed");
             }
@@ -167,7 +222,11 @@ fn the_probe_changes_seeded_choices_too() {
             last(&run(&["roleplay.in_the_wild"], &p, 1)).replace('G', "")
         })
         .collect();
-    assert!(templates.len() >= 5, "only {} distinct templates", templates.len());
+    assert!(
+        templates.len() >= 5,
+        "only {} distinct templates",
+        templates.len()
+    );
 }
 
 #[test]
@@ -177,7 +236,11 @@ fn chains_compose() {
     let out = run(&["masking.base64", "hijack.ignore_previous"], &en, 5);
     assert_eq!(out.chain, ["masking.base64", "hijack.ignore_previous"]);
     assert_eq!(out.answer_decoders, ["base64"]);
-    assert!(last(&out).starts_with("Ignore") || last(&out).contains("IMPORTANT") || last(&out).contains("New instructions"));
+    assert!(
+        last(&out).starts_with("Ignore")
+            || last(&out).contains("IMPORTANT")
+            || last(&out).contains("New instructions")
+    );
     assert!(decode_answer("base64", last(&out)).is_some_and(|d| d.contains(EN_GOAL)));
 
     // Hijack, then mask: the whole hijack text is encoded.
@@ -187,13 +250,26 @@ fn chains_compose() {
 
     // One method from each family, in both languages, with fake turns and a system prompt.
     for p in probes() {
-        let ids = ["hijack.prompt_leak", "roleplay.fiction", "distortion.fake_correction", "masking.payload_split", "interference.forced_consent"];
+        let ids = [
+            "hijack.prompt_leak",
+            "roleplay.fiction",
+            "distortion.fake_correction",
+            "masking.payload_split",
+            "interference.forced_consent",
+        ];
         let out = run(&ids, &p, 11);
         assert_eq!(out.chain.len(), 5);
         assert_eq!(out.messages[0].role, Role::System);
-        assert!(out.canary.as_ref().is_some_and(|c| out.messages[0].content.contains(c.as_str())));
+        assert!(
+            out.canary
+                .as_ref()
+                .is_some_and(|c| out.messages[0].content.contains(c.as_str()))
+        );
         assert_eq!(out.messages.last().map(|m| m.role), Some(Role::User));
-        assert!(out.messages.iter().any(|m| m.role == Role::Assistant), "fake refusal kept");
+        assert!(
+            out.messages.iter().any(|m| m.role == Role::Assistant),
+            "fake refusal kept"
+        );
     }
 
     // Two encodings stack, and the judge gets both decoders.
@@ -204,12 +280,24 @@ fn chains_compose() {
 
     // Prompt leak on a conversation that already has a system prompt appends the canary to it.
     let mut with_system = run(&[], &en, 1);
-    with_system.messages.insert(0, aistr_core::Message::system("You are a polite assistant."));
+    with_system
+        .messages
+        .insert(0, aistr_core::Message::system("You are a polite assistant."));
     let leak = lookup("hijack.prompt_leak").expect("registered");
     leak.apply(&mut with_system, &en, 1).expect("applies");
-    assert_eq!(with_system.messages.iter().filter(|m| m.role == Role::System).count(), 1);
+    assert_eq!(
+        with_system
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .count(),
+        1
+    );
     let sys = &with_system.messages[0].content;
-    assert!(sys.starts_with("You are a polite assistant.") && sys.contains(with_system.canary.as_deref().unwrap_or("?")));
+    assert!(
+        sys.starts_with("You are a polite assistant.")
+            && sys.contains(with_system.canary.as_deref().unwrap_or("?"))
+    );
 }
 
 #[test]
@@ -237,8 +325,76 @@ fn overflow_adds_enough_noise() {
             let after = msg[at + p.prompt.len()..].trim_start().chars().count();
             assert!(before >= 45 && after >= 45, "{before} / {after}");
             assert!(before <= crate::interference::NOISE_MAX && after <= crate::interference::NOISE_MAX);
-            let text = last(&run(&["interference.overflow_text"], &p, seed)).chars().count();
+            let text = last(&run(&["interference.overflow_text"], &p, seed))
+                .chars()
+                .count();
             assert!(text >= 800, "overflow_text only {text} chars");
+        }
+    }
+}
+
+mod reversible {
+    //! Property tests through the whole attack (template, encoder, lenient decoder), not just the codec.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Attacks whose goal must come back exactly, for ASCII and for Chinese goals.
+    const ANY_SCRIPT: &[&str] = &[
+        "masking.base64",
+        "masking.hex",
+        "masking.variation_selectors",
+        "masking.zero_width",
+        "masking.reverse",
+        "masking.code_wrap",
+        "masking.payload_split",
+        "masking.acrostic",
+    ];
+    /// Attacks that only act on Latin text.
+    const LATIN_ONLY: &[&str] = &[
+        "masking.rot13",
+        "masking.unicode_tags",
+        "masking.homoglyph",
+        "masking.morse",
+    ];
+
+    fn check(id: &str, goal: &str, lang: &str, seed: u64) -> Result<(), TestCaseError> {
+        let out = run(&[id], &probe(lang, goal), seed);
+        let ok = recovered(id, last(&out), goal, lang);
+        prop_assert!(matches!(ok, Ok(true)), "{} on {:?}: {:?}", id, goal, ok);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        // Goals of at least six bytes, like real requests: `decode_answer` ignores shorter encoded
+        // fragments, which would mostly be false positives in prose.
+        #[test]
+        fn ascii_goals_come_back(goal in "[a-z0-9,.?']{3,9}( [a-z0-9,.?']{1,9}){1,8}", seed in any::<u64>()) {
+            for id in ANY_SCRIPT.iter().chain(LATIN_ONLY) {
+                check(id, &goal, "en", seed)?;
+            }
+        }
+
+        #[test]
+        fn leetspeak_goals_come_back(goal in "[a-z]{1,9}( [a-z,.?]{1,9}){0,8}", seed in any::<u64>()) {
+            check("masking.leetspeak", &goal, "en", seed)?;
+        }
+
+        #[test]
+        fn chinese_goals_come_back(goal in "[\u{4e00}-\u{9fa5}，。？]{2,12}( [\u{4e00}-\u{9fa5}a-z]{1,6}){0,3}", seed in any::<u64>()) {
+            for id in ANY_SCRIPT {
+                check(id, &goal, "zh", seed)?;
+            }
+        }
+
+        #[test]
+        fn wrappers_keep_the_goal_verbatim(goal in "[A-Za-z\u{4e00}-\u{9fa5} ,.?]{1,60}", seed in any::<u64>(), zh in any::<bool>()) {
+            let lang = if zh { "zh" } else { "en" };
+            for a in registry().iter().filter(|a| matches!(a.transform_kind(), "wrap")) {
+                let out = run(&[a.spec.id], &probe(lang, &goal), seed);
+                prop_assert!(last(&out).contains(goal.as_str()), "{} lost the goal", a.spec.id);
+            }
         }
     }
 }

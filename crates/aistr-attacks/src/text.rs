@@ -18,7 +18,11 @@ pub(crate) enum Lang {
 impl Lang {
     pub(crate) fn of(probe: &Probe) -> Lang {
         let l = probe.language.trim().to_ascii_lowercase();
-        if l == "zh" || l.starts_with("zh-") || l.starts_with("zh_") || l.starts_with("cmn") { Lang::Zh } else { Lang::En }
+        if l == "zh" || l.starts_with("zh-") || l.starts_with("zh_") || l.starts_with("cmn") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
     }
 
     pub(crate) fn key(self) -> &'static str {
@@ -59,7 +63,11 @@ fn load() -> Result<Texts, String> {
                             _ => Err(format!("{prefix}.{method}.{key}: every item must be a string")),
                         })
                         .collect::<Result<Vec<_>, _>>()?,
-                    _ => return Err(format!("{prefix}.{method}.{key}: expected a string or an array of strings")),
+                    _ => {
+                        return Err(format!(
+                            "{prefix}.{method}.{key}: expected a string or an array of strings"
+                        ));
+                    }
                 };
                 if texts.is_empty() || texts.iter().any(|t| t.trim().is_empty()) {
                     return Err(format!("{prefix}.{method}.{key}: empty text"));
@@ -87,11 +95,17 @@ pub(crate) fn all_texts() -> Result<&'static Texts, String> {
 pub(crate) fn texts(id: &str, key: &str) -> Result<&'static [String], AttackError> {
     let full = format!("{id}.{key}");
     match data() {
-        Err(why) => Err(AttackError::BadData { id: id.to_string(), why: why.clone() }),
+        Err(why) => Err(AttackError::BadData {
+            id: id.to_string(),
+            why: why.clone(),
+        }),
         Ok(map) => map
             .get(&full)
             .map(Vec::as_slice)
-            .ok_or_else(|| AttackError::BadData { id: id.to_string(), why: format!("no template `{full}`") }),
+            .ok_or_else(|| AttackError::BadData {
+                id: id.to_string(),
+                why: format!("no template `{full}`"),
+            }),
     }
 }
 
@@ -133,7 +147,11 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A seeded pick among the texts under `{what}_{lang}` (or just `{lang}` when `what` is empty).
     pub(crate) fn pick(&mut self, what: &str) -> Result<&'static str, AttackError> {
-        let key = if what.is_empty() { self.lang.key().to_string() } else { format!("{what}_{}", self.lang.key()) };
+        let key = if what.is_empty() {
+            self.lang.key().to_string()
+        } else {
+            format!("{what}_{}", self.lang.key())
+        };
         let list = texts(self.id, &key)?;
         Ok(self.rng.pick(list).map_or("", String::as_str))
     }
@@ -186,7 +204,10 @@ mod tests {
 
     #[test]
     fn render_is_single_pass() {
-        let out = render("a {payload} b {x} {unknown} {\"json\": 1}", &[("payload", "{x}"), ("x", "X")]);
+        let out = render(
+            "a {payload} b {x} {unknown} {\"json\": 1}",
+            &[("payload", "{x}"), ("x", "X")],
+        );
         assert_eq!(out, "a {x} b X {unknown} {\"json\": 1}");
         assert_eq!(render("{", &[]), "{");
         assert_eq!(render("}{payload", &[("payload", "p")]), "}{payload");
@@ -200,7 +221,9 @@ mod tests {
         // Every `en` list has a `zh` twin and the reverse.
         for key in map.keys() {
             for (a, b) in [("en", "zh"), ("zh", "en")] {
-                let stem = key.strip_suffix(a).filter(|s| s.ends_with('.') || s.ends_with('_'));
+                let stem = key
+                    .strip_suffix(a)
+                    .filter(|s| s.ends_with('.') || s.ends_with('_'));
                 if let Some(stem) = stem {
                     let twin = format!("{stem}{b}");
                     assert!(map.contains_key(&twin), "{key} has no {twin}");
