@@ -1,0 +1,271 @@
+//! Our own fixtures (written by `tests/fixtures/generate.py`), hostile inputs generated at test
+//! time (zip bomb, a million nested MARKs, a million FRAMEs), the real benign models the project
+//! installs, the AI-BOM round trip and the CLI run functions.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use aistr_modelscan::cli::{BomArgs, BomCommand, LimitArgs, ModelscanArgs, OutputFormat};
+use aistr_modelscan::{ExitStatusCode, Format, Limits, ScanStatus, Verdict, build_bom, run_bom, run_modelscan, scan_bytes, scan_file, verify_bom};
+
+fn gen_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated")
+}
+
+fn verdict(name: &str) -> (Verdict, Format) {
+    let out = scan_file(&gen_dir().join(name), name, &Limits::default());
+    (out.report.files[0].verdict, out.report.files[0].format)
+}
+
+#[test]
+fn generated_fixtures() {
+    let expect: &[(&str, Verdict, Format)] = &[
+        ("benign_state_dict_p2.pkl", Verdict::Clean, Format::Pickle),
+        ("benign_state_dict_p4.pkl", Verdict::Clean, Format::Pickle),
+        ("benign_torch_zip.pt", Verdict::Clean, Format::PytorchZip),
+        ("benign_legacy_stream.pt", Verdict::Clean, Format::PytorchLegacy),
+        ("benign_legacy.tar", Verdict::Clean, Format::PytorchTar),
+        ("benign_float.npy", Verdict::Clean, Format::Npy),
+        ("benign_clean.keras", Verdict::Clean, Format::Keras),
+        ("benign_model.onnx", Verdict::Clean, Format::Onnx),
+        ("benign_tiny.gguf", Verdict::Clean, Format::Gguf),
+        ("benign_tiny.safetensors", Verdict::Clean, Format::Safetensors),
+        ("evil_torch_zip.pt", Verdict::Malicious, Format::PytorchZip),
+        ("evil_object.npy", Verdict::Malicious, Format::Npy),
+        ("evil_npz.npz", Verdict::Malicious, Format::Npz),
+        ("evil_traversal.zip", Verdict::Malicious, Format::Zip),
+        ("evil_nested.zip", Verdict::Malicious, Format::Zip),
+        ("evil_template.gguf", Verdict::Malicious, Format::Gguf),
+        ("evil_custom_op.onnx", Verdict::Suspicious, Format::Onnx),
+        ("evil_external_data.onnx", Verdict::Malicious, Format::Onnx),
+        ("evil_lambda.keras", Verdict::Malicious, Format::Keras),
+        ("evil_hidden_tail.safetensors", Verdict::Suspicious, Format::Safetensors),
+        ("evil_legacy.h5", Verdict::Malicious, Format::Hdf5),
+        ("evil_modeling.py", Verdict::Suspicious, Format::PythonSource),
+        ("hostile_deep_nesting.zip", Verdict::Inconclusive, Format::Zip),
+        ("hostile_truncated.pkl", Verdict::Inconclusive, Format::Pickle),
+        ("hostile_trailing_garbage.pkl", Verdict::Inconclusive, Format::Pickle),
+        ("hostile_huge_string.gguf", Verdict::Inconclusive, Format::Gguf),
+        ("hostile_overlap.safetensors", Verdict::Inconclusive, Format::Safetensors),
+    ];
+    let mut bad = Vec::new();
+    for (name, v, f) in expect {
+        let got = verdict(name);
+        if got != (*v, *f) {
+            bad.push(format!("{name}: expected {v:?}/{f:?}, got {got:?}"));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+fn zip_with(name: &str, data: &[u8], deflate: bool) -> Vec<u8> {
+    // A minimal single-entry zip writer (local header, data, central directory, end record).
+    let (method, body) = if deflate {
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        (8u16, e.finish().unwrap())
+    } else {
+        (0u16, data.to_vec())
+    };
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    let crc = crc.sum();
+    let mut v = Vec::new();
+    let local = |v: &mut Vec<u8>| {
+        v.extend(0x0403_4b50u32.to_le_bytes());
+        v.extend([20, 0, 0, 0]);
+        v.extend(method.to_le_bytes());
+        v.extend([0, 0, 0, 0]);
+        v.extend(crc.to_le_bytes());
+        v.extend((body.len() as u32).to_le_bytes());
+        v.extend((data.len() as u32).to_le_bytes());
+        v.extend((name.len() as u16).to_le_bytes());
+        v.extend(0u16.to_le_bytes());
+        v.extend(name.as_bytes());
+    };
+    local(&mut v);
+    v.extend(&body);
+    let cd_off = v.len() as u32;
+    v.extend(0x0201_4b50u32.to_le_bytes());
+    v.extend([20, 3, 20, 0, 0, 0]);
+    v.extend(method.to_le_bytes());
+    v.extend([0, 0, 0, 0]);
+    v.extend(crc.to_le_bytes());
+    v.extend((body.len() as u32).to_le_bytes());
+    v.extend((data.len() as u32).to_le_bytes());
+    v.extend((name.len() as u16).to_le_bytes());
+    v.extend([0u8; 12]); // extra len, comment len, disk, internal attrs, external attrs
+    v.extend(0u32.to_le_bytes());
+    v.extend(name.as_bytes());
+    let cd_size = v.len() as u32 - cd_off;
+    v.extend(0x0605_4b50u32.to_le_bytes());
+    v.extend([0, 0, 0, 0, 1, 0, 1, 0]);
+    v.extend(cd_size.to_le_bytes());
+    v.extend(cd_off.to_le_bytes());
+    v.extend([0, 0]);
+    v
+}
+
+#[test]
+fn zip_bomb_is_inconclusive_quickly() {
+    // 64 MiB of zeros deflates to ~64 KiB: a ratio of ~1000:1.
+    let zeros = vec![0u8; 64 << 20];
+    let mut payload = b"\x80\x04]".to_vec();
+    payload.extend_from_slice(&zeros);
+    let bomb = zip_with("data.pkl", &payload, true);
+    drop(zeros);
+    assert!(bomb.len() < 1 << 20);
+    let t = Instant::now();
+    let r = scan_bytes("bomb.zip", &bomb, &Limits::default());
+    assert!(t.elapsed() < Duration::from_secs(10));
+    let top = &r.files[0];
+    assert_eq!(r.worst(), Verdict::Inconclusive, "{r:?}");
+    assert!(top.findings.iter().any(|f| f.kind == "zip_bomb"), "{top:?}");
+}
+
+#[test]
+fn decompressed_budget_is_enforced() {
+    let bomb = zip_with("a.bin", &vec![7u8; 4 << 20], true);
+    let limits = Limits { max_decompressed: 1 << 20, max_ratio: u64::MAX, ..Limits::default() };
+    let r = scan_bytes("b.zip", &bomb, &limits);
+    assert_eq!(r.worst(), Verdict::Inconclusive, "{r:?}");
+}
+
+#[test]
+fn million_nested_marks_and_frames_end_inconclusive() {
+    let mut marks = b"\x80\x04".to_vec();
+    marks.extend(std::iter::repeat_n(b'(', 1_000_000));
+    marks.push(b'.');
+    let limits = Limits { max_stack: 100_000, ..Limits::default() };
+    let t = Instant::now();
+    let r = scan_bytes("marks.pkl", &marks, &limits);
+    assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
+    assert_eq!(r.files[0].status, ScanStatus::Incomplete);
+
+    let mut frames = b"\x80\x04".to_vec();
+    for _ in 0..1_000_000 {
+        frames.push(0x95);
+        frames.extend(9u64.to_le_bytes());
+    }
+    let r = scan_bytes("frames.pkl", &frames, &Limits::default());
+    // A million FRAME opcodes and no value: truncated/empty stack → inconclusive, never clean.
+    assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
+    let r = scan_bytes("frames.pkl", &frames, &Limits { max_opcodes: 1000, ..Limits::default() });
+    assert_eq!(r.files[0].status, ScanStatus::Incomplete);
+    assert!(t.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn time_budget_is_enforced() {
+    let mut p = b"\x80\x04".to_vec();
+    for _ in 0..2_000_000 {
+        p.extend(b"K\x010");
+    }
+    p.extend(b"N.");
+    let r = scan_bytes("slow.pkl", &p, &Limits { max_time: Duration::ZERO, ..Limits::default() });
+    assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
+    assert!(r.files[0].findings.iter().any(|f| f.detail.contains("time budget")), "{:?}", r.files[0]);
+}
+
+fn models() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
+}
+
+#[test]
+fn real_benign_models_scan_clean() {
+    for rel in ["all-MiniLM-L6-v2/model.safetensors", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
+        let p = models().join(rel);
+        if !p.exists() {
+            eprintln!("skipping: {} absent (run scripts/install-models.sh)", p.display());
+            continue;
+        }
+        let t = Instant::now();
+        let out = scan_file(&p, rel, &Limits::default());
+        let top = &out.report.files[0];
+        assert_eq!(top.verdict, Verdict::Clean, "{top:?}");
+        assert!(t.elapsed() < Duration::from_secs(20), "header-only work should be quick");
+        if rel.ends_with(".gguf") {
+            let card = &out.cards[rel];
+            assert!(card.fields.contains_key("general.name"), "{card:?}");
+        }
+    }
+}
+
+#[test]
+fn bom_round_trip_detects_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("model");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::copy(gen_dir().join("benign_tiny.gguf"), root.join("m.gguf")).unwrap();
+    std::fs::copy(gen_dir().join("evil_torch_zip.pt"), root.join("w.pt")).unwrap();
+    std::fs::write(root.join("README.md"), "hello\n").unwrap();
+    let bom = build_bom(&root, &Limits::default()).unwrap();
+    assert_eq!(bom["bomFormat"], "CycloneDX");
+    assert_eq!(bom["specVersion"], "1.5");
+    let comps = bom["components"].as_array().unwrap();
+    assert_eq!(comps.len(), 3);
+    let gguf = comps.iter().find(|c| c["bom-ref"] == "file:m.gguf").unwrap();
+    assert_eq!(gguf["type"], "machine-learning-model");
+    assert_eq!(gguf["name"], "tiny");
+    assert_eq!(gguf["licenses"][0]["license"]["name"], "apache-2.0");
+    assert_eq!(gguf["hashes"][0]["alg"], "SHA-256");
+    assert_eq!(gguf["hashes"][0]["content"].as_str().unwrap().len(), 64);
+    let pt = comps.iter().find(|c| c["bom-ref"] == "file:w.pt").unwrap();
+    let props = pt["properties"].as_array().unwrap();
+    assert!(props.iter().any(|p| p["name"] == "aistr:verdict" && p["value"] == "malicious"));
+    assert!(pt["components"].as_array().is_some_and(|m| !m.is_empty()), "members are nested");
+    let readme = comps.iter().find(|c| c["bom-ref"] == "file:README.md").unwrap();
+    assert_eq!(readme["type"], "file");
+
+    let bom_path = dir.path().join("bom.json");
+    assert!(verify_bom(&bom, &bom_path, &root).unwrap().is_empty());
+    std::fs::write(root.join("README.md"), "changed\n").unwrap();
+    std::fs::remove_file(root.join("m.gguf")).unwrap();
+    std::fs::write(root.join("extra.bin"), "x").unwrap();
+    let problems: Vec<String> = verify_bom(&bom, &bom_path, &root).unwrap().iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(problems.iter().any(|p| p.starts_with("hash differs: README.md")));
+    assert!(problems.iter().any(|p| p.starts_with("missing: m.gguf")));
+    assert!(problems.iter().any(|p| p.starts_with("extra: extra.bin")));
+}
+
+#[test]
+fn cli_run_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ModelscanArgs {
+        paths: vec![gen_dir().join("evil_torch_zip.pt")],
+        format: OutputFormat::Json,
+        out: None,
+        verbose: false,
+        limits: LimitArgs::default(),
+    };
+    let mut buf = Vec::new();
+    assert_eq!(run_modelscan(&args, &mut buf).unwrap(), ExitStatusCode::Findings);
+    let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
+    assert_eq!(v["files"].as_array().unwrap().len(), 2);
+
+    let clean = ModelscanArgs { paths: vec![gen_dir().join("benign_tiny.gguf")], format: OutputFormat::Sarif, ..args.clone() };
+    let mut buf = Vec::new();
+    assert_eq!(run_modelscan(&clean, &mut buf).unwrap(), ExitStatusCode::Clean);
+    let inconclusive = ModelscanArgs { paths: vec![gen_dir().join("hostile_truncated.pkl")], format: OutputFormat::Text, ..args.clone() };
+    assert_eq!(run_modelscan(&inconclusive, &mut Vec::new()).unwrap(), ExitStatusCode::Inconclusive);
+    let missing = ModelscanArgs { paths: vec![dir.path().join("nope")], ..args.clone() };
+    assert!(run_modelscan(&missing, &mut Vec::new()).is_err());
+
+    let out = dir.path().join("bom.json");
+    let bom = BomArgs { command: None, path: Some(gen_dir().join("benign_tiny.gguf")), out: Some(out.clone()), limits: LimitArgs::default() };
+    assert_eq!(run_bom(&bom, &mut Vec::new()).unwrap(), ExitStatusCode::Clean);
+    let verify = BomArgs {
+        command: Some(BomCommand::Verify { bom: out.clone(), path: gen_dir().join("benign_tiny.gguf") }),
+        path: None,
+        out: None,
+        limits: LimitArgs::default(),
+    };
+    assert_eq!(run_bom(&verify, &mut Vec::new()).unwrap(), ExitStatusCode::Clean);
+    let wrong = BomArgs {
+        command: Some(BomCommand::Verify { bom: out, path: gen_dir().join("benign_float.npy") }),
+        ..verify
+    };
+    assert_eq!(run_bom(&wrong, &mut Vec::new()).unwrap(), ExitStatusCode::VerifyFailed);
+}
