@@ -41,6 +41,7 @@ enum Msg {
 
 struct Walk<'l> {
     limits: &'l Limits,
+    graphs: u64,
     nodes: u64,
     tensors: u64,
     external: u64,
@@ -151,6 +152,9 @@ impl Walk<'_> {
                         if sub == Msg::Tensor {
                             self.tensors += 1;
                         }
+                        if sub == Msg::Graph {
+                            self.graphs += 1;
+                        }
                         self.msg(src, sub, Some(n), depth + 1, node)?;
                         continue;
                     }
@@ -214,8 +218,11 @@ impl Walk<'_> {
 
 /// Scans an ONNX model stream.
 pub(crate) fn scan(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -> PResult<()> {
-    let mut w = Walk { limits, nodes: 0, tensors: 0, external: 0 };
+    let mut w = Walk { limits, graphs: 0, nodes: 0, tensors: 0, external: 0 };
     w.msg(src, Msg::Model, None, 0, node)?;
+    if w.graphs == 0 {
+        return Err(PErr::Malformed("ONNX model has no graph".into()));
+    }
     node.add(
         "onnx_graph",
         Severity::Info,

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds every cargo-fuzz target of aistr-modelscan and runs each briefly (CI smoke test).
+# Usage: scripts/fuzz-smoke.sh [seconds-per-target]   (default 15, capped at 20)
+# Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
+set -euo pipefail
+secs="${1:-15}"
+if [ "$secs" -gt 20 ]; then secs=20; fi
+cd "$(dirname "$0")/../fuzz"
+targets=(pickle zip safetensors gguf onnx keras_config)
+cargo +nightly fuzz build
+seeds=../crates/aistr-modelscan/tests/fixtures
+for t in "${targets[@]}"; do
+  corpus="corpus/$t"
+  mkdir -p "$corpus"
+  # Seed each corpus with the committed fixtures (bytes only; nothing is unpickled).
+  case "$t" in
+    pickle) cp -n "$seeds"/generated/*.pkl "$seeds"/picklescan/data/*.pkl "$corpus"/ 2>/dev/null || true ;;
+    zip) cp -n "$seeds"/generated/*.zip "$seeds"/generated/*.pt "$seeds"/picklescan/data/*.zip "$corpus"/ 2>/dev/null || true ;;
+    safetensors) cp -n "$seeds"/generated/*.safetensors "$corpus"/ 2>/dev/null || true ;;
+    gguf) cp -n "$seeds"/generated/*.gguf "$corpus"/ 2>/dev/null || true ;;
+    onnx) cp -n "$seeds"/generated/*.onnx "$corpus"/ 2>/dev/null || true ;;
+    keras_config) printf '%s' '{"module":"keras","class_name":"Lambda","config":{"function":["x"]}}' > "$corpus/seed.json" ;;
+  esac
+  echo "== fuzzing $t for ${secs}s"
+  cargo +nightly fuzz run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10
+done
+echo "fuzz smoke: all targets ran without crashes"
