@@ -1,6 +1,12 @@
 //! Attacks turn a probe (a plain request from a dataset) into the conversation that is actually sent
 //! to the target. Each attack is a registry entry with a stable id, so a report can name exactly
 //! which transform chain produced each prompt and a run can be replayed byte for byte.
+//!
+//! Composition rule: the request being attacked (the "payload") is always the last user message.
+//! Every transform rewrites that message and may insert turns before it (a fake dialogue) or plant a
+//! system prompt, so any chain applies to any probe: `masking.base64` then `hijack.ignore_previous`
+//! wraps the Base64 wrapper in an override, the other order encodes the override. Templates are data
+//! files under `data/`, chosen by `probe.language` (`zh*` → Chinese, anything else → English).
 
 pub mod codec;
 mod decode;
