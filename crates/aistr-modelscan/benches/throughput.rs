@@ -7,6 +7,8 @@
 //!
 //! Run: `cargo bench -p aistr-modelscan --bench throughput`
 
+#![allow(clippy::print_stdout)] // a benchmark reports on stdout
+
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -27,7 +29,7 @@ fn dense_pickle(target: usize) -> Vec<u8> {
         p.extend(s.as_bytes());
         p.push(0x86);
         i += 1;
-        if i % 1000 == 0 {
+        if i.is_multiple_of(1000) {
             p.extend(b"e(");
         }
     }
@@ -159,7 +161,10 @@ fn bench(label: &str, path: &Path, bytes: u64, limits: &Limits) {
 
 fn main() -> std::io::Result<()> {
     let dir = tempfile::tempdir()?;
-    let limits = Limits { max_opcodes: 200_000_000, ..Limits::default() };
+    let limits = Limits {
+        max_opcodes: 200_000_000,
+        ..Limits::default()
+    };
 
     let p = dense_pickle(100 << 20);
     let path = dir.path().join("dense.pkl");
@@ -170,13 +175,23 @@ fn main() -> std::io::Result<()> {
     drop(p);
     let zpath = dir.path().join("dense.pt");
     std::fs::write(&zpath, &zipped)?;
-    bench("torch zip, dense data.pkl (~100 MB)", &zpath, zipped.len() as u64, &limits);
+    bench(
+        "torch zip, dense data.pkl (~100 MB)",
+        &zpath,
+        zipped.len() as u64,
+        &limits,
+    );
     drop(zipped);
 
     let b = blob_pickle(100 << 20);
     let bpath = dir.path().join("blobs.pkl");
     std::fs::write(&bpath, &b)?;
-    bench("pickle, 1 MiB byte blobs (~100 MB)", &bpath, b.len() as u64, &limits);
+    bench(
+        "pickle, 1 MiB byte blobs (~100 MB)",
+        &bpath,
+        b.len() as u64,
+        &limits,
+    );
     drop(b);
 
     let st = dir.path().join("big.safetensors");

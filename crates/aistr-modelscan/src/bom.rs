@@ -25,7 +25,9 @@ pub fn sha256_file(path: &Path) -> Result<String, ModelscanError> {
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = f.read(&mut buf).map_err(|e| ModelscanError::Io(path.to_path_buf(), e))?;
+        let n = f
+            .read(&mut buf)
+            .map_err(|e| ModelscanError::Io(path.to_path_buf(), e))?;
         if n == 0 {
             break;
         }
@@ -46,7 +48,11 @@ pub fn relative_files(root: &Path) -> Result<Vec<(String, PathBuf)>, ModelscanEr
             } else {
                 PathBuf::from(p.file_name().unwrap_or(p.as_os_str()))
             };
-            let name = rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+            let name = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
             (name, p)
         })
         .collect())
@@ -61,10 +67,25 @@ fn report_props(r: &FileReport) -> Vec<Value> {
         prop("aistr:format", r.format.as_str()),
         prop("aistr:verdict", r.verdict.as_str()),
         prop("aistr:status", r.status.as_str()),
-        prop("aistr:findings", r.findings.iter().filter(|f| f.severity > Severity::Info).count().to_string()),
+        prop(
+            "aistr:findings",
+            r.findings
+                .iter()
+                .filter(|f| f.severity > Severity::Info)
+                .count()
+                .to_string(),
+        ),
     ];
-    for f in r.findings.iter().filter(|f| f.severity >= Severity::Medium).take(20) {
-        p.push(prop("aistr:finding", format!("{} {}: {}", f.severity.as_str(), f.kind, f.detail)));
+    for f in r
+        .findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+        .take(20)
+    {
+        p.push(prop(
+            "aistr:finding",
+            format!("{} {}: {}", f.severity.as_str(), f.kind, f.detail),
+        ));
     }
     p
 }
@@ -81,7 +102,10 @@ fn model_card(card: &ModelCard, component: &mut serde_json::Map<String, Value>) 
         params.insert("task".into(), json!(t));
     }
     let props: Vec<Value> = f.iter().map(|(k, v)| prop(k, v.clone())).collect();
-    component.insert("modelCard".into(), json!({"modelParameters": params, "properties": props}));
+    component.insert(
+        "modelCard".into(),
+        json!({"modelParameters": params, "properties": props}),
+    );
     if let Some(l) = f.get("general.license") {
         component.insert("licenses".into(), json!([{"license": {"name": l}}]));
     }
@@ -105,13 +129,22 @@ pub fn build_bom(root: &Path, limits: &Limits) -> Result<Value, ModelscanError> 
         all_hashes.update(rel.as_bytes());
         all_hashes.update(sha.as_bytes());
         let out = scan_file(&path, &rel, limits);
-        let Some(top) = out.report.files.iter().find(|r| r.path == rel) else { continue };
+        let Some(top) = out.report.files.iter().find(|r| r.path == rel) else {
+            continue;
+        };
         let mut c = serde_json::Map::new();
-        let kind = if top.format.is_model() { "machine-learning-model" } else { "file" };
+        let kind = if top.format.is_model() {
+            "machine-learning-model"
+        } else {
+            "file"
+        };
         c.insert("type".into(), json!(kind));
         c.insert("bom-ref".into(), json!(format!("file:{rel}")));
         let card = out.cards.get(&rel);
-        let display = card.and_then(|c| c.fields.get("general.name")).cloned().unwrap_or_else(|| rel.clone());
+        let display = card
+            .and_then(|c| c.fields.get("general.name"))
+            .cloned()
+            .unwrap_or_else(|| rel.clone());
         c.insert("name".into(), json!(display));
         c.insert("hashes".into(), json!([{"alg": "SHA-256", "content": sha}]));
         let mut props = vec![prop("aistr:path", rel.clone())];
@@ -145,11 +178,21 @@ pub fn build_bom(root: &Path, limits: &Limits) -> Result<Value, ModelscanError> 
     u[6] = (u[6] & 0x0f) | 0x50; // name-based (SHA) version nibble
     u[8] = (u[8] & 0x3f) | 0x80;
     let h = hex::encode(u);
-    let serial = format!("urn:uuid:{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]);
+    let serial = format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    );
     let ts = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let root_name = root.file_name().map_or_else(|| root.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let root_name = root.file_name().map_or_else(
+        || root.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     Ok(json!({
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
@@ -191,7 +234,11 @@ pub enum BomMismatch {
 impl fmt::Display for BomMismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BomMismatch::HashDiffers { path, expected, actual } => {
+            BomMismatch::HashDiffers {
+                path,
+                expected,
+                actual,
+            } => {
                 write!(f, "hash differs: {path} (BOM {expected}, disk {actual})")
             }
             BomMismatch::Missing { path } => write!(f, "missing: {path} is in the BOM but not on disk"),
@@ -206,34 +253,51 @@ pub fn verify_bom(bom: &Value, bom_path: &Path, root: &Path) -> Result<Vec<BomMi
     if bom.get("bomFormat").and_then(Value::as_str) != Some("CycloneDX") {
         return Err(bad("bomFormat is not CycloneDX"));
     }
-    let comps = bom.get("components").and_then(Value::as_array).ok_or_else(|| bad("no components array"))?;
+    let comps = bom
+        .get("components")
+        .and_then(Value::as_array)
+        .ok_or_else(|| bad("no components array"))?;
     let mut expected: BTreeMap<String, String> = BTreeMap::new();
     for c in comps {
         let path = c
             .get("properties")
             .and_then(Value::as_array)
-            .and_then(|ps| ps.iter().find(|p| p.get("name").and_then(Value::as_str) == Some("aistr:path")))
+            .and_then(|ps| {
+                ps.iter()
+                    .find(|p| p.get("name").and_then(Value::as_str) == Some("aistr:path"))
+            })
             .and_then(|p| p.get("value"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad("a component has no aistr:path property"))?;
         let hash = c
             .get("hashes")
             .and_then(Value::as_array)
-            .and_then(|hs| hs.iter().find(|h| h.get("alg").and_then(Value::as_str) == Some("SHA-256")))
+            .and_then(|hs| {
+                hs.iter()
+                    .find(|h| h.get("alg").and_then(Value::as_str) == Some("SHA-256"))
+            })
             .and_then(|h| h.get("content"))
             .and_then(Value::as_str)
             .ok_or_else(|| bad("a component has no SHA-256 hash"))?;
         expected.insert(path.to_string(), hash.to_ascii_lowercase());
     }
     let mut out = Vec::new();
-    let on_disk: BTreeMap<String, PathBuf> = if root.exists() { relative_files(root)?.into_iter().collect() } else { BTreeMap::new() };
+    let on_disk: BTreeMap<String, PathBuf> = if root.exists() {
+        relative_files(root)?.into_iter().collect()
+    } else {
+        BTreeMap::new()
+    };
     for (path, want) in &expected {
         match on_disk.get(path) {
             None => out.push(BomMismatch::Missing { path: path.clone() }),
             Some(p) => {
                 let got = sha256_file(p)?;
                 if &got != want {
-                    out.push(BomMismatch::HashDiffers { path: path.clone(), expected: want.clone(), actual: got });
+                    out.push(BomMismatch::HashDiffers {
+                        path: path.clone(),
+                        expected: want.clone(),
+                        actual: got,
+                    });
                 }
             }
         }

@@ -152,8 +152,14 @@ pub fn run_modelscan(args: &ModelscanArgs, out: &mut dyn Write) -> Result<ExitSt
     match &args.out {
         Some(p) => {
             std::fs::write(p, body).map_err(|e| ModelscanError::Io(p.clone(), e))?;
-            writeln!(out, "{} files scanned, worst verdict {}; report written to {}", report.files.len(), report.worst().as_str(), p.display())
-                .map_err(ModelscanError::Write)?;
+            writeln!(
+                out,
+                "{} files scanned, worst verdict {}; report written to {}",
+                report.files.len(),
+                report.worst().as_str(),
+                p.display()
+            )
+            .map_err(ModelscanError::Write)?;
         }
         None => out.write_all(body.as_bytes()).map_err(ModelscanError::Write)?,
     }
@@ -204,11 +210,16 @@ pub fn run_bom(args: &BomArgs, out: &mut dyn Write) -> Result<ExitStatusCode, Mo
             writeln!(out, "BOM verified: every file matches").map_err(ModelscanError::Write)?;
             return Ok(ExitStatusCode::Clean);
         }
-        writeln!(out, "BOM verification failed: {} problem(s)", problems.len()).map_err(ModelscanError::Write)?;
+        writeln!(out, "BOM verification failed: {} problem(s)", problems.len())
+            .map_err(ModelscanError::Write)?;
         return Ok(ExitStatusCode::VerifyFailed);
     }
     let Some(path) = &args.path else {
-        writeln!(out, "usage: aistr bom PATH [--out bom.json] | aistr bom verify BOM PATH").map_err(ModelscanError::Write)?;
+        writeln!(
+            out,
+            "usage: aistr bom PATH [--out bom.json] | aistr bom verify BOM PATH"
+        )
+        .map_err(ModelscanError::Write)?;
         return Ok(ExitStatusCode::Usage);
     };
     let bom = build_bom(path, &args.limits.to_limits())?;
@@ -217,7 +228,12 @@ pub fn run_bom(args: &BomArgs, out: &mut dyn Write) -> Result<ExitStatusCode, Mo
         Some(p) => {
             std::fs::write(p, body).map_err(|e| ModelscanError::Io(p.clone(), e))?;
             let n = bom["components"].as_array().map_or(0, Vec::len);
-            writeln!(out, "wrote CycloneDX 1.5 ML-BOM with {n} components to {}", p.display()).map_err(ModelscanError::Write)?;
+            writeln!(
+                out,
+                "wrote CycloneDX 1.5 ML-BOM with {n} components to {}",
+                p.display()
+            )
+            .map_err(ModelscanError::Write)?;
         }
         None => out.write_all(body.as_bytes()).map_err(ModelscanError::Write)?,
     }
@@ -243,7 +259,18 @@ mod tests {
 
     #[test]
     fn parses_flags() {
-        let s = Scan::try_parse_from(["x", "a.pt", "dir", "--format", "sarif", "--out", "r.sarif", "--max-depth", "2"]).unwrap();
+        let s = Scan::try_parse_from([
+            "x",
+            "a.pt",
+            "dir",
+            "--format",
+            "sarif",
+            "--out",
+            "r.sarif",
+            "--max-depth",
+            "2",
+        ])
+        .unwrap();
         assert_eq!(s.a.paths.len(), 2);
         assert_eq!(s.a.format, OutputFormat::Sarif);
         assert_eq!(s.a.limits.to_limits().max_depth, 2);

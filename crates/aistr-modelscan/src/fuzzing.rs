@@ -26,7 +26,11 @@ fn limits() -> Limits {
     }
 }
 
-fn run(data: &[u8], fmt: Format, f: impl FnOnce(&mut Src<'_>, &Limits, &mut Node) -> Result<(), crate::src::PErr>) -> Verdict {
+fn run(
+    data: &[u8],
+    fmt: Format,
+    f: impl FnOnce(&mut Src<'_>, &Limits, &mut Node) -> Result<(), crate::src::PErr>,
+) -> Verdict {
     let mut r: &[u8] = data;
     let mut src = Src::new(&mut r, None);
     let mut node = Node::new("fuzz".into(), fmt);
@@ -39,7 +43,9 @@ fn run(data: &[u8], fmt: Format, f: impl FnOnce(&mut Src<'_>, &Limits, &mut Node
 
 /// Pickle stream walker.
 pub fn pickle(data: &[u8]) -> Verdict {
-    run(data, Format::Pickle, |s, l, n| crate::pickle::walk_stream(s, l, n).map(|_| ()))
+    run(data, Format::Pickle, |s, l, n| {
+        crate::pickle::walk_stream(s, l, n).map(|_| ())
+    })
 }
 
 /// Zip containers (and everything reachable inside them) through the dispatcher.
@@ -52,13 +58,17 @@ pub fn zip(data: &[u8]) -> Verdict {
 /// safetensors header validation.
 pub fn safetensors(data: &[u8]) -> Verdict {
     let total = Some(data.len() as u64);
-    run(data, Format::Safetensors, |s, l, n| crate::safetensors::scan(s, total, l, n).map(|_| ()))
+    run(data, Format::Safetensors, |s, l, n| {
+        crate::safetensors::scan(s, total, l, n).map(|_| ())
+    })
 }
 
 /// GGUF reader.
 pub fn gguf(data: &[u8]) -> Verdict {
     let total = Some(data.len() as u64);
-    run(data, Format::Gguf, |s, l, n| crate::gguf::scan(s, total, l, n).map(|_| ()))
+    run(data, Format::Gguf, |s, l, n| {
+        crate::gguf::scan(s, total, l, n).map(|_| ())
+    })
 }
 
 /// ONNX protobuf walker.
@@ -68,7 +78,9 @@ pub fn onnx(data: &[u8]) -> Verdict {
 
 /// Keras config lint (via the JSON path).
 pub fn keras_config(data: &[u8]) -> Verdict {
-    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else { return Verdict::Inconclusive };
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return Verdict::Inconclusive;
+    };
     let mut node = Node::new("config.json".into(), Format::Json);
     crate::keras::lint_config("config.json", &v, &mut node);
     node.finish().verdict

@@ -112,16 +112,23 @@ pub(crate) fn lint_chat_template(where_: &str, template: &str, node: &mut Node) 
             }
             if (*pat == "self." || *pat == "config." || *pat == "request.")
                 && pos > 0
-                && (template.as_bytes()[pos - 1].is_ascii_alphanumeric() || template.as_bytes()[pos - 1] == b'_')
+                && (template.as_bytes()[pos - 1].is_ascii_alphanumeric()
+                    || template.as_bytes()[pos - 1] == b'_')
             {
                 continue;
             }
             let start = template[..pos].char_indices().rev().nth(30).map_or(0, |(i, _)| i);
-            let end = template[pos..].char_indices().nth(pat.len() + 30).map_or(template.len(), |(i, _)| pos + i);
+            let end = template[pos..]
+                .char_indices()
+                .nth(pat.len() + 30)
+                .map_or(template.len(), |(i, _)| pos + i);
             node.add(
                 "template_injection",
                 *sev,
-                format!("{where_} contains {pat:?}, a Jinja sandbox-escape pattern: …{}…", &template[start..end]),
+                format!(
+                    "{where_} contains {pat:?}, a Jinja sandbox-escape pattern: …{}…",
+                    &template[start..end]
+                ),
             );
         }
     }
@@ -136,7 +143,11 @@ struct R<'s, 'a> {
 
 impl R<'_, '_> {
     fn count(&mut self) -> PResult<u64> {
-        if self.v1 { Ok(u64::from(self.src.le_u32()?)) } else { self.src.le_u64() }
+        if self.v1 {
+            Ok(u64::from(self.src.le_u32()?))
+        } else {
+            self.src.le_u64()
+        }
     }
 
     /// Fails fast when a claimed length exceeds what is left of the file.
@@ -154,7 +165,10 @@ impl R<'_, '_> {
 
     fn check_header(&self) -> PResult<()> {
         if self.src.offset() > self.limits.max_header_bytes {
-            return Err(PErr::Limit(format!("GGUF header beyond {} bytes", self.limits.max_header_bytes)));
+            return Err(PErr::Limit(format!(
+                "GGUF header beyond {} bytes",
+                self.limits.max_header_bytes
+            )));
         }
         Ok(())
     }
@@ -201,10 +215,15 @@ impl R<'_, '_> {
                 let it = self.src.le_u32()?;
                 let n = self.count()?;
                 if n > self.limits.max_array_len {
-                    return Err(PErr::Limit(format!("GGUF array of {n} items (cap {})", self.limits.max_array_len)));
+                    return Err(PErr::Limit(format!(
+                        "GGUF array of {n} items (cap {})",
+                        self.limits.max_array_len
+                    )));
                 }
                 if let Some(sz) = Self::scalar_size(it) {
-                    let bytes = n.checked_mul(sz).ok_or_else(|| PErr::Malformed("GGUF array size overflows".into()))?;
+                    let bytes = n
+                        .checked_mul(sz)
+                        .ok_or_else(|| PErr::Malformed("GGUF array size overflows".into()))?;
                     self.fits(bytes)?;
                     self.src.skip(bytes, "GGUF array")?;
                 } else {
@@ -221,7 +240,12 @@ impl R<'_, '_> {
 }
 
 /// Scans a GGUF stream; `total` is the file length when known.
-pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node: &mut Node) -> PResult<GgufInfo> {
+pub(crate) fn scan(
+    src: &mut Src<'_>,
+    total: Option<u64>,
+    limits: &Limits,
+    node: &mut Node,
+) -> PResult<GgufInfo> {
     let mut magic = [0u8; 4];
     src.exact(&mut magic)?;
     if magic != *MAGIC {
@@ -233,7 +257,12 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
             "GGUF version {version} not supported (big-endian files show as a byte-swapped version)"
         )));
     }
-    let mut r = R { src, v1: version == 1, limits, total };
+    let mut r = R {
+        src,
+        v1: version == 1,
+        limits,
+        total,
+    };
     let tensor_count = r.count()?;
     let kv_count = r.count()?;
     if tensor_count > 10_000_000 {
@@ -242,7 +271,11 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
     if kv_count > 10_000_000 {
         return Err(PErr::Limit(format!("GGUF claims {kv_count} metadata entries")));
     }
-    let mut info = GgufInfo { version, tensor_count, ..Default::default() };
+    let mut info = GgufInfo {
+        version,
+        tensor_count,
+        ..Default::default()
+    };
     let mut alignment: u64 = 32;
     for _ in 0..kv_count {
         let key = r
@@ -261,7 +294,9 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
         if key == "general.alignment" {
             let a: u64 = v.as_deref().and_then(|s| s.parse().ok()).unwrap_or(0);
             if a == 0 || !a.is_power_of_two() {
-                return Err(PErr::Malformed(format!("general.alignment {a} is not a power of two")));
+                return Err(PErr::Malformed(format!(
+                    "general.alignment {a} is not a power of two"
+                )));
             }
             alignment = a;
         } else if key.starts_with("tokenizer.chat_template") {
@@ -270,7 +305,10 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
                 None if t == 8 => node.add(
                     "limit_exceeded",
                     Severity::Medium,
-                    format!("{key} is larger than {} bytes and was not linted", r.limits.max_string_bytes),
+                    format!(
+                        "{key} is larger than {} bytes and was not linted",
+                        r.limits.max_string_bytes
+                    ),
                 ),
                 _ => {}
             }
@@ -284,7 +322,9 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
     }
     let mut tensors: Vec<(u64, u64, String)> = Vec::new();
     for _ in 0..tensor_count {
-        let name = r.string(65_535)?.ok_or_else(|| PErr::Malformed("GGUF tensor name too long".into()))?;
+        let name = r
+            .string(65_535)?
+            .ok_or_else(|| PErr::Malformed("GGUF tensor name too long".into()))?;
         let nd = r.src.le_u32()?;
         if nd > 8 {
             return Err(PErr::Malformed(format!("tensor {name:?} has {nd} dimensions")));
@@ -298,7 +338,9 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
         r.check_header()?;
         r.src.tick()?;
         if off % alignment != 0 {
-            return Err(PErr::Malformed(format!("tensor {name:?} offset {off} is not {alignment}-aligned")));
+            return Err(PErr::Malformed(format!(
+                "tensor {name:?} offset {off} is not {alignment}-aligned"
+            )));
         }
         let numel = dims
             .iter()
@@ -307,31 +349,44 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
         let size = match ggml_type(ty) {
             Some((block, bytes, tname)) => {
                 if dims.first().is_some_and(|d0| d0 % block != 0) {
-                    return Err(PErr::Malformed(format!("tensor {name:?} row is not a multiple of the {tname} block")));
+                    return Err(PErr::Malformed(format!(
+                        "tensor {name:?} row is not a multiple of the {tname} block"
+                    )));
                 }
                 (numel / block)
                     .checked_mul(bytes)
                     .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} byte size overflows")))?
             }
             None => {
-                node.add("unknown_tensor_type", Severity::Low, format!("tensor {name:?} uses ggml type {ty}; size not checked"));
+                node.add(
+                    "unknown_tensor_type",
+                    Severity::Low,
+                    format!("tensor {name:?} uses ggml type {ty}; size not checked"),
+                );
                 0
             }
         };
-        let end = off.checked_add(size).ok_or_else(|| PErr::Malformed("tensor end overflows".into()))?;
+        let end = off
+            .checked_add(size)
+            .ok_or_else(|| PErr::Malformed("tensor end overflows".into()))?;
         tensors.push((off, end, name));
     }
     let data_start = r.src.offset().div_ceil(alignment) * alignment;
     tensors.sort();
     for w in tensors.windows(2) {
         if w[1].0 < w[0].1 {
-            return Err(PErr::Malformed(format!("tensors {:?} and {:?} overlap", w[0].2, w[1].2)));
+            return Err(PErr::Malformed(format!(
+                "tensors {:?} and {:?} overlap",
+                w[0].2, w[1].2
+            )));
         }
     }
     if let (Some(t), Some(last)) = (total, tensors.iter().map(|x| x.1).max()) {
         let data = t.saturating_sub(data_start);
         if last > data {
-            return Err(PErr::Truncated(format!("tensor data needs {last} bytes, file has {data}")));
+            return Err(PErr::Truncated(format!(
+                "tensor data needs {last} bytes, file has {data}"
+            )));
         }
     }
     node.add(
@@ -392,9 +447,16 @@ mod tests {
 
     #[test]
     fn clean_template_and_metadata() {
-        let (r, info) = run(&gguf("{% for m in messages %}{{ m['content'] }}{% endfor %}", None));
+        let (r, info) = run(&gguf(
+            "{% for m in messages %}{{ m['content'] }}{% endfor %}",
+            None,
+        ));
         assert_eq!(r.verdict, Verdict::Clean, "{r:?}");
-        assert_eq!(info.and_then(|i| i.strings.get("general.name").cloned()).as_deref(), Some("tiny"));
+        assert_eq!(
+            info.and_then(|i| i.strings.get("general.name").cloned())
+                .as_deref(),
+            Some("tiny")
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ pub(crate) fn lint_config(where_: &str, v: &Value, node: &mut Node) {
     while let Some((v, depth)) = stack.pop() {
         visited += 1;
         if depth > 256 || visited > 5_000_000 {
-            node.fail(ScanStatus::Incomplete, "limit_exceeded", format!("{where_}: config too deep or too large"));
+            node.fail(
+                ScanStatus::Incomplete,
+                "limit_exceeded",
+                format!("{where_}: config too deep or too large"),
+            );
             return;
         }
         match v {
@@ -47,11 +51,12 @@ pub(crate) fn lint_config(where_: &str, v: &Value, node: &mut Node) {
                                 fo.get("class_name").and_then(Value::as_str) == Some("__lambda__")
                                     || fo.get("config").and_then(|c| c.get("code")).is_some()
                             }
-                            Some(Value::String(_)) => o
-                                .get("config")
-                                .and_then(|c| c.get("function_type"))
-                                .and_then(Value::as_str)
-                                == Some("lambda"),
+                            Some(Value::String(_)) => {
+                                o.get("config")
+                                    .and_then(|c| c.get("function_type"))
+                                    .and_then(Value::as_str)
+                                    == Some("lambda")
+                            }
                             _ => false,
                         };
                         if bytecode {
@@ -77,7 +82,11 @@ pub(crate) fn lint_config(where_: &str, v: &Value, node: &mut Node) {
                     }
                 }
                 if let Some(m) = o.get("module").and_then(Value::as_str)
-                    && !(m == "keras" || m.starts_with("keras.") || m == "builtins" || m.starts_with("tensorflow.keras") || m.starts_with("tf_keras"))
+                    && !(m == "keras"
+                        || m.starts_with("keras.")
+                        || m == "builtins"
+                        || m.starts_with("tensorflow.keras")
+                        || m.starts_with("tf_keras"))
                 {
                     node.add(
                         "keras_custom_object",
@@ -95,7 +104,11 @@ pub(crate) fn lint_config(where_: &str, v: &Value, node: &mut Node) {
                     );
                 }
                 if o.get("safe_mode").and_then(Value::as_bool) == Some(false) {
-                    node.add("keras_unsafe_mode", Severity::Medium, format!("{where_}: safe_mode is disabled"));
+                    node.add(
+                        "keras_unsafe_mode",
+                        Severity::Medium,
+                        format!("{where_}: safe_mode is disabled"),
+                    );
                 }
                 stack.extend(o.values().map(|x| (x, depth + 1)));
             }
@@ -106,10 +119,26 @@ pub(crate) fn lint_config(where_: &str, v: &Value, node: &mut Node) {
 }
 
 const H5_MARKERS: &[(&[u8], &str, Severity)] = &[
-    (b"\"class_name\": \"Lambda\"", "a Lambda layer (marshalled bytecode in Keras 2 .h5 files)", Severity::High),
-    (b"\"class_name\":\"Lambda\"", "a Lambda layer (marshalled bytecode in Keras 2 .h5 files)", Severity::High),
-    (b"\"function_type\": \"lambda\"", "a serialised lambda function", Severity::High),
-    (b"\"module\": \"__main__\"", "a custom object from __main__", Severity::Medium),
+    (
+        b"\"class_name\": \"Lambda\"",
+        "a Lambda layer (marshalled bytecode in Keras 2 .h5 files)",
+        Severity::High,
+    ),
+    (
+        b"\"class_name\":\"Lambda\"",
+        "a Lambda layer (marshalled bytecode in Keras 2 .h5 files)",
+        Severity::High,
+    ),
+    (
+        b"\"function_type\": \"lambda\"",
+        "a serialised lambda function",
+        Severity::High,
+    ),
+    (
+        b"\"module\": \"__main__\"",
+        "a custom object from __main__",
+        Severity::Medium,
+    ),
 ];
 
 /// Byte heuristic over an HDF5 stream. Always leaves the status incomplete: absence of markers
@@ -121,7 +150,11 @@ pub(crate) fn scan_h5(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -> PR
     let mut read = 0u64;
     loop {
         if read >= limits.max_heuristic_bytes {
-            node.add("limit_exceeded", Severity::Low, "HDF5 heuristic stopped at --max-heuristic-bytes");
+            node.add(
+                "limit_exceeded",
+                Severity::Low,
+                "HDF5 heuristic stopped at --max-heuristic-bytes",
+            );
             break;
         }
         let n = std::io::Read::read(src, &mut buf).map_err(crate::src::PErr::from)?;

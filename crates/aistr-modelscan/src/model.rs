@@ -140,7 +140,11 @@ pub struct Finding {
 impl Finding {
     /// Builds a finding.
     pub fn new(kind: &str, severity: Severity, detail: impl Into<String>) -> Self {
-        Finding { kind: kind.to_string(), detail: detail.into(), severity }
+        Finding {
+            kind: kind.to_string(),
+            detail: detail.into(),
+            severity,
+        }
     }
 }
 
@@ -233,7 +237,11 @@ pub struct ScanReport {
 impl ScanReport {
     /// The worst verdict over all files (clean when empty).
     pub fn worst(&self) -> Verdict {
-        self.files.iter().map(|f| f.verdict).max().unwrap_or(Verdict::Clean)
+        self.files
+            .iter()
+            .map(|f| f.verdict)
+            .max()
+            .unwrap_or(Verdict::Clean)
     }
 }
 
@@ -309,13 +317,25 @@ mod tests {
     fn verdict_precedence() {
         let f = |s| Finding::new("k", s, "d");
         assert_eq!(verdict_for(ScanStatus::Complete, &[]), Verdict::Clean);
-        assert_eq!(verdict_for(ScanStatus::Error, &[f(Severity::Low)]), Verdict::Inconclusive);
-        assert_eq!(verdict_for(ScanStatus::Error, &[f(Severity::Medium)]), Verdict::Suspicious);
         assert_eq!(
-            verdict_for(ScanStatus::Incomplete, &[f(Severity::Medium), f(Severity::Critical)]),
+            verdict_for(ScanStatus::Error, &[f(Severity::Low)]),
+            Verdict::Inconclusive
+        );
+        assert_eq!(
+            verdict_for(ScanStatus::Error, &[f(Severity::Medium)]),
+            Verdict::Suspicious
+        );
+        assert_eq!(
+            verdict_for(
+                ScanStatus::Incomplete,
+                &[f(Severity::Medium), f(Severity::Critical)]
+            ),
             Verdict::Malicious
         );
-        assert_eq!(verdict_for(ScanStatus::Complete, &[f(Severity::Info)]), Verdict::Clean);
+        assert_eq!(
+            verdict_for(ScanStatus::Complete, &[f(Severity::Info)]),
+            Verdict::Clean
+        );
         assert!(Verdict::Malicious > Verdict::Suspicious);
         assert!(Verdict::Suspicious > Verdict::Inconclusive);
         assert!(Verdict::Inconclusive > Verdict::Clean);

@@ -26,7 +26,10 @@ pub struct NpyHeader {
 fn dict_value<'a>(h: &'a str, key: &str) -> Option<&'a str> {
     let k1 = format!("'{key}':");
     let k2 = format!("\"{key}\":");
-    let at = h.find(&k1).map(|i| i + k1.len()).or_else(|| h.find(&k2).map(|i| i + k2.len()))?;
+    let at = h
+        .find(&k1)
+        .map(|i| i + k1.len())
+        .or_else(|| h.find(&k2).map(|i| i + k2.len()))?;
     Some(h[at..].trim_start())
 }
 
@@ -70,7 +73,10 @@ pub fn parse_header(h: &str) -> Result<NpyHeader, String> {
         if p.is_empty() {
             continue;
         }
-        shape.push(p.parse::<u64>().map_err(|_| format!("npy shape element {p:?} is not a number"))?);
+        shape.push(
+            p.parse::<u64>()
+                .map_err(|_| format!("npy shape element {p:?} is not a number"))?,
+        );
         if shape.len() > 64 {
             return Err("npy shape has more than 64 dimensions".into());
         }
@@ -88,7 +94,12 @@ pub fn parse_header(h: &str) -> Result<NpyHeader, String> {
             _ => None,
         }
     };
-    Ok(NpyHeader { descr, object, shape, itemsize })
+    Ok(NpyHeader {
+        descr,
+        object,
+        shape,
+        itemsize,
+    })
 }
 
 /// Scans an npy stream; `total` is the stream length when known.
@@ -112,7 +123,10 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
         node.add(
             "object_array",
             Severity::Info,
-            format!("dtype {} stores Python objects: the payload is a pickle, walked below", h.descr),
+            format!(
+                "dtype {} stores Python objects: the payload is a pickle, walked below",
+                h.descr
+            ),
         );
         let summary = pickle::walk_one(src, limits, node)?;
         let _ = summary;
@@ -126,7 +140,11 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
         return Ok(());
     }
     let Some(itemsize) = h.itemsize else {
-        node.add("npy_structured", Severity::Info, format!("structured dtype {} without objects", h.descr));
+        node.add(
+            "npy_structured",
+            Severity::Info,
+            format!("structured dtype {} without objects", h.descr),
+        );
         return Ok(());
     };
     let want = h
@@ -137,10 +155,16 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
     if let Some(total) = total {
         let have = total.saturating_sub(src.offset());
         if have < want {
-            return Err(PErr::Truncated(format!("npy data holds {have} bytes, shape needs {want}")));
+            return Err(PErr::Truncated(format!(
+                "npy data holds {have} bytes, shape needs {want}"
+            )));
         }
         if have > want {
-            node.add("trailing_data", Severity::Low, format!("{} bytes after the array data", have - want));
+            node.add(
+                "trailing_data",
+                Severity::Low,
+                format!("{} bytes after the array data", have - want),
+            );
         }
     }
     Ok(())
@@ -152,17 +176,20 @@ mod tests {
 
     #[test]
     fn headers() {
-        let h = parse_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }").unwrap_or_else(|e| panic!("{e}"));
+        let h = parse_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.shape, vec![2, 3]);
         assert_eq!(h.itemsize, Some(8));
         assert!(!h.object);
-        let h = parse_header("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }").unwrap_or_else(|e| panic!("{e}"));
+        let h = parse_header("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(h.object);
         let h = parse_header("{'descr': [('a', '<i4'), ('b', '|O')], 'fortran_order': False, 'shape': (), }")
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(h.object);
         assert!(parse_header("{'descr': '<f8', 'shape': (x,)}").is_err());
-        let h = parse_header("{'descr': '<U3', 'fortran_order': False, 'shape': (), }").unwrap_or_else(|e| panic!("{e}"));
+        let h = parse_header("{'descr': '<U3', 'fortran_order': False, 'shape': (), }")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(h.itemsize, Some(12));
     }
 }

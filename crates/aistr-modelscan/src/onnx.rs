@@ -77,11 +77,20 @@ impl Walk<'_> {
             src.skip(n, "protobuf string")?;
             return Ok(None);
         }
-        Ok(Some(String::from_utf8_lossy(&src.vec(n, 4096, "protobuf string")?).into_owned()))
+        Ok(Some(
+            String::from_utf8_lossy(&src.vec(n, 4096, "protobuf string")?).into_owned(),
+        ))
     }
 
     /// Walks a message of `len` bytes (None = until end of input).
-    fn msg(&mut self, src: &mut Src<'_>, kind: Msg, len: Option<u64>, depth: u32, node: &mut Node) -> PResult<()> {
+    fn msg(
+        &mut self,
+        src: &mut Src<'_>,
+        kind: Msg,
+        len: Option<u64>,
+        depth: u32,
+        node: &mut Node,
+    ) -> PResult<()> {
         if depth > 64 {
             return Err(PErr::Limit("ONNX messages nested deeper than 64".into()));
         }
@@ -160,7 +169,10 @@ impl Walk<'_> {
                     }
                     let want = matches!(
                         (kind, field),
-                        (Msg::Node, 4 | 7) | (Msg::OpsetId, 1) | (Msg::Function, 10) | (Msg::StringEntry, 1 | 2)
+                        (Msg::Node, 4 | 7)
+                            | (Msg::OpsetId, 1)
+                            | (Msg::Function, 10)
+                            | (Msg::StringEntry, 1 | 2)
                     );
                     if want {
                         let s = self.string(src, n)?;
@@ -174,7 +186,11 @@ impl Walk<'_> {
                         src.skip(n, "protobuf field")?;
                     }
                 }
-                other => return Err(PErr::Malformed(format!("protobuf wire type {other} not supported"))),
+                other => {
+                    return Err(PErr::Malformed(format!(
+                        "protobuf wire type {other} not supported"
+                    )));
+                }
             }
         }
         match kind {
@@ -194,7 +210,11 @@ impl Walk<'_> {
                 }
             }
             Msg::Tensor if data_location == 1 => {
-                node.add("external_data", Severity::Info, "a tensor stores its data in an external file");
+                node.add(
+                    "external_data",
+                    Severity::Info,
+                    "a tensor stores its data in an external file",
+                );
             }
             Msg::StringEntry => {
                 if key.as_deref() == Some("location")
@@ -218,7 +238,13 @@ impl Walk<'_> {
 
 /// Scans an ONNX model stream.
 pub(crate) fn scan(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -> PResult<()> {
-    let mut w = Walk { limits, graphs: 0, nodes: 0, tensors: 0, external: 0 };
+    let mut w = Walk {
+        limits,
+        graphs: 0,
+        nodes: 0,
+        tensors: 0,
+        external: 0,
+    };
     w.msg(src, Msg::Model, None, 0, node)?;
     if w.graphs == 0 {
         return Err(PErr::Malformed("ONNX model has no graph".into()));
@@ -226,7 +252,10 @@ pub(crate) fn scan(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -> PResu
     node.add(
         "onnx_graph",
         Severity::Info,
-        format!("{} nodes, {} tensors, {} external-data references", w.nodes, w.tensors, w.external),
+        format!(
+            "{} nodes, {} tensors, {} external-data references",
+            w.nodes, w.tensors, w.external
+        ),
     );
     Ok(())
 }

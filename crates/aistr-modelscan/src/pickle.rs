@@ -54,7 +54,11 @@ pub fn looks_like_pickle(head: &[u8]) -> bool {
         [0x80, p, ..] => *p <= 5,
         // Protocol 0/1 pickles: a mark, a global, a list/dict/tuple, or a simple value, and the
         // stream must end with STOP; we can only check plausible first opcodes here.
-        [b'(' | b'c' | b'}' | b']' | b')' | b'N' | b'I' | b'J' | b'K' | b'L' | b'V' | b'X' | b'S' | b'U' | b'T' | b'l' | b'd' | b'F' | b'G', ..] => {
+        [
+            b'(' | b'c' | b'}' | b']' | b')' | b'N' | b'I' | b'J' | b'K' | b'L' | b'V' | b'X' | b'S' | b'U'
+            | b'T' | b'l' | b'd' | b'F' | b'G',
+            ..,
+        ] => {
             // Avoid calling arbitrary text a pickle: require a STOP byte somewhere in the prefix
             // for very short heads, otherwise a printable first line ending with newline.
             plausible_proto0(head)
@@ -101,7 +105,10 @@ impl<'l> Walker<'l> {
 
     fn push(&mut self, v: V) -> PResult<()> {
         if self.stack.len() >= self.limits.max_stack {
-            return Err(PErr::Limit(format!("pickle stack deeper than {} items", self.limits.max_stack)));
+            return Err(PErr::Limit(format!(
+                "pickle stack deeper than {} items",
+                self.limits.max_stack
+            )));
         }
         self.stack.push(v);
         Ok(())
@@ -112,15 +119,22 @@ impl<'l> Walker<'l> {
         if self.stack.len() <= floor {
             return Err(PErr::Malformed(format!("pickle stack underflow at {op}")));
         }
-        self.stack.pop().ok_or_else(|| PErr::Malformed(format!("pickle stack underflow at {op}")))
+        self.stack
+            .pop()
+            .ok_or_else(|| PErr::Malformed(format!("pickle stack underflow at {op}")))
     }
 
     fn top(&self, op: &str) -> PResult<&V> {
-        self.stack.last().ok_or_else(|| PErr::Malformed(format!("pickle stack empty at {op}")))
+        self.stack
+            .last()
+            .ok_or_else(|| PErr::Malformed(format!("pickle stack empty at {op}")))
     }
 
     fn pop_mark(&mut self, op: &str) -> PResult<Vec<V>> {
-        let m = self.marks.pop().ok_or_else(|| PErr::Malformed(format!("{op} without MARK")))?;
+        let m = self
+            .marks
+            .pop()
+            .ok_or_else(|| PErr::Malformed(format!("{op} without MARK")))?;
         if m > self.stack.len() {
             return Err(PErr::Malformed(format!("{op}: corrupt mark")));
         }
@@ -159,7 +173,9 @@ impl<'l> Walker<'l> {
             node.add(
                 "malformed_import",
                 Severity::Medium,
-                format!("{via} imports {full:?}: not a valid dotted Python name (type confusion or memo trickery)"),
+                format!(
+                    "{via} imports {full:?}: not a valid dotted Python name (type confusion or memo trickery)"
+                ),
             );
         } else {
             match judge(module, name) {
@@ -206,7 +222,10 @@ impl<'l> Walker<'l> {
             src.tick()?;
             self.summary.opcodes += 1;
             if self.summary.opcodes > self.limits.max_opcodes {
-                return Err(PErr::Limit(format!("more than {} pickle opcodes", self.limits.max_opcodes)));
+                return Err(PErr::Limit(format!(
+                    "more than {} pickle opcodes",
+                    self.limits.max_opcodes
+                )));
             }
             let at = src.offset();
             let op = src.u8()?;
@@ -219,7 +238,10 @@ impl<'l> Walker<'l> {
                 }
                 b'(' => {
                     if self.marks.len() >= self.limits.max_stack {
-                        return Err(PErr::Limit(format!("more than {} nested MARKs", self.limits.max_stack)));
+                        return Err(PErr::Limit(format!(
+                            "more than {} nested MARKs",
+                            self.limits.max_stack
+                        )));
                     }
                     self.marks.push(self.stack.len());
                 }
@@ -247,7 +269,9 @@ impl<'l> Walker<'l> {
                     let line = src.line(l)?;
                     let s = String::from_utf8_lossy(&line);
                     let t = s.trim().trim_end_matches('L');
-                    let v = if t.eq_ignore_ascii_case("0x1950a86a20f9469cfc6c") || t == "119547037146038801333356" {
+                    let v = if t.eq_ignore_ascii_case("0x1950a86a20f9469cfc6c")
+                        || t == "119547037146038801333356"
+                    {
                         V::TorchMagic
                     } else {
                         t.parse::<i64>().map(V::Int).unwrap_or(V::Other)
@@ -267,7 +291,11 @@ impl<'l> Walker<'l> {
                     self.push(V::Int(n.into()))?;
                 }
                 0x8a | 0x8b => {
-                    let n = if op == 0x8a { u64::from(src.u8()?) } else { u64::from(src.le_u32()?) };
+                    let n = if op == 0x8a {
+                        u64::from(src.u8()?)
+                    } else {
+                        u64::from(src.le_u32()?)
+                    };
                     if n > l {
                         return Err(PErr::Limit(format!("LONG of {n} bytes")));
                     }
@@ -275,7 +303,11 @@ impl<'l> Walker<'l> {
                     let v = if b == TORCH_MAGIC {
                         V::TorchMagic
                     } else if b.len() <= 8 {
-                        let mut x: i64 = if b.last().is_some_and(|&h| h & 0x80 != 0) { -1 } else { 0 };
+                        let mut x: i64 = if b.last().is_some_and(|&h| h & 0x80 != 0) {
+                            -1
+                        } else {
+                            0
+                        };
                         for &byte in b.iter().rev() {
                             x = (x << 8) | i64::from(byte);
                         }
@@ -296,7 +328,9 @@ impl<'l> Walker<'l> {
                     if t.len() >= 2 && (t[0] == b'\'' || t[0] == b'"') && t[t.len() - 1] == t[0] {
                         t = &t[1..t.len() - 1];
                     } else {
-                        return Err(PErr::Malformed(format!("STRING argument not quoted at offset {at}")));
+                        return Err(PErr::Malformed(format!(
+                            "STRING argument not quoted at offset {at}"
+                        )));
                     }
                     let v = self.string(unescape_py(t));
                     self.push(v)?;
@@ -375,7 +409,7 @@ impl<'l> Walker<'l> {
                     }
                     self.push(V::Other)?;
                 }
-                0x85 | 0x86 | 0x87 => {
+                0x85..=0x87 => {
                     for _ in 0..(op - 0x84) {
                         self.pop("TUPLEn")?;
                     }
@@ -470,7 +504,9 @@ impl<'l> Walker<'l> {
                             String::from_utf8_lossy(&line)
                                 .trim()
                                 .parse::<u64>()
-                                .map_err(|_| PErr::Malformed(format!("GET with a non-numeric key at offset {at}")))?
+                                .map_err(|_| {
+                                    PErr::Malformed(format!("GET with a non-numeric key at offset {at}"))
+                                })?
                         }
                         b'h' => u64::from(src.u8()?),
                         _ => u64::from(src.le_u32()?),
@@ -487,7 +523,9 @@ impl<'l> Walker<'l> {
                             String::from_utf8_lossy(&line)
                                 .trim()
                                 .parse::<u64>()
-                                .map_err(|_| PErr::Malformed(format!("PUT with a non-numeric key at offset {at}")))?
+                                .map_err(|_| {
+                                    PErr::Malformed(format!("PUT with a non-numeric key at offset {at}"))
+                                })?
                         }
                         b'q' => u64::from(src.u8()?),
                         b'r' => u64::from(src.le_u32()?),
@@ -495,7 +533,10 @@ impl<'l> Walker<'l> {
                     };
                     let v = self.top("PUT")?.clone();
                     if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
-                        return Err(PErr::Limit(format!("more than {} memo entries", self.limits.max_memo)));
+                        return Err(PErr::Limit(format!(
+                            "more than {} memo entries",
+                            self.limits.max_memo
+                        )));
                     }
                     self.memo.insert(key, v);
                 }
@@ -509,7 +550,7 @@ impl<'l> Walker<'l> {
                 0x95 => {
                     src.le_u64()?;
                 }
-                0x82 | 0x83 | 0x84 => {
+                0x82..=0x84 => {
                     let code = match op {
                         0x82 => u64::from(src.u8()?),
                         0x83 => u64::from(src.le_u16()?),
@@ -525,7 +566,9 @@ impl<'l> Walker<'l> {
                     self.push(V::Global(Rc::new(("copyreg.extension".into(), code.to_string()))))?;
                 }
                 other => {
-                    return Err(PErr::Malformed(format!("invalid pickle opcode 0x{other:02x} at offset {at}")));
+                    return Err(PErr::Malformed(format!(
+                        "invalid pickle opcode 0x{other:02x} at offset {at}"
+                    )));
                 }
             }
         }
@@ -534,7 +577,11 @@ impl<'l> Walker<'l> {
 
 /// GLOBAL/INST arguments must be UTF-8: CPython fails the load before importing otherwise.
 fn utf8_arg(b: Vec<u8>, op: &str, at: u64) -> PResult<String> {
-    String::from_utf8(b).map_err(|_| PErr::Malformed(format!("{op} at offset {at} has a non-UTF-8 argument; the loader rejects it")))
+    String::from_utf8(b).map_err(|_| {
+        PErr::Malformed(format!(
+            "{op} at offset {at} has a non-UTF-8 argument; the loader rejects it"
+        ))
+    })
 }
 
 fn describe(v: &V) -> &'static str {
@@ -611,13 +658,14 @@ pub(crate) fn walk_stream(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -
     if first.torch_magic {
         for what in ["protocol version", "sys_info", "model", "storage keys"] {
             if src.peek()?.is_none() {
-                return Err(PErr::Truncated(format!("legacy torch stream ends before its {what} pickle")));
+                return Err(PErr::Truncated(format!(
+                    "legacy torch stream ends before its {what} pickle"
+                )));
             }
-            walk_one(src, limits, node)
-                .map_err(|e| match e {
-                    PErr::Malformed(d) => PErr::Malformed(format!("legacy torch {what} pickle: {d}")),
-                    other => other,
-                })?;
+            walk_one(src, limits, node).map_err(|e| match e {
+                PErr::Malformed(d) => PErr::Malformed(format!("legacy torch {what} pickle: {d}")),
+                other => other,
+            })?;
         }
         node.format = crate::model::Format::PytorchLegacy;
         node.add(
@@ -631,7 +679,10 @@ pub(crate) fn walk_stream(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -
     while src.peek()?.is_some() {
         count += 1;
         if count > limits.max_pickles_per_stream {
-            return Err(PErr::Limit(format!("more than {} concatenated pickles", limits.max_pickles_per_stream)));
+            return Err(PErr::Limit(format!(
+                "more than {} concatenated pickles",
+                limits.max_pickles_per_stream
+            )));
         }
         let at = src.offset();
         node.add(
@@ -640,7 +691,9 @@ pub(crate) fn walk_stream(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -
             "more bytes follow STOP: a loader that calls pickle.load repeatedly reads them, so they are walked too",
         );
         walk_one(src, limits, node).map_err(|e| match e {
-            PErr::Malformed(d) => PErr::Malformed(format!("data after STOP at offset {at} is not a valid pickle: {d}")),
+            PErr::Malformed(d) => PErr::Malformed(format!(
+                "data after STOP at offset {at} is not a valid pickle: {d}"
+            )),
             other => other,
         })?;
     }
@@ -723,7 +776,10 @@ mod tests {
     fn deep_marks_hit_the_limit() {
         let mut p = b"\x80\x04".to_vec();
         p.extend(std::iter::repeat_n(b'(', 2000));
-        let limits = Limits { max_stack: 1000, ..Limits::default() };
+        let limits = Limits {
+            max_stack: 1000,
+            ..Limits::default()
+        };
         let mut r: &[u8] = &p;
         let mut src = Src::new(&mut r, None);
         let mut node = Node::new("t".into(), Format::Pickle);

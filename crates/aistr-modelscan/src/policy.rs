@@ -284,20 +284,72 @@ const ALLOW_CLASS_PREFIXES: &[&str] = &[
 
 /// Names that are torch dtypes/layouts when imported as `torch.<name>`.
 const TORCH_ATTRS: &[&str] = &[
-    "float32", "float", "float64", "double", "float16", "half", "bfloat16", "int64", "long", "int32",
-    "int", "int16", "short", "int8", "uint8", "bool", "complex64", "cfloat", "complex128", "cdouble",
-    "float8_e4m3fn", "float8_e5m2", "float8_e4m3fnuz", "float8_e5m2fnuz", "uint16", "uint32", "uint64",
-    "qint8", "quint8", "qint32", "quint4x2", "strided", "sparse_coo", "sparse_csr", "_mkldnn",
-    "per_tensor_affine", "per_channel_affine", "per_tensor_symmetric", "per_channel_symmetric",
-    "contiguous_format", "channels_last", "channels_last_3d", "preserve_format",
+    "float32",
+    "float",
+    "float64",
+    "double",
+    "float16",
+    "half",
+    "bfloat16",
+    "int64",
+    "long",
+    "int32",
+    "int",
+    "int16",
+    "short",
+    "int8",
+    "uint8",
+    "bool",
+    "complex64",
+    "cfloat",
+    "complex128",
+    "cdouble",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "float8_e4m3fnuz",
+    "float8_e5m2fnuz",
+    "uint16",
+    "uint32",
+    "uint64",
+    "qint8",
+    "quint8",
+    "qint32",
+    "quint4x2",
+    "strided",
+    "sparse_coo",
+    "sparse_csr",
+    "_mkldnn",
+    "per_tensor_affine",
+    "per_channel_affine",
+    "per_tensor_symmetric",
+    "per_channel_symmetric",
+    "contiguous_format",
+    "channels_last",
+    "channels_last_3d",
+    "preserve_format",
 ];
 
 /// `torch.<X>Storage` classes.
 const TORCH_STORAGES: &[&str] = &[
-    "FloatStorage", "DoubleStorage", "HalfStorage", "BFloat16Storage", "LongStorage", "IntStorage",
-    "ShortStorage", "CharStorage", "ByteStorage", "BoolStorage", "ComplexFloatStorage",
-    "ComplexDoubleStorage", "QInt8Storage", "QUInt8Storage", "QInt32Storage", "QUInt4x2Storage",
-    "QUInt2x4Storage", "UntypedStorage", "TypedStorage",
+    "FloatStorage",
+    "DoubleStorage",
+    "HalfStorage",
+    "BFloat16Storage",
+    "LongStorage",
+    "IntStorage",
+    "ShortStorage",
+    "CharStorage",
+    "ByteStorage",
+    "BoolStorage",
+    "ComplexFloatStorage",
+    "ComplexDoubleStorage",
+    "QInt8Storage",
+    "QUInt8Storage",
+    "QInt32Storage",
+    "QUInt4x2Storage",
+    "QUInt2x4Storage",
+    "UntypedStorage",
+    "TypedStorage",
 ];
 
 fn matches_prefix(full: &str, prefix: &str) -> bool {
@@ -355,20 +407,35 @@ mod tests {
 
     #[test]
     fn aliases_and_prefixes() {
-        assert!(matches!(judge("posix", "system"), Judgement::Denied(Severity::Critical, _)));
-        assert!(matches!(judge("__builtin__", "eval"), Judgement::Denied(Severity::Critical, _)));
+        assert!(matches!(
+            judge("posix", "system"),
+            Judgement::Denied(Severity::Critical, _)
+        ));
+        assert!(matches!(
+            judge("__builtin__", "eval"),
+            Judgement::Denied(Severity::Critical, _)
+        ));
         assert!(matches!(judge("bdb", "Bdb.run"), Judgement::Denied(..)));
-        assert!(matches!(judge("torch.utils.collect_env", "run"), Judgement::Denied(..)));
+        assert!(matches!(
+            judge("torch.utils.collect_env", "run"),
+            Judgement::Denied(..)
+        ));
         // A prefix must end on a dot boundary: "osmium" is not "os".
         assert_eq!(judge("osmium", "thing"), Judgement::Unknown);
         assert_eq!(judge("torch._utils", "_rebuild_tensor_v2"), Judgement::Allowed);
         assert_eq!(judge("torch", "FloatStorage"), Judgement::Allowed);
         assert_eq!(judge("torch", "_utils"), Judgement::Unknown);
         assert_eq!(judge("copy_reg", "_reconstructor"), Judgement::Allowed);
-        assert_eq!(judge("sklearn.linear_model._base", "LinearRegression"), Judgement::Allowed);
+        assert_eq!(
+            judge("sklearn.linear_model._base", "LinearRegression"),
+            Judgement::Allowed
+        );
         assert_eq!(judge("sklearn.utils", "some_function"), Judgement::Unknown);
         assert_eq!(judge("uuid", "UUID"), Judgement::Allowed);
-        assert!(matches!(judge("uuid", "_get_command_stdout"), Judgement::Denied(..)));
+        assert!(matches!(
+            judge("uuid", "_get_command_stdout"),
+            Judgement::Denied(..)
+        ));
     }
 
     #[test]

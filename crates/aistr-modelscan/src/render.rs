@@ -147,7 +147,9 @@ pub fn render_sarif(report: &ScanReport) -> Result<String, serde_json::Error> {
             None => (f.path.as_str(), None),
         };
         for x in f.findings.iter().filter(|x| x.severity > Severity::Info) {
-            rules.entry(x.kind.clone()).or_insert_with(|| x.kind.replace('_', " "));
+            rules
+                .entry(x.kind.clone())
+                .or_insert_with(|| x.kind.replace('_', " "));
             let text = match member {
                 Some(m) => format!("{m}: {}", x.detail),
                 None => x.detail.clone(),
@@ -157,7 +159,11 @@ pub fn render_sarif(report: &ScanReport) -> Result<String, serde_json::Error> {
                 level: level(x.severity),
                 message: Text { text },
                 locations: vec![Location {
-                    physical_location: Physical { artifact_location: Artifact { uri: outer.replace('\\', "/") } },
+                    physical_location: Physical {
+                        artifact_location: Artifact {
+                            uri: outer.replace('\\', "/"),
+                        },
+                    },
                 }],
                 properties: Props {
                     severity: x.severity.as_str(),
@@ -180,7 +186,10 @@ pub fn render_sarif(report: &ScanReport) -> Result<String, serde_json::Error> {
                     information_uri: "https://example.invalid/aistr/docs/modelscan.md",
                     rules: rules
                         .into_iter()
-                        .map(|(id, d)| Rule { id, short_description: Text { text: d } })
+                        .map(|(id, d)| Rule {
+                            id,
+                            short_description: Text { text: d },
+                        })
                         .collect(),
                 },
             },
@@ -212,7 +221,11 @@ mod tests {
                     format: Format::Pickle,
                     verdict: Verdict::Malicious,
                     status: ScanStatus::Complete,
-                    findings: vec![Finding::new("dangerous_import", Severity::Critical, "builtins.eval")],
+                    findings: vec![Finding::new(
+                        "dangerous_import",
+                        Severity::Critical,
+                        "builtins.eval",
+                    )],
                 },
             ],
         }
@@ -239,9 +252,15 @@ mod tests {
         let r = &v["runs"][0]["results"];
         assert_eq!(r.as_array().unwrap().len(), 1, "info findings are omitted");
         assert_eq!(r[0]["level"], "error");
-        assert_eq!(r[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "m.pt");
+        assert_eq!(
+            r[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            "m.pt"
+        );
         assert_eq!(r[0]["properties"]["member"], "archive/data.pkl");
-        assert_eq!(v["runs"][0]["tool"]["driver"]["rules"][0]["id"], "dangerous_import");
+        assert_eq!(
+            v["runs"][0]["tool"]["driver"]["rules"][0]["id"],
+            "dangerous_import"
+        );
     }
 
     #[test]

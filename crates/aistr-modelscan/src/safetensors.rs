@@ -34,18 +34,36 @@ pub fn looks_like(head: &[u8], total: Option<u64>) -> bool {
     n >= 2 && head[8] == b'{' && total.is_none_or(|t| n <= t.saturating_sub(8))
 }
 
-const CODE_HINTS: &[&str] = &["__import__", "import os", "subprocess", "eval(", "exec(", "os.system", "<script"];
+const CODE_HINTS: &[&str] = &[
+    "__import__",
+    "import os",
+    "subprocess",
+    "eval(",
+    "exec(",
+    "os.system",
+    "<script",
+];
 
 /// Scans a safetensors stream. `total` is the file length when known.
-pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node: &mut Node) -> PResult<Vec<(String, String)>> {
+pub(crate) fn scan(
+    src: &mut Src<'_>,
+    total: Option<u64>,
+    limits: &Limits,
+    node: &mut Node,
+) -> PResult<Vec<(String, String)>> {
     let n = src.le_u64()?;
     if n > limits.max_header_bytes {
-        return Err(PErr::Limit(format!("safetensors header of {n} bytes (cap {})", limits.max_header_bytes)));
+        return Err(PErr::Limit(format!(
+            "safetensors header of {n} bytes (cap {})",
+            limits.max_header_bytes
+        )));
     }
     if let Some(t) = total
         && n > t.saturating_sub(8)
     {
-        return Err(PErr::Truncated(format!("header length {n} exceeds the file ({t} bytes)")));
+        return Err(PErr::Truncated(format!(
+            "header length {n} exceeds the file ({t} bytes)"
+        )));
     }
     let header = src.vec(n, limits.max_header_bytes, "safetensors header")?;
     let map: Map<String, Value> = serde_json::from_slice(&header)
@@ -54,7 +72,9 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
     let mut spans: Vec<(u64, u64, String)> = Vec::new();
     for (name, v) in &map {
         if name == "__metadata__" {
-            let m = v.as_object().ok_or_else(|| PErr::Malformed("__metadata__ is not an object".into()))?;
+            let m = v
+                .as_object()
+                .ok_or_else(|| PErr::Malformed("__metadata__ is not an object".into()))?;
             for (k, val) in m {
                 let s = val
                     .as_str()
@@ -67,7 +87,11 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
                     );
                 }
                 if s.len() > 1 << 16 {
-                    node.add("metadata_large", Severity::Low, format!("__metadata__[{k:?}] is {} bytes", s.len()));
+                    node.add(
+                        "metadata_large",
+                        Severity::Low,
+                        format!("__metadata__[{k:?}] is {} bytes", s.len()),
+                    );
                 }
                 if metadata.len() < 64 {
                     metadata.push((k.clone(), s.chars().take(256).collect()));
@@ -75,14 +99,27 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
             }
             continue;
         }
-        let t = v.as_object().ok_or_else(|| PErr::Malformed(format!("tensor {name:?} is not an object")))?;
-        let dtype = t.get("dtype").and_then(Value::as_str).ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has no dtype")))?;
-        let bits = dtype_bits(dtype).ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has unknown dtype {dtype:?}")))?;
-        let shape = t.get("shape").and_then(Value::as_array).ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has no shape")))?;
+        let t = v
+            .as_object()
+            .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} is not an object")))?;
+        let dtype = t
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has no dtype")))?;
+        let bits = dtype_bits(dtype)
+            .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has unknown dtype {dtype:?}")))?;
+        let shape = t
+            .get("shape")
+            .and_then(Value::as_array)
+            .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has no shape")))?;
         let mut numel: u64 = 1;
         for d in shape {
-            let d = d.as_u64().ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has a non-integer dimension")))?;
-            numel = numel.checked_mul(d).ok_or_else(|| PErr::Malformed(format!("tensor {name:?} shape overflows")))?;
+            let d = d
+                .as_u64()
+                .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has a non-integer dimension")))?;
+            numel = numel
+                .checked_mul(d)
+                .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} shape overflows")))?;
         }
         let offs = t
             .get("data_offsets")
@@ -91,9 +128,15 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
             .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} has no [begin, end] data_offsets")))?;
         let (b, e) = match (offs[0].as_u64(), offs[1].as_u64()) {
             (Some(b), Some(e)) if e >= b => (b, e),
-            _ => return Err(PErr::Malformed(format!("tensor {name:?} has invalid data_offsets"))),
+            _ => {
+                return Err(PErr::Malformed(format!(
+                    "tensor {name:?} has invalid data_offsets"
+                )));
+            }
         };
-        let bits_total = numel.checked_mul(bits).ok_or_else(|| PErr::Malformed(format!("tensor {name:?} size overflows")))?;
+        let bits_total = numel
+            .checked_mul(bits)
+            .ok_or_else(|| PErr::Malformed(format!("tensor {name:?} size overflows")))?;
         if bits_total % 8 != 0 || bits_total / 8 != e - b {
             return Err(PErr::Malformed(format!(
                 "tensor {name:?}: {} bytes in data_offsets but shape × {dtype} needs {} bits",
@@ -101,8 +144,14 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
                 bits_total
             )));
         }
-        if t.keys().any(|k| !matches!(k.as_str(), "dtype" | "shape" | "data_offsets")) {
-            node.add("unexpected_field", Severity::Low, format!("tensor {name:?} carries fields beyond dtype/shape/data_offsets"));
+        if t.keys()
+            .any(|k| !matches!(k.as_str(), "dtype" | "shape" | "data_offsets"))
+        {
+            node.add(
+                "unexpected_field",
+                Severity::Low,
+                format!("tensor {name:?} carries fields beyond dtype/shape/data_offsets"),
+            );
         }
         spans.push((b, e, name.clone()));
     }
@@ -110,10 +159,15 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
     let mut cursor = 0u64;
     for (b, e, name) in &spans {
         if *b < cursor {
-            return Err(PErr::Malformed(format!("tensor {name:?} overlaps the previous tensor")));
+            return Err(PErr::Malformed(format!(
+                "tensor {name:?} overlaps the previous tensor"
+            )));
         }
         if *b > cursor {
-            return Err(PErr::Malformed(format!("gap of {} bytes before tensor {name:?}", b - cursor)));
+            return Err(PErr::Malformed(format!(
+                "gap of {} bytes before tensor {name:?}",
+                b - cursor
+            )));
         }
         cursor = *e;
     }
@@ -121,20 +175,27 @@ pub(crate) fn scan(src: &mut Src<'_>, total: Option<u64>, limits: &Limits, node:
         Some(t) => {
             let data = t - 8 - n;
             if cursor > data {
-                return Err(PErr::Truncated(format!("tensors need {cursor} data bytes, file has {data}")));
+                return Err(PErr::Truncated(format!(
+                    "tensors need {cursor} data bytes, file has {data}"
+                )));
             }
             if cursor < data {
                 node.add(
                     "trailing_data",
                     Severity::Medium,
-                    format!("{} bytes after the last tensor are not described by the header (hidden payload?)", data - cursor),
+                    format!(
+                        "{} bytes after the last tensor are not described by the header (hidden payload?)",
+                        data - cursor
+                    ),
                 );
             }
         }
         None => {
             let have = src.drain(cursor.saturating_add(1))?;
             if have < cursor {
-                return Err(PErr::Truncated(format!("tensors need {cursor} data bytes, stream has {have}")));
+                return Err(PErr::Truncated(format!(
+                    "tensors need {cursor} data bytes, stream has {have}"
+                )));
             }
         }
     }
@@ -170,7 +231,10 @@ mod tests {
 
     #[test]
     fn valid_and_invalid_headers() {
-        let ok = file(r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"format":"pt"}}"#, 8);
+        let ok = file(
+            r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"__metadata__":{"format":"pt"}}"#,
+            8,
+        );
         assert!(looks_like(&ok, Some(ok.len() as u64)));
         assert_eq!(run(&ok).verdict, Verdict::Clean);
         let overlap = file(

@@ -95,7 +95,9 @@ pub fn sniff(head: &[u8], total: Option<u64>, name: &str) -> Format {
         let lower = name.to_ascii_lowercase();
         if matches!(first, Some(b'{' | b'[')) {
             Format::Json
-        } else if lower.ends_with(".py") || (head.starts_with(b"#!") && head.windows(6).any(|w| w == b"python")) {
+        } else if lower.ends_with(".py")
+            || (head.starts_with(b"#!") && head.windows(6).any(|w| w == b"python"))
+        {
             Format::PythonSource
         } else {
             Format::Text
@@ -167,13 +169,18 @@ impl Ctx<'_> {
                 node.fail(
                     ScanStatus::Incomplete,
                     "limit_exceeded",
-                    format!("nested archive beyond the depth limit of {}", self.limits.max_depth),
+                    format!(
+                        "nested archive beyond the depth limit of {}",
+                        self.limits.max_depth
+                    ),
                 );
                 return self.complete(slot, node, Verdict::Clean);
             }
             let mut buf = head;
             let cap = self.limits.max_nested_bytes;
-            let res = r.take(cap.saturating_add(1).saturating_sub(buf.len() as u64)).read_to_end(&mut buf);
+            let res = r
+                .take(cap.saturating_add(1).saturating_sub(buf.len() as u64))
+                .read_to_end(&mut buf);
             if let Err(e) = res {
                 PErr::from(e).record(&mut node);
                 return self.complete(slot, node, Verdict::Clean);
@@ -195,7 +202,14 @@ impl Ctx<'_> {
         self.dispatch(path, fmt, &mut chained, size, depth)
     }
 
-    fn dispatch(&mut self, path: String, fmt: Format, r: &mut dyn Read, size: Option<u64>, depth: usize) -> Verdict {
+    fn dispatch(
+        &mut self,
+        path: String,
+        fmt: Format,
+        r: &mut dyn Read,
+        size: Option<u64>,
+        depth: usize,
+    ) -> Verdict {
         let slot = self.reserve(&path);
         let mut node = Node::new(path.clone(), fmt);
         let mut members = Verdict::Clean;
@@ -215,8 +229,10 @@ impl Ctx<'_> {
             }),
             Format::Gguf => gguf::scan(&mut src, size, limits, &mut node).map(|info| {
                 let card = self.cards.entry(path.clone()).or_default();
-                card.fields.insert("gguf.version".into(), info.version.to_string());
-                card.fields.insert("gguf.tensor_count".into(), info.tensor_count.to_string());
+                card.fields
+                    .insert("gguf.version".into(), info.version.to_string());
+                card.fields
+                    .insert("gguf.tensor_count".into(), info.tensor_count.to_string());
                 for (k, v) in info.strings {
                     if k.starts_with("general.") {
                         card.fields.insert(k, v.chars().take(512).collect());
@@ -227,7 +243,11 @@ impl Ctx<'_> {
             Format::Hdf5 => keras::scan_h5(&mut src, limits, &mut node),
             Format::Json => json(&mut src, limits, &mut node),
             Format::Text => {
-                node.add("not_a_model", Severity::Info, "plain text; no model loader executes it");
+                node.add(
+                    "not_a_model",
+                    Severity::Info,
+                    "plain text; no model loader executes it",
+                );
                 Ok(())
             }
             Format::PythonSource => {
@@ -267,14 +287,23 @@ impl Ctx<'_> {
         self.complete(slot, node, members)
     }
 
-    fn tar(&mut self, path: &str, src: &mut Src<'_>, depth: usize, node: &mut Node) -> (Result<(), PErr>, Verdict) {
+    fn tar(
+        &mut self,
+        path: &str,
+        src: &mut Src<'_>,
+        depth: usize,
+        node: &mut Node,
+    ) -> (Result<(), PErr>, Verdict) {
         let mut worst = Verdict::Clean;
         let mut count = 0usize;
         let res = (|| -> Result<(), PErr> {
             while let Some(h) = tar::next_header(src)? {
                 count += 1;
                 if count > self.limits.max_entries {
-                    return Err(PErr::Limit(format!("more than {} tar members", self.limits.max_entries)));
+                    return Err(PErr::Limit(format!(
+                        "more than {} tar members",
+                        self.limits.max_entries
+                    )));
                 }
                 tar::check_header(&h, node);
                 let padded = h.size.div_ceil(512) * 512;
@@ -297,7 +326,11 @@ impl Ctx<'_> {
                     };
                     let r = r.and_then(|_| {
                         if msrc.peek()?.is_some() {
-                            mnode.add("trailing_data", Severity::Medium, "bytes after the records the legacy loader reads");
+                            mnode.add(
+                                "trailing_data",
+                                Severity::Medium,
+                                "bytes after the records the legacy loader reads",
+                            );
                         }
                         Ok(())
                     });
@@ -339,7 +372,10 @@ impl Ctx<'_> {
             node.add(
                 "zip_prefix_data",
                 Severity::Medium,
-                format!("{} bytes precede the archive (polyglot or self-extractor)", dir.prefix_bytes),
+                format!(
+                    "{} bytes precede the archive (polyglot or self-extractor)",
+                    dir.prefix_bytes
+                ),
             );
         }
         let names: Vec<&str> = dir.entries.iter().map(|e| e.name.as_str()).collect();
@@ -349,7 +385,8 @@ impl Ctx<'_> {
             .filter(|p| p.is_empty() || p.ends_with('/'))
             .map(str::to_string)
             .collect();
-        let keras = names.contains(&"config.json") && (names.contains(&"metadata.json") || names.contains(&"model.weights.h5"));
+        let keras = names.contains(&"config.json")
+            && (names.contains(&"metadata.json") || names.contains(&"model.weights.h5"));
         let files: Vec<&&str> = names.iter().filter(|n| !n.ends_with('/')).collect();
         let npz = !files.is_empty() && files.iter().all(|n| n.ends_with(".npy"));
         node.format = if !torch_roots.is_empty() {
@@ -364,10 +401,18 @@ impl Ctx<'_> {
         let mut skipped = 0u64;
         for e in &dir.entries {
             if let Some(why) = zip::unsafe_name(&e.name) {
-                node.add("zip_path_traversal", Severity::High, format!("entry {:?}: {why}", e.name));
+                node.add(
+                    "zip_path_traversal",
+                    Severity::High,
+                    format!("entry {:?}: {why}", e.name),
+                );
             }
             if e.is_symlink() {
-                node.add("zip_symlink", Severity::High, format!("entry {:?} is a symbolic link", e.name));
+                node.add(
+                    "zip_symlink",
+                    Severity::High,
+                    format!("entry {:?} is a symbolic link", e.name),
+                );
             }
             if e.flags & 0x0060 != 0 {
                 node.add(
@@ -388,7 +433,12 @@ impl Ctx<'_> {
                     rest.starts_with("data/")
                         || matches!(
                             rest,
-                            "version" | ".format_version" | ".storage_alignment" | "byteorder" | ".data/version" | ".data/serialization_id"
+                            "version"
+                                | ".format_version"
+                                | ".storage_alignment"
+                                | "byteorder"
+                                | ".data/version"
+                                | ".data/serialization_id"
                         )
                 })
             }) || (node.format == Format::Keras && e.name == "model.weights.h5");
@@ -411,7 +461,10 @@ impl Ctx<'_> {
                 node.fail(
                     ScanStatus::Incomplete,
                     "limit_exceeded",
-                    format!("decompression budget of {} bytes used up; remaining entries not scanned", self.limits.max_decompressed),
+                    format!(
+                        "decompression budget of {} bytes used up; remaining entries not scanned",
+                        self.limits.max_decompressed
+                    ),
                 );
                 break;
             }
@@ -456,9 +509,17 @@ impl Ctx<'_> {
             let drained = io::copy(&mut g, &mut io::sink());
             self.decompressed = self.decompressed.saturating_add(g.produced());
             if let Some(t) = g.tripped.take() {
-                node.fail(ScanStatus::Incomplete, "zip_bomb", format!("entry {:?}: {t}", e.name));
+                node.fail(
+                    ScanStatus::Incomplete,
+                    "zip_bomb",
+                    format!("entry {:?}: {t}", e.name),
+                );
             } else if let Err(err) = drained {
-                node.fail(ScanStatus::Error, "parse_error", format!("entry {:?}: {err}", e.name));
+                node.fail(
+                    ScanStatus::Error,
+                    "parse_error",
+                    format!("entry {:?}: {err}", e.name),
+                );
             } else if g.crc() != e.crc && !e.encrypted() {
                 node.add(
                     "zip_crc_mismatch",
@@ -471,12 +532,18 @@ impl Ctx<'_> {
             node.add(
                 "tensor_data",
                 Severity::Info,
-                format!("{skipped} raw tensor/metadata entries are data the loader never unpickles; not parsed"),
+                format!(
+                    "{skipped} raw tensor/metadata entries are data the loader never unpickles; not parsed"
+                ),
             );
         }
         let n = self.out.len() - slot - 1;
         if n > 0 {
-            node.add("members", Severity::Info, format!("{n} members scanned; worst member verdict: {}", worst.as_str()));
+            node.add(
+                "members",
+                Severity::Info,
+                format!("{n} members scanned; worst member verdict: {}", worst.as_str()),
+            );
         }
         self.complete(slot, node, worst)
     }
@@ -484,12 +551,26 @@ impl Ctx<'_> {
 
 fn json(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -> Result<(), PErr> {
     let mut buf = Vec::new();
-    let n = (&mut *src).take(limits.max_json_bytes.saturating_add(1)).read_to_end(&mut buf).map_err(PErr::from)?;
+    let n = (&mut *src)
+        .take(limits.max_json_bytes.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(PErr::from)?;
     if n as u64 > limits.max_json_bytes {
-        return Err(PErr::Limit(format!("JSON document larger than {} bytes", limits.max_json_bytes)));
+        return Err(PErr::Limit(format!(
+            "JSON document larger than {} bytes",
+            limits.max_json_bytes
+        )));
     }
     let v: Value = serde_json::from_slice(&buf).map_err(|e| PErr::Malformed(format!("invalid JSON: {e}")))?;
-    let name = node.path.rsplit('!').next().unwrap_or("").rsplit('/').next().unwrap_or("").to_string();
+    let name = node
+        .path
+        .rsplit('!')
+        .next()
+        .unwrap_or("")
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
+        .to_string();
     if keras::is_keras_config(&v) || name == "config.json" && v.get("class_name").is_some() {
         keras::lint_config(&name, &v, node);
     }
@@ -497,7 +578,11 @@ fn json(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -> Result<(), PErr>
         match o.get("chat_template") {
             Some(Value::String(t)) => gguf::lint_chat_template("chat_template", t, node),
             Some(Value::Array(a)) => {
-                for t in a.iter().filter_map(|x| x.get("template")).filter_map(Value::as_str) {
+                for t in a
+                    .iter()
+                    .filter_map(|x| x.get("template"))
+                    .filter_map(Value::as_str)
+                {
                     gguf::lint_chat_template("chat_template", t, node);
                 }
             }

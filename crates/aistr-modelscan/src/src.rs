@@ -94,7 +94,11 @@ impl Node {
         }
         if self.findings.len() >= MAX_FINDINGS {
             // Keep the worst ones: replace an info/low finding if this one is worse.
-            if let Some(pos) = self.findings.iter().position(|f| f.severity < severity && f.severity <= Severity::Low) {
+            if let Some(pos) = self
+                .findings
+                .iter()
+                .position(|f| f.severity < severity && f.severity <= Severity::Low)
+            {
                 self.findings[pos] = Finding::new(kind, severity, detail);
             }
             self.dropped += 1;
@@ -144,7 +148,15 @@ pub(crate) struct Src<'a> {
 
 impl<'a> Src<'a> {
     pub(crate) fn new(inner: &'a mut dyn Read, deadline: Option<Instant>) -> Self {
-        Src { inner, buf: vec![0; BUF], pos: 0, end: 0, offset: 0, deadline, ticks: 0 }
+        Src {
+            inner,
+            buf: vec![0; BUF],
+            pos: 0,
+            end: 0,
+            offset: 0,
+            deadline,
+            ticks: 0,
+        }
     }
 
     /// Bytes consumed so far.
@@ -155,7 +167,7 @@ impl<'a> Src<'a> {
     /// Checks the deadline every few thousand calls.
     pub(crate) fn tick(&mut self) -> PResult<()> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks % 4096 == 0
+        if self.ticks.is_multiple_of(4096)
             && let Some(d) = self.deadline
             && Instant::now() > d
         {
@@ -241,14 +253,19 @@ impl<'a> Src<'a> {
     /// Reads `n` bytes into a new vector; the caller must have checked `n` against a cap.
     pub(crate) fn vec(&mut self, n: u64, cap: u64, what: &str) -> PResult<Vec<u8>> {
         if n > cap {
-            return Err(PErr::Limit(format!("{what} of {n} bytes exceeds the {cap}-byte cap")));
+            return Err(PErr::Limit(format!(
+                "{what} of {n} bytes exceeds the {cap}-byte cap"
+            )));
         }
         // Grow as bytes arrive, so a lying length costs at most what the input really holds.
         let mut out = Vec::with_capacity((n as usize).min(BUF));
         let mut left = n;
         while left > 0 {
             if !self.fill()? {
-                return Err(PErr::Truncated(format!("{what} claims {n} bytes at offset {}", self.offset)));
+                return Err(PErr::Truncated(format!(
+                    "{what} claims {n} bytes at offset {}",
+                    self.offset
+                )));
             }
             let k = ((self.end - self.pos) as u64).min(left) as usize;
             out.extend_from_slice(&self.buf[self.pos..self.pos + k]);
@@ -264,7 +281,10 @@ impl<'a> Src<'a> {
         let mut left = n;
         while left > 0 {
             if !self.fill()? {
-                return Err(PErr::Truncated(format!("{what} claims {n} bytes at offset {}", self.offset)));
+                return Err(PErr::Truncated(format!(
+                    "{what} claims {n} bytes at offset {}",
+                    self.offset
+                )));
             }
             let k = ((self.end - self.pos) as u64).min(left) as usize;
             self.pos += k;
@@ -311,7 +331,9 @@ impl Read for Src<'_> {
             Ok(true) => {}
             Ok(false) => return Ok(0),
             Err(PErr::Io(e)) => return Err(e),
-            Err(PErr::Timeout) => return Err(io::Error::new(io::ErrorKind::TimedOut, "time budget exhausted")),
+            Err(PErr::Timeout) => {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "time budget exhausted"));
+            }
             Err(e) => return Err(io::Error::other(format!("{e:?}"))),
         }
         let n = (self.end - self.pos).min(out.len());

@@ -36,7 +36,10 @@ fn octal(b: &[u8]) -> Result<u64, String> {
     if b.first().is_some_and(|&c| c & 0x80 != 0) {
         let mut v: u64 = u64::from(b[0] & 0x7f);
         for &c in &b[1..] {
-            v = v.checked_mul(256).and_then(|x| x.checked_add(u64::from(c))).ok_or("tar size overflows")?;
+            v = v
+                .checked_mul(256)
+                .and_then(|x| x.checked_add(u64::from(c)))
+                .ok_or("tar size overflows")?;
         }
         return Ok(v);
     }
@@ -58,7 +61,11 @@ pub(crate) fn next_header(src: &mut Src<'_>) -> PResult<Option<TarHeader>> {
     if h.iter().all(|&b| b == 0) {
         return Ok(None);
     }
-    let sum: u64 = h.iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) }).sum();
+    let sum: u64 = h
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { u64::from(b) })
+        .sum();
     let declared = octal(&h[148..156]).map_err(PErr::Malformed)?;
     if sum != declared {
         return Err(PErr::Malformed("tar header checksum mismatch".into()));
@@ -83,10 +90,15 @@ pub fn is_torch_member(name: &str) -> bool {
 
 fn count_pickle(src: &mut Src<'_>, limits: &Limits, node: &mut Node, what: &str) -> PResult<u64> {
     let s = pickle::walk_one(src, limits, node)?;
-    let n = s.result_int.ok_or_else(|| PErr::Malformed(format!("{what}: count pickle is not an integer")))?;
+    let n = s
+        .result_int
+        .ok_or_else(|| PErr::Malformed(format!("{what}: count pickle is not an integer")))?;
     let n = u64::try_from(n).map_err(|_| PErr::Malformed(format!("{what}: negative count")))?;
     if n > limits.max_entries as u64 {
-        return Err(PErr::Limit(format!("{what}: {n} records (cap {})", limits.max_entries)));
+        return Err(PErr::Limit(format!(
+            "{what}: {n} records (cap {})",
+            limits.max_entries
+        )));
     }
     Ok(n)
 }
@@ -102,9 +114,13 @@ pub(crate) fn walk_storages(src: &mut Src<'_>, limits: &Limits, node: &mut Node)
             .iter()
             .rev()
             .find_map(|g| g.strip_prefix("torch.").and_then(torch_storage_element_size))
-            .ok_or_else(|| PErr::Malformed(format!("storage record {i} names no known torch storage type")))?;
+            .ok_or_else(|| {
+                PErr::Malformed(format!("storage record {i} names no known torch storage type"))
+            })?;
         let numel = src.le_u64()?;
-        let bytes = numel.checked_mul(elsize).ok_or_else(|| PErr::Malformed("storage size overflows".into()))?;
+        let bytes = numel
+            .checked_mul(elsize)
+            .ok_or_else(|| PErr::Malformed("storage size overflows".into()))?;
         src.skip(bytes, "legacy storage data")?;
     }
     Ok(())
@@ -127,7 +143,11 @@ pub(crate) fn walk_tensors(src: &mut Src<'_>, limits: &Limits, node: &mut Node) 
 /// Notes on a member's header (links, unsafe names).
 pub(crate) fn check_header(h: &TarHeader, node: &mut Node) {
     if let Some(why) = crate::zip::unsafe_name(&h.name) {
-        node.add("archive_path_traversal", Severity::High, format!("tar member {:?}: {why}", h.name));
+        node.add(
+            "archive_path_traversal",
+            Severity::High,
+            format!("tar member {:?}: {why}", h.name),
+        );
     }
     if h.typeflag == b'1' || h.typeflag == b'2' {
         node.add(

@@ -73,7 +73,8 @@ fn le16(b: &[u8], at: usize) -> u16 {
     b.get(at..at + 2).map_or(0, |s| u16::from_le_bytes([s[0], s[1]]))
 }
 fn le32(b: &[u8], at: usize) -> u32 {
-    b.get(at..at + 4).map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 fn le64(b: &[u8], at: usize) -> u64 {
     b.get(at..at + 8).map_or(0, |s| {
@@ -94,7 +95,11 @@ fn read_at<R: Read + Seek>(r: &mut R, at: u64, out: &mut [u8]) -> io::Result<()>
 }
 
 /// Reads the directory: the central directory if it is sound, else a scan of local headers.
-pub(crate) fn read_directory<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PResult<ZipDirectory> {
+pub(crate) fn read_directory<R: Read + Seek>(
+    r: &mut R,
+    len: u64,
+    max_entries: usize,
+) -> PResult<ZipDirectory> {
     match read_central(r, len, max_entries) {
         Ok(d) => Ok(d),
         Err(PErr::Limit(m)) => Err(PErr::Limit(m)),
@@ -141,7 +146,10 @@ fn read_central<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PRes
             let declared = le64(&loc, 8);
             let mut z = [0u8; 56];
             let mut found = None;
-            for at in [Some(declared), (eocd_at - 20).checked_sub(56)].into_iter().flatten() {
+            for at in [Some(declared), (eocd_at - 20).checked_sub(56)]
+                .into_iter()
+                .flatten()
+            {
                 if at.checked_add(56).is_some_and(|end| end <= len) {
                     read_at(r, at, &mut z)?;
                     if le32(&z, 0) == EOCD64_SIG {
@@ -150,7 +158,9 @@ fn read_central<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PRes
                     }
                 }
             }
-            let at = found.ok_or_else(|| PErr::Malformed("zip64 end record not found where the locator points".into()))?;
+            let at = found.ok_or_else(|| {
+                PErr::Malformed("zip64 end record not found where the locator points".into())
+            })?;
             if count == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_off == 0xFFFF_FFFF {
                 count = le64(&z, 32);
                 cd_size = le64(&z, 40);
@@ -160,7 +170,9 @@ fn read_central<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PRes
         }
     }
     if count > max_entries as u64 {
-        return Err(PErr::Limit(format!("zip declares {count} entries (cap {max_entries})")));
+        return Err(PErr::Limit(format!(
+            "zip declares {count} entries (cap {max_entries})"
+        )));
     }
     // Self-extractors and polyglots shift every offset by a prefix.
     let cd_start = cd_end_at
@@ -178,14 +190,19 @@ fn read_central<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PRes
     let mut i = 0usize;
     for _ in 0..count {
         if le32(&cd, i) != CEN_SIG || i + 46 > cd.len() {
-            return Err(PErr::Malformed(format!("central directory entry {} is damaged", entries.len())));
+            return Err(PErr::Malformed(format!(
+                "central directory entry {} is damaged",
+                entries.len()
+            )));
         }
         let h = &cd[i..];
         let nlen = le16(h, 28) as usize;
         let xlen = le16(h, 30) as usize;
         let clen = le16(h, 32) as usize;
         if 46 + nlen + xlen + clen > h.len() {
-            return Err(PErr::Truncated("central directory entry runs past the directory".into()));
+            return Err(PErr::Truncated(
+                "central directory entry runs past the directory".into(),
+            ));
         }
         let name = String::from_utf8_lossy(&h[46..46 + nlen]).into_owned();
         let mut entry = ZipEntry {
@@ -204,14 +221,20 @@ fn read_central<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PRes
         entries.push(entry);
         i += 46 + nlen + xlen + clen;
     }
-    Ok(ZipDirectory { entries, recovered_from_local: None, prefix_bytes: prefix })
+    Ok(ZipDirectory {
+        entries,
+        recovered_from_local: None,
+        prefix_bytes: prefix,
+    })
 }
 
 fn apply_zip64_extra(e: &mut ZipEntry, mut extra: &[u8]) {
     while extra.len() >= 4 {
         let id = le16(extra, 0);
         let size = le16(extra, 2) as usize;
-        let Some(body) = extra.get(4..4 + size) else { return };
+        let Some(body) = extra.get(4..4 + size) else {
+            return;
+        };
         if id == 0x0001 {
             let mut at = 0;
             if e.uncompressed == 0xFFFF_FFFF && body.len() >= at + 8 {
@@ -251,7 +274,9 @@ fn scan_local<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PResul
         let compressed = u64::from(le32(&h, 18));
         if flags & 0x0008 != 0 && compressed == 0 {
             // Sizes live in a trailing data descriptor we cannot locate reliably.
-            return Err(PErr::Malformed("local header without sizes (data descriptor) and no central directory".into()));
+            return Err(PErr::Malformed(
+                "local header without sizes (data descriptor) and no central directory".into(),
+            ));
         }
         entries.push(ZipEntry {
             name: String::from_utf8_lossy(&name).into_owned(),
@@ -266,13 +291,20 @@ fn scan_local<R: Read + Seek>(r: &mut R, len: u64, max_entries: usize) -> PResul
         });
         at = at.saturating_add(30 + nlen + xlen + compressed);
     }
-    Ok(ZipDirectory { entries, recovered_from_local: None, prefix_bytes: 0 })
+    Ok(ZipDirectory {
+        entries,
+        recovered_from_local: None,
+        prefix_bytes: 0,
+    })
 }
 
 /// Differences between an entry's local header and its central-directory record.
 pub(crate) fn local_mismatch<R: Read + Seek>(r: &mut R, e: &ZipEntry, len: u64) -> PResult<Option<String>> {
     if e.local_offset.saturating_add(30) > len {
-        return Err(PErr::Truncated(format!("local header of {:?} beyond end of file", e.name)));
+        return Err(PErr::Truncated(format!(
+            "local header of {:?} beyond end of file",
+            e.name
+        )));
     }
     let mut h = [0u8; 30];
     read_at(r, e.local_offset, &mut h)?;
@@ -284,10 +316,16 @@ pub(crate) fn local_mismatch<R: Read + Seek>(r: &mut R, e: &ZipEntry, len: u64) 
     read_at(r, e.local_offset + 30, &mut name)?;
     let lname = String::from_utf8_lossy(&name);
     if lname != e.name {
-        return Ok(Some(format!("local header names {lname:?} but the central directory names {:?}", e.name)));
+        return Ok(Some(format!(
+            "local header names {lname:?} but the central directory names {:?}",
+            e.name
+        )));
     }
     if le16(&h, 8) != e.method {
-        return Ok(Some(format!("{:?}: local and central compression methods differ", e.name)));
+        return Ok(Some(format!(
+            "{:?}: local and central compression methods differ",
+            e.name
+        )));
     }
     Ok(None)
 }
@@ -296,7 +334,10 @@ pub(crate) fn local_mismatch<R: Read + Seek>(r: &mut R, e: &ZipEntry, len: u64) 
 pub(crate) fn data_start<R: Read + Seek>(r: &mut R, e: &ZipEntry, len: u64) -> PResult<u64> {
     let mut h = [0u8; 30];
     if e.local_offset.saturating_add(30) > len {
-        return Err(PErr::Truncated(format!("local header of {:?} beyond end of file", e.name)));
+        return Err(PErr::Truncated(format!(
+            "local header of {:?} beyond end of file",
+            e.name
+        )));
     }
     read_at(r, e.local_offset, &mut h)?;
     if le32(&h, 0) != LOC_SIG {
@@ -304,7 +345,10 @@ pub(crate) fn data_start<R: Read + Seek>(r: &mut R, e: &ZipEntry, len: u64) -> P
     }
     let start = e.local_offset + 30 + u64::from(le16(&h, 26)) + u64::from(le16(&h, 28));
     if start.saturating_add(e.compressed) > len {
-        return Err(PErr::Truncated(format!("data of {:?} runs past the end of the file", e.name)));
+        return Err(PErr::Truncated(format!(
+            "data of {:?} runs past the end of the file",
+            e.name
+        )));
     }
     r.seek(SeekFrom::Start(start))?;
     Ok(start)
@@ -325,7 +369,15 @@ pub struct Guarded<R> {
 impl<R: Read> Guarded<R> {
     /// Wraps a member stream.
     pub fn new(inner: R, compressed: u64, max_out: u64, max_ratio: u64) -> Self {
-        Guarded { inner, crc: flate2::Crc::new(), produced: 0, compressed, max_out, max_ratio, tripped: None }
+        Guarded {
+            inner,
+            crc: flate2::Crc::new(),
+            produced: 0,
+            compressed,
+            max_out,
+            max_ratio,
+            tripped: None,
+        }
     }
 
     /// Bytes produced so far.
@@ -371,7 +423,10 @@ pub(crate) fn open<'a, R: Read + 'a>(r: R, e: &ZipEntry) -> PResult<Box<dyn Read
     match e.method {
         0 => Ok(Box::new(limited)),
         8 => Ok(Box::new(flate2::read::DeflateDecoder::new(limited))),
-        m => Err(PErr::Malformed(format!("{:?}: unsupported compression method {m}", e.name))),
+        m => Err(PErr::Malformed(format!(
+            "{:?}: unsupported compression method {m}",
+            e.name
+        ))),
     }
 }
 

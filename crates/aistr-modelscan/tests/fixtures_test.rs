@@ -35,8 +35,12 @@ fn expectation(name: &str) -> Expect {
         "object_arrays_compressed.npz",
     ];
     // Not parseable or not inspectable at all: fail closed.
-    const INVALID: &[&str] =
-        &["bad_pytorch.pt", "not_a_pickle.bin", "benign_password_protected.zip", "password_protected.zip"];
+    const INVALID: &[&str] = &[
+        "bad_pytorch.pt",
+        "not_a_pickle.bin",
+        "benign_password_protected.zip",
+        "password_protected.zip",
+    ];
     if BENIGN.contains(&name) {
         Expect::Clean
     } else if INVALID.contains(&name) {
@@ -47,7 +51,10 @@ fn expectation(name: &str) -> Expect {
 }
 
 fn check_dir(dir: &Path) -> (usize, Vec<String>) {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     files.sort();
     let mut failures = Vec::new();
     let mut n = 0;
@@ -70,7 +77,11 @@ fn check_dir(dir: &Path) -> (usize, Vec<String>) {
                 expectation(&name),
                 top.verdict.as_str(),
                 top.format.as_str(),
-                out.report.files.iter().flat_map(|r| r.findings.iter().map(|x| format!("{} {}", x.kind, x.detail))).collect::<Vec<_>>()
+                out.report
+                    .files
+                    .iter()
+                    .flat_map(|r| r.findings.iter().map(|x| format!("{} {}", x.kind, x.detail)))
+                    .collect::<Vec<_>>()
             ));
         }
     }
@@ -98,7 +109,10 @@ fn all_advisory_bypasses_are_flagged() {
         }
         ghsa += 1;
         let v = scan_file(&p, &name, &Limits::default()).report.worst();
-        assert!(matches!(v, Verdict::Malicious | Verdict::Suspicious), "{name}: {v:?}");
+        assert!(
+            matches!(v, Verdict::Malicious | Verdict::Suspicious),
+            "{name}: {v:?}"
+        );
     }
     assert_eq!(ghsa, 45);
 }
@@ -114,12 +128,16 @@ fn modelscan_fixtures() {
 fn members_are_listed_in_json() {
     let p = fixtures().join("picklescan/data/malicious1.zip");
     let out = scan_file(&p, "malicious1.zip", &Limits::default());
-    let json: serde_json::Value = serde_json::from_str(&aistr_modelscan::render_json(&out.report).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&aistr_modelscan::render_json(&out.report).unwrap()).unwrap();
     let files = json["files"].as_array().unwrap();
     assert_eq!(files.len(), 2, "{json}");
     assert_eq!(files[1]["path"], "malicious1.zip!data.pkl");
     assert_eq!(files[1]["verdict"], "malicious");
-    assert_eq!(files[0]["verdict"], "malicious", "containers inherit their worst member");
+    assert_eq!(
+        files[0]["verdict"], "malicious",
+        "containers inherit their worst member"
+    );
 }
 
 #[test]

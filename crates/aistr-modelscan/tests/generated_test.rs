@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aistr_modelscan::cli::{BomArgs, BomCommand, LimitArgs, ModelscanArgs, OutputFormat};
-use aistr_modelscan::{ExitStatusCode, Format, Limits, ScanStatus, Verdict, build_bom, run_bom, run_modelscan, scan_bytes, scan_file, verify_bom};
+use aistr_modelscan::{
+    ExitStatusCode, Format, Limits, ScanStatus, Verdict, build_bom, run_bom, run_modelscan, scan_bytes,
+    scan_file, verify_bom,
+};
 
 fn gen_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/generated")
@@ -40,14 +43,26 @@ fn generated_fixtures() {
         ("evil_custom_op.onnx", Verdict::Suspicious, Format::Onnx),
         ("evil_external_data.onnx", Verdict::Malicious, Format::Onnx),
         ("evil_lambda.keras", Verdict::Malicious, Format::Keras),
-        ("evil_hidden_tail.safetensors", Verdict::Suspicious, Format::Safetensors),
+        (
+            "evil_hidden_tail.safetensors",
+            Verdict::Suspicious,
+            Format::Safetensors,
+        ),
         ("evil_legacy.h5", Verdict::Malicious, Format::Hdf5),
         ("evil_modeling.py", Verdict::Suspicious, Format::PythonSource),
         ("hostile_deep_nesting.zip", Verdict::Inconclusive, Format::Zip),
         ("hostile_truncated.pkl", Verdict::Inconclusive, Format::Pickle),
-        ("hostile_trailing_garbage.pkl", Verdict::Inconclusive, Format::Pickle),
+        (
+            "hostile_trailing_garbage.pkl",
+            Verdict::Inconclusive,
+            Format::Pickle,
+        ),
         ("hostile_huge_string.gguf", Verdict::Inconclusive, Format::Gguf),
-        ("hostile_overlap.safetensors", Verdict::Inconclusive, Format::Safetensors),
+        (
+            "hostile_overlap.safetensors",
+            Verdict::Inconclusive,
+            Format::Safetensors,
+        ),
     ];
     let mut bad = Vec::new();
     for (name, v, f) in expect {
@@ -127,7 +142,11 @@ fn zip_bomb_is_inconclusive_quickly() {
 #[test]
 fn decompressed_budget_is_enforced() {
     let bomb = zip_with("a.bin", &vec![7u8; 4 << 20], true);
-    let limits = Limits { max_decompressed: 1 << 20, max_ratio: u64::MAX, ..Limits::default() };
+    let limits = Limits {
+        max_decompressed: 1 << 20,
+        max_ratio: u64::MAX,
+        ..Limits::default()
+    };
     let r = scan_bytes("b.zip", &bomb, &limits);
     assert_eq!(r.worst(), Verdict::Inconclusive, "{r:?}");
 }
@@ -137,7 +156,10 @@ fn million_nested_marks_and_frames_end_inconclusive() {
     let mut marks = b"\x80\x04".to_vec();
     marks.extend(std::iter::repeat_n(b'(', 1_000_000));
     marks.push(b'.');
-    let limits = Limits { max_stack: 100_000, ..Limits::default() };
+    let limits = Limits {
+        max_stack: 100_000,
+        ..Limits::default()
+    };
     let t = Instant::now();
     let r = scan_bytes("marks.pkl", &marks, &limits);
     assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
@@ -151,7 +173,14 @@ fn million_nested_marks_and_frames_end_inconclusive() {
     let r = scan_bytes("frames.pkl", &frames, &Limits::default());
     // A million FRAME opcodes and no value: truncated/empty stack → inconclusive, never clean.
     assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
-    let r = scan_bytes("frames.pkl", &frames, &Limits { max_opcodes: 1000, ..Limits::default() });
+    let r = scan_bytes(
+        "frames.pkl",
+        &frames,
+        &Limits {
+            max_opcodes: 1000,
+            ..Limits::default()
+        },
+    );
     assert_eq!(r.files[0].status, ScanStatus::Incomplete);
     assert!(t.elapsed() < Duration::from_secs(10));
 }
@@ -163,9 +192,23 @@ fn time_budget_is_enforced() {
         p.extend(b"K\x010");
     }
     p.extend(b"N.");
-    let r = scan_bytes("slow.pkl", &p, &Limits { max_time: Duration::ZERO, ..Limits::default() });
+    let r = scan_bytes(
+        "slow.pkl",
+        &p,
+        &Limits {
+            max_time: Duration::ZERO,
+            ..Limits::default()
+        },
+    );
     assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
-    assert!(r.files[0].findings.iter().any(|f| f.detail.contains("time budget")), "{:?}", r.files[0]);
+    assert!(
+        r.files[0]
+            .findings
+            .iter()
+            .any(|f| f.detail.contains("time budget")),
+        "{:?}",
+        r.files[0]
+    );
 }
 
 fn models() -> PathBuf {
@@ -174,7 +217,10 @@ fn models() -> PathBuf {
 
 #[test]
 fn real_benign_models_scan_clean() {
-    for rel in ["all-MiniLM-L6-v2/model.safetensors", "SmolLM2-135M-Instruct.Q4_1.gguf"] {
+    for rel in [
+        "all-MiniLM-L6-v2/model.safetensors",
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+    ] {
         let p = models().join(rel);
         if !p.exists() {
             eprintln!("skipping: {} absent (run scripts/install-models.sh)", p.display());
@@ -184,7 +230,10 @@ fn real_benign_models_scan_clean() {
         let out = scan_file(&p, rel, &Limits::default());
         let top = &out.report.files[0];
         assert_eq!(top.verdict, Verdict::Clean, "{top:?}");
-        assert!(t.elapsed() < Duration::from_secs(20), "header-only work should be quick");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "header-only work should be quick"
+        );
         if rel.ends_with(".gguf") {
             let card = &out.cards[rel];
             assert!(card.fields.contains_key("general.name"), "{card:?}");
@@ -213,8 +262,15 @@ fn bom_round_trip_detects_changes() {
     assert_eq!(gguf["hashes"][0]["content"].as_str().unwrap().len(), 64);
     let pt = comps.iter().find(|c| c["bom-ref"] == "file:w.pt").unwrap();
     let props = pt["properties"].as_array().unwrap();
-    assert!(props.iter().any(|p| p["name"] == "aistr:verdict" && p["value"] == "malicious"));
-    assert!(pt["components"].as_array().is_some_and(|m| !m.is_empty()), "members are nested");
+    assert!(
+        props
+            .iter()
+            .any(|p| p["name"] == "aistr:verdict" && p["value"] == "malicious")
+    );
+    assert!(
+        pt["components"].as_array().is_some_and(|m| !m.is_empty()),
+        "members are nested"
+    );
     let readme = comps.iter().find(|c| c["bom-ref"] == "file:README.md").unwrap();
     assert_eq!(readme["type"], "file");
 
@@ -223,7 +279,11 @@ fn bom_round_trip_detects_changes() {
     std::fs::write(root.join("README.md"), "changed\n").unwrap();
     std::fs::remove_file(root.join("m.gguf")).unwrap();
     std::fs::write(root.join("extra.bin"), "x").unwrap();
-    let problems: Vec<String> = verify_bom(&bom, &bom_path, &root).unwrap().iter().map(ToString::to_string).collect();
+    let problems: Vec<String> = verify_bom(&bom, &bom_path, &root)
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(problems.iter().any(|p| p.starts_with("hash differs: README.md")));
     assert!(problems.iter().any(|p| p.starts_with("missing: m.gguf")));
@@ -245,27 +305,55 @@ fn cli_run_functions() {
     let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
     assert_eq!(v["files"].as_array().unwrap().len(), 2);
 
-    let clean = ModelscanArgs { paths: vec![gen_dir().join("benign_tiny.gguf")], format: OutputFormat::Sarif, ..args.clone() };
+    let clean = ModelscanArgs {
+        paths: vec![gen_dir().join("benign_tiny.gguf")],
+        format: OutputFormat::Sarif,
+        ..args.clone()
+    };
     let mut buf = Vec::new();
     assert_eq!(run_modelscan(&clean, &mut buf).unwrap(), ExitStatusCode::Clean);
-    let inconclusive = ModelscanArgs { paths: vec![gen_dir().join("hostile_truncated.pkl")], format: OutputFormat::Text, ..args.clone() };
-    assert_eq!(run_modelscan(&inconclusive, &mut Vec::new()).unwrap(), ExitStatusCode::Inconclusive);
-    let missing = ModelscanArgs { paths: vec![dir.path().join("nope")], ..args.clone() };
+    let inconclusive = ModelscanArgs {
+        paths: vec![gen_dir().join("hostile_truncated.pkl")],
+        format: OutputFormat::Text,
+        ..args.clone()
+    };
+    assert_eq!(
+        run_modelscan(&inconclusive, &mut Vec::new()).unwrap(),
+        ExitStatusCode::Inconclusive
+    );
+    let missing = ModelscanArgs {
+        paths: vec![dir.path().join("nope")],
+        ..args.clone()
+    };
     assert!(run_modelscan(&missing, &mut Vec::new()).is_err());
 
     let out = dir.path().join("bom.json");
-    let bom = BomArgs { command: None, path: Some(gen_dir().join("benign_tiny.gguf")), out: Some(out.clone()), limits: LimitArgs::default() };
+    let bom = BomArgs {
+        command: None,
+        path: Some(gen_dir().join("benign_tiny.gguf")),
+        out: Some(out.clone()),
+        limits: LimitArgs::default(),
+    };
     assert_eq!(run_bom(&bom, &mut Vec::new()).unwrap(), ExitStatusCode::Clean);
     let verify = BomArgs {
-        command: Some(BomCommand::Verify { bom: out.clone(), path: gen_dir().join("benign_tiny.gguf") }),
+        command: Some(BomCommand::Verify {
+            bom: out.clone(),
+            path: gen_dir().join("benign_tiny.gguf"),
+        }),
         path: None,
         out: None,
         limits: LimitArgs::default(),
     };
     assert_eq!(run_bom(&verify, &mut Vec::new()).unwrap(), ExitStatusCode::Clean);
     let wrong = BomArgs {
-        command: Some(BomCommand::Verify { bom: out, path: gen_dir().join("benign_float.npy") }),
+        command: Some(BomCommand::Verify {
+            bom: out,
+            path: gen_dir().join("benign_float.npy"),
+        }),
         ..verify
     };
-    assert_eq!(run_bom(&wrong, &mut Vec::new()).unwrap(), ExitStatusCode::VerifyFailed);
+    assert_eq!(
+        run_bom(&wrong, &mut Vec::new()).unwrap(),
+        ExitStatusCode::VerifyFailed
+    );
 }
