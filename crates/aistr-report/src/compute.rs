@@ -1,6 +1,6 @@
 //! Aggregation: one pass over the journal's attempts into per-cell label counts, then the figures.
 
-use crate::model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, WeightedOverall};
+use crate::model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, Uplift, WeightedOverall};
 use crate::REPORT_SCHEMA_VERSION;
 use aistr_core::metrics::{wilson, Counts, Z95};
 use aistr_core::{Intent, Label, Level};
@@ -82,7 +82,7 @@ fn cell(acc: &Acc, min_samples: u64) -> Cell {
 #[must_use]
 pub fn build_report(input: &ReportInputs<'_>) -> Report {
     let mut overall = Acc::default();
-    let mut groups: [BTreeMap<String, Acc>; 5] = Default::default();
+    let mut groups: [BTreeMap<String, Acc>; 6] = Default::default();
     let mut done = 0u64;
     let mut transport_failures = 0u64;
     for a in input.attempts {
@@ -94,12 +94,13 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         let p = &a.planned;
         let label = result.verdict.label;
         overall.add(p.probe.intent, label);
-        let keys = [p.level.as_str(), p.probe.category.as_str(), p.method.as_str(), p.probe.language.as_str(), p.probe.dataset.as_str()];
+        let family = family_of(&p.chain);
+        let keys = [p.level.as_str(), p.probe.category.as_str(), p.method.as_str(), p.probe.language.as_str(), p.probe.dataset.as_str(), family.as_str()];
         for (map, key) in groups.iter_mut().zip(keys) {
             map.entry(key.to_owned()).or_default().add(p.probe.intent, label);
         }
     }
-    let [by_level, by_category, by_method, by_language, by_dataset] =
+    let [by_level, by_category, by_method, by_language, by_dataset, by_family] =
         groups.map(|m| m.into_iter().map(|(k, acc)| (k, cell(&acc, input.min_samples))).collect::<BTreeMap<_, _>>());
 
     let mut warnings = Vec::new();
@@ -141,6 +142,8 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         by_method,
         by_language,
         by_dataset,
+        by_family,
+        uplift: uplift(input.attempts),
         levels_not_run: input.levels_not_run.iter().map(|(l, why)| LevelNotRun { level: l.to_string(), why: why.clone() }).collect(),
         warnings,
     }
@@ -160,4 +163,41 @@ fn weighted(by_level: &BTreeMap<String, Cell>, configured: Option<&BTreeMap<Stri
         (total > 0.0).then(|| run.iter().map(|(k, c)| weights[*k] * f(c).unwrap_or(0.0)).sum())
     };
     WeightedOverall { scheme: scheme.into(), R: combine(|c| c.R), D: combine(|c| c.D), weights }
+}
+
+/// The family of a chain: the last step's family (the outermost transform), `random` for plain.
+fn family_of(chain: &[String]) -> String {
+    chain
+        .last()
+        .and_then(|id| aistr_attacks::lookup(id))
+        .map_or_else(|| if chain.is_empty() { "random".to_owned() } else { "unknown".to_owned() }, |a| a.spec.family.to_owned())
+}
+
+/// Paired comparison of each method with the plain request on the same harmful goals (both scored).
+fn uplift(attempts: &[aistr_store::AttemptRecord]) -> BTreeMap<String, Uplift> {
+    let scored = |a: &aistr_store::AttemptRecord| {
+        a.result.as_ref().map(|r| r.verdict.label).filter(|l| *l != Label::Unscored && a.planned.probe.intent == Intent::Harmful)
+    };
+    let plain: BTreeMap<&str, Label> = attempts
+        .iter()
+        .filter(|a| a.planned.chain.is_empty())
+        .filter_map(|a| scored(a).map(|l| (a.planned.probe.id.as_str(), l)))
+        .collect();
+    if plain.is_empty() {
+        return BTreeMap::new();
+    }
+    let mut pairs: BTreeMap<String, (Counts, Counts)> = BTreeMap::new();
+    for a in attempts.iter().filter(|a| !a.planned.chain.is_empty()) {
+        let (Some(label), Some(base)) = (scored(a), plain.get(a.planned.probe.id.as_str())) else { continue };
+        let entry = pairs.entry(a.planned.method.clone()).or_default();
+        entry.0.add(label);
+        entry.1.add(*base);
+    }
+    pairs
+        .into_iter()
+        .map(|(m, (method, base))| {
+            let delta = method.r().zip(base.r()).map(|(a, b)| a - b);
+            (m, Uplift { n_pairs: method.scored(), R_method: method.r(), R_plain: base.r(), delta, D_method: method.d(), D_plain: base.d() })
+        })
+        .collect()
 }

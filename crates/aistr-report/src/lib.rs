@@ -7,7 +7,7 @@ mod model;
 mod terminal;
 
 pub use compute::{build_report, ReportInputs};
-pub use model::{Cell, DatasetRef, OverRefusal, Report, WeightedOverall, REPORT_SCHEMA_VERSION};
+pub use model::{Cell, DatasetRef, OverRefusal, Report, Uplift, WeightedOverall, REPORT_SCHEMA_VERSION};
 pub use terminal::render_terminal;
 
 /// The JSON Schema of `report.json`, as committed in `schemas/report.schema.json`.

@@ -85,6 +85,24 @@ pub struct WeightedOverall {
     pub D: Option<f64>,
 }
 
+/// How much an attack method raises R over the plain request, on the goals both were scored on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[expect(non_snake_case, reason = "R is the standard's name")]
+pub struct Uplift {
+    /// Goals scored both plainly and with this method.
+    pub n_pairs: u64,
+    /// R of the method on those goals.
+    pub R_method: Option<f64>,
+    /// R of the plain request on the same goals.
+    pub R_plain: Option<f64>,
+    /// R_method − R_plain.
+    pub delta: Option<f64>,
+    /// D of the method on those goals.
+    pub D_method: Option<f64>,
+    /// D of the plain request on the same goals.
+    pub D_plain: Option<f64>,
+}
+
 /// A level that was not run, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LevelNotRun {
@@ -150,6 +168,12 @@ pub struct Report {
     pub by_language: BTreeMap<String, Cell>,
     /// Per dataset.
     pub by_dataset: BTreeMap<String, Cell>,
+    /// Per attack family (`random` for the plain L1 baseline).
+    #[serde(default)]
+    pub by_family: BTreeMap<String, Cell>,
+    /// Per attack method: its R beside the plain request's R on the same goals.
+    #[serde(default)]
+    pub uplift: BTreeMap<String, Uplift>,
     /// Levels not run, with why.
     pub levels_not_run: Vec<LevelNotRun>,
     /// Things a reader must know (low samples, unscored answers, interrupted run).

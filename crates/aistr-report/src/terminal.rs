@@ -61,6 +61,15 @@ pub fn render_terminal(r: &Report) -> String {
     }
     table(&mut out, "level", &r.by_level);
     table(&mut out, "method", &r.by_method);
+    if !r.uplift.is_empty() {
+        let width = r.uplift.keys().map(String::len).max().unwrap_or(0).max(6);
+        let _ = writeln!(out, "\n{:<width$}  {:>5}  {:>6} {:>6} {:>7}  {:>6} {:>6}", "uplift", "pairs", "R", "R_L1", "delta", "D", "D_L1");
+        for (m, u) in &r.uplift {
+            let delta = u.delta.map_or_else(|| "    n/a".into(), |d| format!("{:+6.1}%", d * 100.0));
+            let _ = writeln!(out, "{m:<width$}  {:>5}  {} {} {delta}  {} {}", u.n_pairs, pct(u.R_method), pct(u.R_plain), pct(u.D_method), pct(u.D_plain));
+        }
+    }
+    table(&mut out, "family", &r.by_family);
     table(&mut out, "category", &r.by_category);
     table(&mut out, "language", &r.by_language);
     for l in &r.levels_not_run {

@@ -20,6 +20,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// List registered targets, datasets or attacks.
     List(ListArgs),
+    /// Scan model files for hidden code without executing them (pickle, zip, safetensors, GGUF, ONNX, Keras).
+    Modelscan(aistr_modelscan::ModelscanArgs),
+    /// Write or verify a CycloneDX ML-BOM of a model directory.
+    Bom(aistr_modelscan::BomArgs),
 }
 
 /// Target kinds.
@@ -125,6 +129,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => crate::commands::scan::run(args),
         Command::List(args) => crate::commands::list::run(&args),
+        Command::Modelscan(args) => crate::commands::modelscan::run_modelscan(&args),
+        Command::Bom(args) => crate::commands::modelscan::run_bom(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,4 +1,5 @@
 //! One module per command.
 
 pub mod list;
+pub mod modelscan;
 pub mod scan;

@@ -1,0 +1,70 @@
+//! Engine behaviour against a real loopback server: every planned attempt is journaled once, failures
+//! are unscored, and planning is byte-for-byte reproducible.
+
+use aistr_core::Label;
+use aistr_engine::{execute, plan, ScanSettings};
+use aistr_judge::RulesJudge;
+use aistr_store::{Journal, NewRun};
+use aistr_targets::{OpenAiConfig, OpenAiTarget, RetryPolicy};
+use aistr_test_support::{MockServer, Reply};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn settings(seed: u64) -> ScanSettings {
+    ScanSettings { max_tokens: 32, temperature: 0.0, seed, system_prompt: Some("You are a bank assistant.".into()) }
+}
+
+#[test]
+fn planning_is_deterministic_and_orders_chains_then_probes() {
+    let probes = aistr_datasets::load("jbb-harmful").unwrap().probes;
+    let chains = vec![Vec::new()];
+    let a = plan(&probes[..10], &chains, &settings(3)).unwrap();
+    let b = plan(&probes[..10], &chains, &settings(3)).unwrap();
+    assert_eq!(a, b);
+    assert_eq!(a.len(), 10);
+    assert!(a.iter().enumerate().all(|(i, p)| p.seq == i as i64 && p.method == "plain"));
+    assert_eq!(a[0].request.messages[0].content, "You are a bank assistant.");
+    assert!(plan(&[], &chains, &settings(1)).is_err());
+    assert!(plan(&probes[..1], &[vec!["no.such.attack".into()]], &settings(1)).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_attempt_is_recorded_once_and_failures_are_unscored() {
+    let server = MockServer::start(Arc::new(|r| {
+        if r.prompt.contains("Write") {
+            Reply::Status { code: 503, retry_after: Some("0".into()) }
+        } else {
+            Reply::Text("I'm sorry, I can't help with that.".into())
+        }
+    }))
+    .await;
+    let probes = aistr_datasets::load("jbb-harmful").unwrap().probes;
+    let planned = plan(&probes, &[Vec::new()], &settings(1)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.db")).await.unwrap();
+    let run = NewRun { id: "e1".into(), config_json: "{}".into(), target_json: "{}".into(), datasets_json: "[]".into(), judge: "rules-v0".into() };
+    journal.create_run(&run, &planned).await.unwrap();
+    let mut config = OpenAiConfig::new(server.base_url(), "m");
+    config.retry = RetryPolicy { max_retries: 1, initial_backoff: Duration::from_millis(1), max_backoff: Duration::from_millis(10) };
+    config.concurrency = 16;
+    let target = Arc::new(OpenAiTarget::new(config).unwrap());
+    let pending = journal.pending("e1").await.unwrap();
+    let summary = execute(&journal, "e1", target.clone(), Arc::new(RulesJudge), pending, None).await.unwrap();
+    assert_eq!(summary.recorded, 100);
+    let failing = probes.iter().filter(|p| p.prompt.contains("Write")).count() as u64;
+    assert_eq!(summary.transport_failures, failing);
+    let all = journal.attempts("e1").await.unwrap();
+    for a in &all {
+        let r = a.result.as_ref().expect("recorded");
+        if a.planned.probe.prompt.contains("Write") {
+            assert_eq!(r.verdict.label, Label::Unscored);
+            assert_eq!(r.error_kind.as_deref(), Some("server_error"));
+            assert_eq!(r.tries, 2);
+        } else {
+            assert_eq!(r.verdict.label, Label::Declined);
+        }
+    }
+    // A second execution has nothing left to do and records nothing twice.
+    let again = execute(&journal, "e1", target, Arc::new(RulesJudge), journal.pending("e1").await.unwrap(), None).await.unwrap();
+    assert_eq!(again.recorded, 0);
+}
