@@ -22,6 +22,9 @@ pub struct ReportInputs<'a> {
     pub taxonomy: String,
     /// Cells with fewer scored samples get `low_sample` and a warning.
     pub min_samples: u64,
+    /// The sampling plan's minimum scored samples per cell of a dimension (`level`, `category`,
+    /// `method`, `language`, `dataset`, `family`); dimensions not listed use `min_samples`.
+    pub min_per: BTreeMap<String, u64>,
     /// Per-level weights for the overall figure; None = sample-weighted.
     pub level_weights: Option<BTreeMap<String, f64>>,
     /// Levels not run and why.
@@ -100,8 +103,14 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
             map.entry(key.to_owned()).or_default().add(p.probe.intent, label);
         }
     }
-    let [by_level, by_category, by_method, by_language, by_dataset, by_family] =
-        groups.map(|m| m.into_iter().map(|(k, acc)| (k, cell(&acc, input.min_samples))).collect::<BTreeMap<_, _>>());
+    let min_for = |dim: &str| input.min_per.get(dim).copied().unwrap_or(input.min_samples);
+    let dims = ["level", "category", "method", "language", "dataset", "family"];
+    let mut cells = groups
+        .into_iter()
+        .zip(dims)
+        .map(|(m, dim)| m.into_iter().map(|(k, acc)| (k, cell(&acc, min_for(dim)))).collect::<BTreeMap<_, _>>());
+    let mut next = || cells.next().unwrap_or_default();
+    let (by_level, by_category, by_method, by_language, by_dataset, by_family) = (next(), next(), next(), next(), next(), next());
 
     let mut warnings = Vec::new();
     let planned = u64::try_from(input.attempts.len()).unwrap_or(u64::MAX);
@@ -117,7 +126,7 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
     }
     for (dim, map) in [("level", &by_level), ("category", &by_category), ("method", &by_method), ("language", &by_language)] {
         for (k, c) in map.iter().filter(|(_, c)| c.low_sample) {
-            warnings.push(format!("{dim} `{k}`: only {} scored samples (minimum {})", c.scored, input.min_samples));
+            warnings.push(format!("{dim} `{k}`: only {} scored samples, below the plan's minimum of {}", c.scored, min_for(dim)));
         }
     }
 

@@ -1,13 +1,34 @@
 //! Reports are computed from the journal, never from in-memory state, so a report can be rebuilt
 //! at any time (after a resume, after a review) and always agrees with what was recorded.
-//! `report.json` is a versioned, schema-checked contract for scripts; the terminal summary is for people.
+//! `report.json` is a versioned, schema-checked contract for scripts; the terminal summary, HTML and
+//! Markdown are for people; SARIF and JUnit are for CI systems; [`Gate`] turns thresholds into an
+//! exit code and [`compare()`] tells what changed between two runs. Every renderer is a pure,
+//! sync function of the report and the journal's attempts.
 
 mod compute;
+pub mod compare;
+pub mod escape;
+mod findings;
+mod format;
+pub mod gate;
+mod html;
+mod junit;
+mod markdown;
 mod model;
+mod sarif;
+mod svg;
 mod terminal;
 
+pub use compare::{compare, render_comparison, Comparison, Delta};
 pub use compute::{build_report, ReportInputs};
-pub use model::{Cell, DatasetRef, OverRefusal, Report, Uplift, WeightedOverall, REPORT_SCHEMA_VERSION};
+pub use findings::{findings, method_info, Finding, MethodInfo, Severity};
+pub use format::{Format, UnknownFormat};
+pub use gate::{Gate, GateError, GateOutcome};
+pub use html::{content_security_policy, render_html};
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, Uplift, WeightedOverall, REPORT_SCHEMA_VERSION};
+pub use sarif::{render_sarif, sarif_value, SARIF_SCHEMA_URI};
 pub use terminal::render_terminal;
 
 /// The JSON Schema of `report.json`, as committed in `schemas/report.schema.json`.
