@@ -68,3 +68,23 @@ async fn every_attempt_is_recorded_once_and_failures_are_unscored() {
     let again = execute(&journal, "e1", target, Arc::new(RulesJudge), journal.pending("e1").await.unwrap(), None).await.unwrap();
     assert_eq!(again.recorded, 0);
 }
+
+#[test]
+fn the_same_suite_and_seed_send_byte_identical_prompts() {
+    let mut probes = aistr_datasets::load("jbb-harmful").unwrap().probes;
+    probes.truncate(5);
+    probes.extend(aistr_datasets::load("jade-zh").unwrap().probes.into_iter().take(5));
+    let chains: Vec<Vec<String>> = aistr_attacks::registry()
+        .iter()
+        .filter(|a| a.spec.level == aistr_core::Level::L2)
+        .map(|a| vec![a.spec.id.to_owned()])
+        .chain(std::iter::once(vec!["masking.base64".to_owned(), "hijack.ignore_previous".to_owned()]))
+        .collect();
+    assert!(chains.len() >= 20);
+    let bytes = |seed| {
+        let planned = plan(&probes, &chains, &settings(seed)).unwrap();
+        serde_json::to_string(&planned.iter().map(|p| &p.request).collect::<Vec<_>>()).unwrap()
+    };
+    assert_eq!(bytes(11), bytes(11));
+    assert_ne!(bytes(11), bytes(12), "seeded attacks must depend on the seed");
+}
