@@ -154,6 +154,7 @@ fn fixture() -> &'static (Report, Vec<AttemptRecord>) {
                 settings: serde_json::json!({"max_tokens": 48, "seed": 7, "system_prompt": "<i>be safe</i>"}),
                 taxonomy: "aistr-risk-v1".into(),
                 min_samples: 5,
+                min_per: Default::default(),
                 level_weights: None,
                 levels_not_run: vec![
                     (Level::L3, "no attacker-model attack selected".into()),

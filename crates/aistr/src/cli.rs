@@ -20,6 +20,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// List registered targets, datasets or attacks.
     List(ListArgs),
+    /// Re-render a run's reports (html, json, md, sarif, junit) from the journal.
+    Report(ReportArgs),
+    /// Compare two runs cell by cell, with significance tests.
+    Compare(CompareArgs),
     /// Scan model files for hidden code without executing them (pickle, zip, safetensors, GGUF, ONNX, Keras).
     Modelscan(aistr_modelscan::ModelscanArgs),
     /// Write or verify a CycloneDX ML-BOM of a model directory.
@@ -83,9 +87,15 @@ pub struct ScanArgs {
     /// Journal database.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Directory where report.json is written.
+    /// Directory where report.json (and the --format files) are written.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Report formats to write besides report.json: html, json, md, sarif, junit, or all (comma-separated).
+    #[arg(long, value_name = "F,G")]
+    pub format: Option<String>,
+    /// Exit 3 when a threshold is crossed, e.g. 'R>0.05,L2.R>10%,category:data.security_attack.R>0' (docs/reports.md).
+    #[arg(long, value_name = "CONDITIONS")]
+    pub fail_on: Option<String>,
     /// Name for the new run.
     #[arg(long, value_name = "ID", conflicts_with = "resume")]
     pub run_id: Option<String>,
@@ -95,6 +105,47 @@ pub struct ScanArgs {
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run id.
+    pub run: String,
+    /// Formats: html, json, md, sarif, junit, or all (comma-separated).
+    #[arg(long, value_name = "F,G", default_value = "all")]
+    pub format: String,
+    /// Journal database.
+    #[arg(long, value_name = "PATH", default_value = "aistr-out/journal.db")]
+    pub db: PathBuf,
+    /// Output directory.
+    #[arg(long, value_name = "DIR", default_value = "aistr-out")]
+    pub out: PathBuf,
+    /// Exit 3 when a threshold is crossed (same grammar as `scan --fail-on`).
+    #[arg(long, value_name = "CONDITIONS")]
+    pub fail_on: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline run id.
+    pub run_a: String,
+    /// Run id to compare with the baseline.
+    pub run_b: String,
+    /// Journal database (of both runs, or of RUN_A when --db-b is given).
+    #[arg(long, value_name = "PATH", default_value = "aistr-out/journal.db")]
+    pub db: PathBuf,
+    /// Journal database of RUN_B, when it is another file.
+    #[arg(long, value_name = "PATH")]
+    pub db_b: Option<PathBuf>,
+    /// Significance level, after Holm correction.
+    #[arg(long, value_name = "P", default_value_t = 0.05)]
+    pub alpha: f64,
+    /// Print JSON for scripts.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 3 when any figure got significantly worse (R or over-refusal up).
+    #[arg(long)]
+    pub fail_on_regression: bool,
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +180,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => crate::commands::scan::run(args),
         Command::List(args) => crate::commands::list::run(&args),
+        Command::Report(args) => crate::commands::report::run(&args),
+        Command::Compare(args) => crate::commands::compare::run(&args),
         Command::Modelscan(args) => crate::commands::modelscan::run_modelscan(&args),
         Command::Bom(args) => crate::commands::modelscan::run_bom(&args),
     };

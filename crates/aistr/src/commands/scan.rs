@@ -27,12 +27,13 @@ pub fn run(args: ScanArgs) -> CmdResult {
 
 /// What the journal stores as `config_json`.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct StoredConfig {
-    resolved: Resolved,
-    datasets: Vec<DatasetRef>,
+pub(crate) struct StoredConfig {
+    pub(crate) resolved: Resolved,
+    pub(crate) datasets: Vec<DatasetRef>,
 }
 
 async fn run_async(args: ScanArgs) -> CmdResult {
+    let outputs = crate::commands::report::scan_outputs(&args)?;
     let (journal, run_id, resolved, datasets) = match &args.resume {
         Some(run_id) => {
             let db = args.db.clone().unwrap_or_else(|| config::ScanConfig::default().db);
@@ -84,6 +85,9 @@ async fn run_async(args: ScanArgs) -> CmdResult {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "\n{}", render_terminal(&report));
     let _ = writeln!(err, "report: {}", resolved.scan.out.join("report.json").display());
+    drop(err);
+    let gate = outputs.finish(&journal, &run_id, &resolved.scan.out, &report).await?;
+    let mut err = std::io::stderr().lock();
     if interrupted {
         let _ = writeln!(err, "interrupted: resume with `aistr scan --resume {run_id} --db {}`", resolved.scan.db.display());
         return Ok(exit::INTERRUPTED);
@@ -92,7 +96,7 @@ async fn run_async(args: ScanArgs) -> CmdResult {
         let _ = writeln!(err, "error: no answer could be scored (see the unscored reasons in the journal)");
         return Ok(exit::NOTHING_SCORED);
     }
-    Ok(exit::OK)
+    Ok(gate.unwrap_or(exit::OK))
 }
 
 async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, String, Vec<DatasetRef>), CliError> {
@@ -214,7 +218,7 @@ fn progress_bar(args: &ScanArgs, total: u64, done: u64) -> ProgressBar {
     bar
 }
 
-async fn write_report(journal: &Journal, run_id: &str, resolved: &Resolved, datasets: Vec<DatasetRef>) -> Result<aistr_report::Report, CliError> {
+pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Resolved, datasets: Vec<DatasetRef>) -> Result<aistr_report::Report, CliError> {
     let run = journal.run(run_id).await.map_err(anyhow::Error::from)?;
     let attempts = journal.attempts(run_id).await.map_err(anyhow::Error::from)?;
     let mut run_levels: Vec<Level> = attempts.iter().map(|a| a.planned.level).collect();
