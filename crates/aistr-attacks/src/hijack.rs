@@ -8,7 +8,7 @@ use aistr_core::{Message, Role};
 
 /// A canary that is unlikely to appear by chance, derived from the attack's seeded stream.
 fn canary(ctx: &mut Ctx<'_>) -> String {
-    format!("ZX-{:012X}", ctx.rng.next_u64() & 0xFFFF_FFFF_FFFF)
+    format!("ZX-{:08X}", ctx.rng.next_u64() & 0xFFFF_FFFF)
 }
 
 /// `hijack.prompt_leak`: plant the canary (in a new system prompt, or appended to the existing one)

@@ -46,7 +46,25 @@ fn recovered(id: &str, msg: &str, goal: &str, lang: &str) -> Result<bool, String
         other => Err(format!("{what} did not give the goal back: {other:?}")),
     };
     match id {
-        "masking.base64" | "masking.hex" => has(decode_answer(&id[8..], msg), id),
+        // Exact reversibility: some token of the message decodes to the goal. (The lenient
+        // `decode_answer` is tested on its own, and on real-sized goals below.)
+        "masking.base64" | "masking.hex" => {
+            let decode = |t: &str| {
+                if id == "masking.hex" {
+                    codec::hex_decode(t)
+                } else {
+                    codec::base64_decode(t)
+                }
+            };
+            let found = msg
+                .split_whitespace()
+                .any(|t| decode(t).is_some_and(|b| b == goal.as_bytes()));
+            if found {
+                Ok(true)
+            } else {
+                Err(format!("no token of {msg:?} decodes to the goal"))
+            }
+        }
         "masking.rot13" => has(Some(codec::rot13(msg)), id),
         "masking.leetspeak" => has(Some(codec::leet_decode(msg)), id),
         "masking.morse" if lang == "en" => has(decode_answer("morse", msg), id),
@@ -207,6 +225,19 @@ fn same_seed_same_bytes_other_seeds_other_choices() {
                 );
             } else {
                 assert_eq!(distinct.len(), 1, "{id}: claims to ignore the seed");
+            }
+        }
+    }
+}
+
+#[test]
+fn judge_decoder_reads_encoded_prompts_of_real_goals() {
+    for p in probes() {
+        for id in ["masking.base64", "masking.hex"] {
+            for seed in 0..8 {
+                let out = run(&[id], &p, seed);
+                let d = decode_answer(&id[8..], last(&out));
+                assert!(d.is_some_and(|d| d.contains(&p.prompt)), "{id} seed {seed}");
             }
         }
     }
@@ -382,7 +413,7 @@ mod reversible {
         }
 
         #[test]
-        fn chinese_goals_come_back(goal in "[\u{4e00}-\u{9fa5}，。？]{2,12}( [\u{4e00}-\u{9fa5}a-z]{1,6}){0,3}", seed in any::<u64>()) {
+        fn chinese_goals_come_back(goal in "[\u{4e00}-\u{9fa5}]{3}[\u{4e00}-\u{9fa5}，。？]{0,10}( [\u{4e00}-\u{9fa5}a-z]{1,6}){0,3}", seed in any::<u64>()) {
             for id in ANY_SCRIPT {
                 check(id, &goal, "zh", seed)?;
             }
