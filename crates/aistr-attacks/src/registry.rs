@@ -402,7 +402,7 @@ static REGISTRY: &[Attack] = &[
         PM,
         EN_ZH,
         OBFUSCATE,
-        "Disguises sensitive words with Chinese homophones, pinyin and split characters (and English algospeak for English requests).",
+        "Disguises sensitive words with Chinese homophones, pinyin and split characters or English algospeak, and breaks up other listed sensitive words with punctuation.",
         Custom(masking::synonym_zh),
     ),
     l2(
