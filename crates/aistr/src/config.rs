@@ -86,6 +86,10 @@ pub struct ScanConfig {
     pub attacks: Vec<ChainEntry>,
     pub baseline: bool,
     pub min_samples: u64,
+    /// Sampling plan: minimum scored samples per cell, by dimension (`level`, `category`, `method`,
+    /// `language`); the report warns where a cell falls short.
+    #[serde(default)]
+    pub sampling: BTreeMap<String, u64>,
     pub level_weights: Option<BTreeMap<String, f64>>,
     pub db: PathBuf,
     pub out: PathBuf,
@@ -128,6 +132,7 @@ impl Default for ScanConfig {
             attacks: Vec::new(),
             baseline: true,
             min_samples: 30,
+            sampling: BTreeMap::new(),
             level_weights: None,
             db: PathBuf::from("aistr-out/journal.db"),
             out: PathBuf::from("aistr-out"),
@@ -158,6 +163,7 @@ pub struct PartialScan {
     pub attacks: Option<Vec<ChainEntry>>,
     pub baseline: Option<bool>,
     pub min_samples: Option<u64>,
+    pub sampling: Option<BTreeMap<String, u64>>,
     pub level_weights: Option<BTreeMap<String, f64>>,
     pub db: Option<PathBuf>,
     pub out: Option<PathBuf>,
@@ -200,7 +206,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = p.$f { scan.$f = v; } )* };
         }
-        take!(datasets, seed, max_tokens, temperature, attacks, baseline, min_samples, db, out);
+        take!(datasets, seed, max_tokens, temperature, attacks, baseline, min_samples, sampling, db, out);
         scan.limit = p.limit.or(scan.limit);
         scan.system_prompt = p.system_prompt.or(scan.system_prompt);
         scan.level_weights = p.level_weights.or(scan.level_weights);
@@ -275,6 +281,11 @@ fn validate(target: &TargetConfig, scan: &ScanConfig) -> anyhow::Result<()> {
     }
     if scan.max_tokens == 0 {
         bail!("max_tokens must be at least 1");
+    }
+    for dim in scan.sampling.keys() {
+        if !["level", "category", "method", "language", "dataset", "family"].contains(&dim.as_str()) {
+            bail!("[scan.sampling]: `{dim}` is not a dimension (level, category, method, language, dataset, family)");
+        }
     }
     if let Some(w) = &scan.level_weights {
         for (k, v) in w {

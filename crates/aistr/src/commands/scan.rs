@@ -255,6 +255,7 @@ pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Res
         settings,
         taxonomy: aistr_datasets::taxonomy().name.clone(),
         min_samples: resolved.scan.min_samples,
+        min_per: resolved.scan.sampling.clone(),
         level_weights: resolved.scan.level_weights.clone(),
         levels_not_run,
     });
