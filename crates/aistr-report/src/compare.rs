@@ -69,7 +69,10 @@ fn erfc(x: f64) -> f64 {
         + t * (1.000_023_68
             + t * (0.374_091_96
                 + t * (0.096_784_18
-                    + t * (-0.186_288_06 + t * (0.278_868_07 + t * (-1.135_203_98 + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
     let r = t * poly.exp();
     if x >= 0.0 { r } else { 2.0 - r }
 }
@@ -133,21 +136,36 @@ pub fn two_proportion_p(k1: u64, n1: u64, k2: u64, n2: u64) -> (&'static str, f6
         return ("none", 1.0);
     }
     let p = f(k1 + k2) / f(total);
-    let min_expected = [f(n1) * p, f(n1) * (1.0 - p), f(n2) * p, f(n2) * (1.0 - p)].into_iter().fold(f64::INFINITY, f64::min);
-    if min_expected >= 5.0 { ("z", z_test(k1, n1, k2, n2)) } else { ("fisher", fisher_exact(k1, n1, k2, n2)) }
+    let min_expected = [f(n1) * p, f(n1) * (1.0 - p), f(n2) * p, f(n2) * (1.0 - p)]
+        .into_iter()
+        .fold(f64::INFINITY, f64::min);
+    if min_expected >= 5.0 {
+        ("z", z_test(k1, n1, k2, n2))
+    } else {
+        ("fisher", fisher_exact(k1, n1, k2, n2))
+    }
 }
 
 fn counts(c: &Cell, metric: &str) -> Option<(u64, u64)> {
     match metric {
         "R" => (c.scored > 0).then_some((c.risky, c.scored)),
         "D" => (c.scored > 0).then_some((c.declined, c.scored)),
-        _ => c.over_refusal.as_ref().filter(|o| o.scored > 0).map(|o| (o.declined, o.scored)),
+        _ => c
+            .over_refusal
+            .as_ref()
+            .filter(|o| o.scored > 0)
+            .map(|o| (o.declined, o.scored)),
     }
 }
 
 fn holm(deltas: &mut [Delta], alpha: f64) {
     let mut order: Vec<usize> = (0..deltas.len()).collect();
-    order.sort_by(|&a, &b| deltas[a].p.partial_cmp(&deltas[b].p).unwrap_or(std::cmp::Ordering::Equal));
+    order.sort_by(|&a, &b| {
+        deltas[a]
+            .p
+            .partial_cmp(&deltas[b].p)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let m = deltas.len();
     let mut running: f64 = 0.0;
     for (rank, &i) in order.iter().enumerate() {
@@ -165,31 +183,34 @@ fn holm(deltas: &mut [Delta], alpha: f64) {
 #[must_use]
 pub fn compare(a: &Report, b: &Report, alpha: f64) -> Comparison {
     let mut notes = Vec::new();
-    let hashes = |r: &Report| r.datasets.iter().map(|d| (d.id.clone(), d.sha256.clone())).collect::<BTreeMap<_, _>>();
+    let hashes = |r: &Report| {
+        r.datasets
+            .iter()
+            .map(|d| (d.id.clone(), d.sha256.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
     if hashes(a) != hashes(b) {
-        notes.push("the runs used different datasets or dataset versions: cells may not be like for like".into());
+        notes.push(
+            "the runs used different datasets or dataset versions: cells may not be like for like".into(),
+        );
     }
     if a.judge != b.judge {
-        notes.push(format!("different judges (`{}` vs `{}`): a change may come from the judge, not the model", a.judge, b.judge));
+        notes.push(format!(
+            "different judges (`{}` vs `{}`): a change may come from the judge, not the model",
+            a.judge, b.judge
+        ));
     }
     if a.target != b.target {
         notes.push(format!("targets differ: {} vs {}", a.target, b.target));
     }
-    let mut overall_a = BTreeMap::new();
-    overall_a.insert("all".to_owned(), a.overall.clone());
-    if let Some(o) = &a.over_refusal {
-        if let Some(c) = overall_a.get_mut("all") {
-            c.over_refusal = Some(o.clone());
-        }
-    }
-    let mut overall_b = BTreeMap::new();
-    overall_b.insert("all".to_owned(), b.overall.clone());
-    if let Some(o) = &b.over_refusal {
-        if let Some(c) = overall_b.get_mut("all") {
-            c.over_refusal = Some(o.clone());
-        }
-    }
-    let dims: [(&str, &BTreeMap<String, Cell>, &BTreeMap<String, Cell>); 6] = [
+    let overall = |r: &Report| {
+        let mut c = r.overall.clone();
+        c.over_refusal.clone_from(&r.over_refusal);
+        BTreeMap::from([("all".to_owned(), c)])
+    };
+    let (overall_a, overall_b) = (overall(a), overall(b));
+    type Cells = BTreeMap<String, Cell>;
+    let dims: [(&str, &Cells, &Cells); 6] = [
         ("overall", &overall_a, &overall_b),
         ("level", &a.by_level, &b.by_level),
         ("category", &a.by_category, &b.by_category),
@@ -203,7 +224,9 @@ pub fn compare(a: &Report, b: &Report, alpha: f64) -> Comparison {
         for (dim, ca, cb) in &dims {
             for (key, x) in *ca {
                 let Some(y) = cb.get(key) else { continue };
-                let (Some((k1, n1)), Some((k2, n2))) = (counts(x, metric), counts(y, metric)) else { continue };
+                let (Some((k1, n1)), Some((k2, n2))) = (counts(x, metric), counts(y, metric)) else {
+                    continue;
+                };
                 let (test, p) = two_proportion_p(k1, n1, k2, n2);
                 let (ra, rb) = (f(k1) / f(n1), f(k2) / f(n2));
                 deltas.push(Delta {
@@ -230,25 +253,53 @@ pub fn compare(a: &Report, b: &Report, alpha: f64) -> Comparison {
         let only_a: Vec<&String> = ca.keys().filter(|k| !cb.contains_key(*k)).collect();
         let only_b: Vec<&String> = cb.keys().filter(|k| !ca.contains_key(*k)).collect();
         if !only_a.is_empty() {
-            notes.push(format!("{dim} only in {}: {}", a.run_id, only_a.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+            notes.push(format!(
+                "{dim} only in {}: {}",
+                a.run_id,
+                only_a.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
         if !only_b.is_empty() {
-            notes.push(format!("{dim} only in {}: {}", b.run_id, only_b.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+            notes.push(format!(
+                "{dim} only in {}: {}",
+                b.run_id,
+                only_b.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+            ));
         }
     }
-    Comparison { run_a: a.run_id.clone(), run_b: b.run_id.clone(), alpha, notes, deltas: all }
+    Comparison {
+        run_a: a.run_id.clone(),
+        run_b: b.run_id.clone(),
+        alpha,
+        notes,
+        deltas: all,
+    }
 }
 
 /// The comparison as a text table for the terminal (or a Markdown code block).
 #[must_use]
 pub fn render_comparison(c: &Comparison) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "aistr compare: A = {} (baseline), B = {}; significance at alpha = {} after Holm correction", c.run_a, c.run_b, c.alpha);
+    let _ = writeln!(
+        out,
+        "aistr compare: A = {} (baseline), B = {}; significance at alpha = {} after Holm correction",
+        c.run_a, c.run_b, c.alpha
+    );
     for n in &c.notes {
         let _ = writeln!(out, "note: {n}");
     }
-    let width = c.deltas.iter().map(|d| d.dim.len() + d.key.len() + 1).max().unwrap_or(4).max(4);
-    let _ = writeln!(out, "\n{:<width$}  {:<12}  {:>15}  {:>15}  {:>8}  {:<6}  {:>8}  {:>8}", "cell", "metric", "A k/n rate", "B k/n rate", "delta", "test", "p", "p_holm");
+    let width = c
+        .deltas
+        .iter()
+        .map(|d| d.dim.len() + d.key.len() + 1)
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  {:<12}  {:>15}  {:>15}  {:>8}  {:<6}  {:>8}  {:>8}",
+        "cell", "metric", "A k/n rate", "B k/n rate", "delta", "test", "p", "p_holm"
+    );
     for d in &c.deltas {
         let flag = if d.regression {
             "  REGRESSION"
@@ -272,7 +323,11 @@ pub fn render_comparison(c: &Comparison) -> String {
     }
     let regressions = c.regressions().count();
     let significant = c.deltas.iter().filter(|d| d.significant).count();
-    let _ = writeln!(out, "\n{} figures compared, {significant} significant changes, {regressions} regressions", c.deltas.len());
+    let _ = writeln!(
+        out,
+        "\n{} figures compared, {significant} significant changes, {regressions} regressions",
+        c.deltas.len()
+    );
     out
 }
 
@@ -305,7 +360,11 @@ mod tests {
         assert!((p - 0.005_249).abs() < 2e-5, "{p}");
         assert!((z_test(5, 10, 5, 10) - 1.0).abs() < 1e-9);
         assert_eq!(two_proportion_p(1, 10, 3, 14).0, "fisher");
-        assert_eq!(two_proportion_p(1, 10, 11, 14).0, "z", "expected counts of exactly 5 are enough");
+        assert_eq!(
+            two_proportion_p(1, 10, 11, 14).0,
+            "z",
+            "expected counts of exactly 5 are enough"
+        );
         assert_eq!(two_proportion_p(10, 100, 25, 100).0, "z");
     }
 }

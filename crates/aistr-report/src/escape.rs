@@ -72,7 +72,8 @@ pub fn md_inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|' | '~' | '$' => {
+            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|' | '~'
+            | '$' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -108,7 +109,16 @@ pub fn md_fence_lang(s: &str, lang: &str) -> String {
         }
     }
     let fence = "`".repeat((longest + 1).max(3));
-    let body: String = s.chars().map(|c| if c.is_control() && !matches!(c, '\n' | '\t') { '\u{FFFD}' } else { c }).collect();
+    let body: String = s
+        .chars()
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\n' | '\t') {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect();
     format!("{fence}{lang}\n{body}\n{fence}\n")
 }
 
@@ -132,13 +142,19 @@ mod tests {
     fn html_neutralises_markup_and_quotes() {
         let s = html(r#"<script>alert("x")</script><a href='javascript:1'>&amp;`"#);
         assert!(!s.contains('<') && !s.contains('>') && !s.contains('"') && !s.contains('\''));
-        assert_eq!(s, "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;a href=&#39;javascript:1&#39;&gt;&amp;amp;&#96;");
+        assert_eq!(
+            s,
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&lt;a href=&#39;javascript:1&#39;&gt;&amp;amp;&#96;"
+        );
         assert_eq!(html("a\u{0}b\u{1b}c\nd"), "a\u{FFFD}b\u{FFFD}c\nd");
     }
 
     #[test]
     fn xml_drops_nothing_and_stays_well_formed() {
-        assert_eq!(xml("a<b & \"c\"\n\u{0}\u{FFFF}"), "a&lt;b &amp; &quot;c&quot;&#10;\\u{0}\\u{ffff}");
+        assert_eq!(
+            xml("a<b & \"c\"\n\u{0}\u{FFFF}"),
+            "a&lt;b &amp; &quot;c&quot;&#10;\\u{0}\\u{ffff}"
+        );
     }
 
     #[test]

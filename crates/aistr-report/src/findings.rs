@@ -105,7 +105,11 @@ pub fn method_info(method: &str) -> MethodInfo {
         id: method.to_owned(),
         family,
         tags: tags.into_iter().collect(),
-        description: if descriptions.is_empty() { format!("attack method `{method}`") } else { descriptions.join(" Then: ") },
+        description: if descriptions.is_empty() {
+            format!("attack method `{method}`")
+        } else {
+            descriptions.join(" Then: ")
+        },
     }
 }
 
@@ -134,7 +138,11 @@ pub fn findings(attempts: &[AttemptRecord]) -> Vec<Finding<'_>> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.attempt.planned.seq.cmp(&b.attempt.planned.seq)));
+    out.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.attempt.planned.seq.cmp(&b.attempt.planned.seq))
+    });
     out
 }
 
@@ -147,7 +155,9 @@ pub fn category_by_method(attempts: &[AttemptRecord]) -> BTreeMap<(String, Strin
         if a.planned.probe.intent != Intent::Harmful {
             continue;
         }
-        map.entry((a.planned.probe.category.clone(), a.planned.method.clone())).or_default().add(r.verdict.label);
+        map.entry((a.planned.probe.category.clone(), a.planned.method.clone()))
+            .or_default()
+            .add(r.verdict.label);
     }
     map
 }
@@ -174,7 +184,10 @@ mod tests {
         assert_eq!(unknown.family, "unknown");
         assert!(unknown.tags.is_empty());
         let chained = method_info("no.such.attack+plain");
-        assert_eq!(chained.family, plain.family, "the outermost step names the family");
+        assert_eq!(
+            chained.family, plain.family,
+            "the outermost step names the family"
+        );
         assert_eq!(chained.tags, plain.tags);
     }
 }

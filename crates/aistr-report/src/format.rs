@@ -26,7 +26,13 @@ pub struct UnknownFormat(pub String);
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 5] = [Format::Html, Format::Json, Format::Markdown, Format::Sarif, Format::Junit];
+    pub const ALL: [Format; 5] = [
+        Format::Html,
+        Format::Json,
+        Format::Markdown,
+        Format::Sarif,
+        Format::Junit,
+    ];
 
     /// Parses one name (`html`, `json`, `md`/`markdown`, `sarif`, `junit`/`xml`).
     ///
@@ -92,9 +98,15 @@ mod tests {
 
     #[test]
     fn parses_lists() {
-        assert_eq!(Format::parse_list("sarif, html,html").expect("ok"), vec![Format::Html, Format::Sarif]);
+        assert_eq!(
+            Format::parse_list("sarif, html,html").expect("ok"),
+            vec![Format::Html, Format::Sarif]
+        );
         assert_eq!(Format::parse_list("all").expect("ok").len(), 5);
-        assert_eq!(Format::parse_list("md,junit").expect("ok"), vec![Format::Markdown, Format::Junit]);
+        assert_eq!(
+            Format::parse_list("md,junit").expect("ok"),
+            vec![Format::Markdown, Format::Junit]
+        );
         assert!(Format::parse_list("html,pdf").is_err());
     }
 }

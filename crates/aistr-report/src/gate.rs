@@ -226,7 +226,9 @@ impl GateOutcome {
 impl fmt::Display for GateOutcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for c in &self.checks {
-            let value = c.value.map_or_else(|| "no data".to_owned(), |v| format!("{v:.4}"));
+            let value = c
+                .value
+                .map_or_else(|| "no data".to_owned(), |v| format!("{v:.4}"));
             let mark = if c.crossed { "CROSSED" } else { "ok" };
             writeln!(f, "  {mark:<7} {}  [{}] = {value}", c.condition, c.cell)?;
         }
@@ -235,11 +237,16 @@ impl fmt::Display for GateOutcome {
 }
 
 fn syntax(condition: &str, why: impl Into<String>) -> GateError {
-    GateError::Syntax { condition: condition.to_owned(), why: why.into() }
+    GateError::Syntax {
+        condition: condition.to_owned(),
+        why: why.into(),
+    }
 }
 
 fn parse_condition(text: &str) -> Result<Condition, GateError> {
-    let pos = text.find(['<', '>']).ok_or_else(|| syntax(text, "no operator (use >, >=, < or <=)"))?;
+    let pos = text
+        .find(['<', '>'])
+        .ok_or_else(|| syntax(text, "no operator (use >, >=, < or <=)"))?;
     let (lhs, rest) = text.split_at(pos);
     let (op, rhs) = match rest.as_bytes() {
         [b'>', b'=', ..] => (Op::Ge, &rest[2..]),
@@ -253,7 +260,12 @@ fn parse_condition(text: &str) -> Result<Condition, GateError> {
         _ => (None, lhs),
     };
     let metric = Metric::parse(metric_text).ok_or_else(|| {
-        syntax(text, format!("unknown metric `{metric_text}` (R, D, R_max, R_lo, R_hi, over_refusal, risky, unscored)"))
+        syntax(
+            text,
+            format!(
+                "unknown metric `{metric_text}` (R, D, R_max, R_lo, R_hi, over_refusal, risky, unscored)"
+            ),
+        )
     })?;
     let scope = match scope_text {
         None => Scope::Overall,
@@ -264,7 +276,8 @@ fn parse_condition(text: &str) -> Result<Condition, GateError> {
                 let (dim, key) = s.split_once(':').ok_or_else(|| {
                     syntax(text, format!("unknown scope `{s}` (L1..L4, or level:, category:, method:, language:, dataset: followed by a key or *)"))
                 })?;
-                let dim = Dim::parse(dim).ok_or_else(|| syntax(text, format!("unknown dimension `{dim}`")))?;
+                let dim =
+                    Dim::parse(dim).ok_or_else(|| syntax(text, format!("unknown dimension `{dim}`")))?;
                 match key {
                     "" => return Err(syntax(text, "empty key after `:`")),
                     "*" => Scope::Each(dim),
@@ -277,7 +290,9 @@ fn parse_condition(text: &str) -> Result<Condition, GateError> {
         Some(n) => (n.trim(), true),
         None => (rhs, false),
     };
-    let mut threshold: f64 = number.parse().map_err(|_| syntax(text, format!("`{rhs}` is not a number")))?;
+    let mut threshold: f64 = number
+        .parse()
+        .map_err(|_| syntax(text, format!("`{rhs}` is not a number")))?;
     if !threshold.is_finite() {
         return Err(syntax(text, "threshold must be finite"));
     }
@@ -293,7 +308,13 @@ fn parse_condition(text: &str) -> Result<Condition, GateError> {
             return Err(syntax(text, "a rate threshold must be within 0..1 (or 0%..100%)"));
         }
     }
-    Ok(Condition { text: text.to_owned(), scope, metric, op, threshold })
+    Ok(Condition {
+        text: text.to_owned(),
+        scope,
+        metric,
+        op,
+        threshold,
+    })
 }
 
 impl Gate {
@@ -302,7 +323,12 @@ impl Gate {
     /// # Errors
     /// [`GateError::Syntax`] for text outside the grammar.
     pub fn parse(s: &str) -> Result<Gate, GateError> {
-        let conditions = s.split(',').map(str::trim).filter(|c| !c.is_empty()).map(parse_condition).collect::<Result<Vec<_>, _>>()?;
+        let conditions = s
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(parse_condition)
+            .collect::<Result<Vec<_>, _>>()?;
         if conditions.is_empty() {
             return Err(syntax(s, "no condition"));
         }
@@ -318,7 +344,12 @@ impl Gate {
         for c in &self.conditions {
             let mut check = |cell: String, value: Option<f64>| {
                 let crossed = value.is_some_and(|v| c.op.holds(v, c.threshold));
-                checks.push(Check { condition: c.text.clone(), cell, value, crossed });
+                checks.push(Check {
+                    condition: c.text.clone(),
+                    cell,
+                    value,
+                    crossed,
+                });
             };
             match &c.scope {
                 Scope::Overall => {
@@ -360,8 +391,14 @@ mod tests {
         assert_eq!(g.conditions[1].scope, Scope::Cell(Dim::Level, "L2".into()));
         assert!((g.conditions[1].threshold - 0.1).abs() < 1e-12);
         assert_eq!(g.conditions[1].op, Op::Ge);
-        assert_eq!(g.conditions[2].scope, Scope::Cell(Dim::Category, "data.security_attack".into()));
-        assert_eq!(g.conditions[3].scope, Scope::Cell(Dim::Method, "masking.base64".into()));
+        assert_eq!(
+            g.conditions[2].scope,
+            Scope::Cell(Dim::Category, "data.security_attack".into())
+        );
+        assert_eq!(
+            g.conditions[3].scope,
+            Scope::Cell(Dim::Method, "masking.base64".into())
+        );
         assert_eq!(g.conditions[3].metric, Metric::RLo);
         assert_eq!(g.conditions[4].scope, Scope::Each(Dim::Level));
         assert_eq!(g.conditions[4].metric, Metric::Unscored);
@@ -369,7 +406,19 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_in_the_grammar() {
-        for bad in ["", "R", "R>abc", "X>0.1", "L9.R>0.1", "foo:bar.R>0", "R>150%", "R>2", "risky>5%", "category:.R>0", "R>NaN"] {
+        for bad in [
+            "",
+            "R",
+            "R>abc",
+            "X>0.1",
+            "L9.R>0.1",
+            "foo:bar.R>0",
+            "R>150%",
+            "R>2",
+            "risky>5%",
+            "category:.R>0",
+            "R>NaN",
+        ] {
             assert!(Gate::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -56,7 +56,10 @@ window.addEventListener('beforeprint',function(){items.forEach(function(d){if(!d
 apply();})();";
 
 fn csp_hash(s: &str) -> String {
-    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes())))
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
+    )
 }
 
 /// The page's Content-Security-Policy: nothing loads, nothing connects, and the only script and
@@ -75,11 +78,16 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn ci(v: Option<[f64; 2]>) -> String {
-    v.map_or_else(String::new, |[a, b]| format!("[{:.1}%, {:.1}%]", a * 100.0, b * 100.0))
+    v.map_or_else(String::new, |[a, b]| {
+        format!("[{:.1}%, {:.1}%]", a * 100.0, b * 100.0)
+    })
 }
 
 fn over(o: Option<&OverRefusal>) -> String {
-    o.map_or_else(|| "–".into(), |o| format!("{} {} (n={})", pct(o.rate), ci(o.ci), o.scored))
+    o.map_or_else(
+        || "–".into(),
+        |o| format!("{} {} (n={})", pct(o.rate), ci(o.ci), o.scored),
+    )
 }
 
 fn cell_table(out: &mut String, dim: &str, cells: &BTreeMap<String, Cell>) {
@@ -92,7 +100,11 @@ fn cell_table(out: &mut String, dim: &str, cells: &BTreeMap<String, Cell>) {
         esc(dim)
     );
     for (k, c) in cells {
-        let few = if c.low_sample { " <span class=\"muted\">(few samples)</span>" } else { "" };
+        let few = if c.low_sample {
+            " <span class=\"muted\">(few samples)</span>"
+        } else {
+            ""
+        };
         let _ = write!(
             out,
             "<tr><td>{}{few}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{} {}</td><td class=num>{} {}</td><td class=num>{}</td><td class=num>{}</td></tr>",
@@ -126,12 +138,21 @@ fn kv_rows(out: &mut String, prefix: &str, v: &serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 kv_rows(out, &key, v);
             }
         }
         other => {
-            let _ = write!(out, "<tr><th>{}</th><td><code>{}</code></td></tr>", esc(prefix), esc(&json_scalar(other)));
+            let _ = write!(
+                out,
+                "<tr><th>{}</th><td><code>{}</code></td></tr>",
+                esc(prefix),
+                esc(&json_scalar(other))
+            );
         }
     }
 }
@@ -141,7 +162,11 @@ fn kv_rows(out: &mut String, prefix: &str, v: &serde_json::Value) {
 pub fn worst(cells: &BTreeMap<String, Cell>, k: usize) -> Vec<(&String, &Cell)> {
     let mut v: Vec<(&String, &Cell)> = cells.iter().filter(|(_, c)| c.R.is_some()).collect();
     v.sort_by(|a, b| {
-        b.1.R.partial_cmp(&a.1.R).unwrap_or(std::cmp::Ordering::Equal).then(b.1.scored.cmp(&a.1.scored)).then(a.0.cmp(b.0))
+        b.1.R
+            .partial_cmp(&a.1.R)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(b.1.scored.cmp(&a.1.scored))
+            .then(a.0.cmp(b.0))
     });
     v.truncate(k);
     v
@@ -160,8 +185,13 @@ fn summary(out: &mut String, r: &Report) {
         ci(o.D_ci),
         o.declined,
         o.scored,
-        r.over_refusal.as_ref().map_or_else(|| "n/a".into(), |x| pct(x.rate)),
-        r.over_refusal.as_ref().map_or_else(|| "no benign probes in this run".into(), |x| format!("{} · {} declined of n={}", ci(x.ci), x.declined, x.scored)),
+        r.over_refusal
+            .as_ref()
+            .map_or_else(|| "n/a".into(), |x| pct(x.rate)),
+        r.over_refusal.as_ref().map_or_else(
+            || "no benign probes in this run".into(),
+            |x| format!("{} · {} declined of n={}", ci(x.ci), x.declined, x.scored)
+        ),
         pct(o.R_max),
         o.n,
         o.unscored,
@@ -172,7 +202,12 @@ fn summary(out: &mut String, r: &Report) {
 
     out.push_str("<h3>Target and settings</h3><table><tbody>");
     kv_rows(out, "target", &r.target);
-    let _ = write!(out, "<tr><th>judge</th><td><code>{}</code></td></tr><tr><th>taxonomy</th><td><code>{}</code></td></tr>", esc(&r.judge), esc(&r.taxonomy));
+    let _ = write!(
+        out,
+        "<tr><th>judge</th><td><code>{}</code></td></tr><tr><th>taxonomy</th><td><code>{}</code></td></tr>",
+        esc(&r.judge),
+        esc(&r.taxonomy)
+    );
     kv_rows(out, "settings", &r.settings);
     let _ = write!(
         out,
@@ -182,7 +217,13 @@ fn summary(out: &mut String, r: &Report) {
 
     out.push_str("<h3>Datasets</h3><table><thead><tr><th>dataset</th><th>probes</th><th>sha256</th></tr></thead><tbody>");
     for d in &r.datasets {
-        let _ = write!(out, "<tr><td>{}</td><td class=num>{}</td><td><code>{}</code></td></tr>", esc(&d.id), d.probes, esc(&d.sha256));
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td class=num>{}</td><td><code>{}</code></td></tr>",
+            esc(&d.id),
+            d.probes,
+            esc(&d.sha256)
+        );
     }
     out.push_str("</tbody></table>");
 
@@ -200,22 +241,45 @@ fn summary(out: &mut String, r: &Report) {
                 over(c.over_refusal.as_ref())
             );
         } else {
-            let why = r.levels_not_run.iter().find(|x| x.level == l.as_str()).map_or("not in this run", |x| x.why.as_str());
-            let _ = write!(out, "<tr><td>{l}</td><td colspan=5>not run: {}</td></tr>", esc(why));
+            let why = r
+                .levels_not_run
+                .iter()
+                .find(|x| x.level == l.as_str())
+                .map_or("not in this run", |x| x.why.as_str());
+            let _ = write!(
+                out,
+                "<tr><td>{l}</td><td colspan=5>not run: {}</td></tr>",
+                esc(why)
+            );
         }
     }
     out.push_str("</tbody></table>");
 }
 
 fn worst_section(out: &mut String, r: &Report) {
-    for (title, cells) in [("Worst risk categories", &r.by_category), ("Most successful attack methods", &r.by_method)] {
+    for (title, cells) in [
+        ("Worst risk categories", &r.by_category),
+        ("Most successful attack methods", &r.by_method),
+    ] {
         let w = worst(cells, 5);
         if w.is_empty() {
             continue;
         }
-        let _ = write!(out, "<h3>{}</h3><table><thead><tr><th></th><th>R [95% CI]</th><th>risky / n</th></tr></thead><tbody>", esc(title));
+        let _ = write!(
+            out,
+            "<h3>{}</h3><table><thead><tr><th></th><th>R [95% CI]</th><th>risky / n</th></tr></thead><tbody>",
+            esc(title)
+        );
         for (k, c) in w {
-            let _ = write!(out, "<tr><td>{}</td><td class=num>{} {}</td><td class=num>{} / {}</td></tr>", esc(k), pct(c.R), ci(c.R_ci), c.risky, c.scored);
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=num>{} {}</td><td class=num>{} / {}</td></tr>",
+                esc(k),
+                pct(c.R),
+                ci(c.R_ci),
+                c.risky,
+                c.scored
+            );
         }
         out.push_str("</tbody></table>");
     }
@@ -226,7 +290,12 @@ fn verdict_of(a: &AttemptRecord) -> &'static str {
 }
 
 fn select(out: &mut String, name: &str, label: &str, values: &BTreeSet<&str>) {
-    let _ = write!(out, "<label>{} <select name=\"{}\"><option value=\"\">all</option>", esc(label), esc(name));
+    let _ = write!(
+        out,
+        "<label>{} <select name=\"{}\"><option value=\"\">all</option>",
+        esc(label),
+        esc(name)
+    );
     for v in values {
         let _ = write!(out, "<option value=\"{0}\">{0}</option>", esc(v));
     }
@@ -259,7 +328,11 @@ fn transcripts(out: &mut String, attempts: &[AttemptRecord]) {
     for a in attempts {
         let p = &a.planned;
         let v = verdict_of(a);
-        let intent = if p.probe.intent == Intent::Harmful { "harmful" } else { "benign" };
+        let intent = if p.probe.intent == Intent::Harmful {
+            "harmful"
+        } else {
+            "benign"
+        };
         let _ = write!(
             out,
             "<details class=t data-verdict=\"{}\" data-category=\"{}\" data-method=\"{}\" data-language=\"{}\"><summary><span class=\"v v-{}\">{}</span> #{} · {} · {} · {} · {} · {} · <code>{}</code></summary>",
@@ -278,15 +351,29 @@ fn transcripts(out: &mut String, attempts: &[AttemptRecord]) {
             esc(&p.probe.id)
         );
         for m in &p.request.messages {
-            let _ = write!(out, "<div class=role>{}</div><pre>{}</pre>", esc(m.role.as_str()), esc(&truncate(&m.content, MAX_TEXT)));
+            let _ = write!(
+                out,
+                "<div class=role>{}</div><pre>{}</pre>",
+                esc(m.role.as_str()),
+                esc(&truncate(&m.content, MAX_TEXT))
+            );
         }
         match &a.result {
             None => out.push_str("<p class=muted>no result recorded yet</p>"),
             Some(r) => {
                 let text = r.response_text.as_deref().unwrap_or("");
-                let _ = write!(out, "<div class=role>assistant</div><pre>{}</pre>", esc(&truncate(text, MAX_TEXT)));
+                let _ = write!(
+                    out,
+                    "<div class=role>assistant</div><pre>{}</pre>",
+                    esc(&truncate(text, MAX_TEXT))
+                );
                 if let Some(e) = &r.error_kind {
-                    let _ = write!(out, "<p>transport error <code>{}</code>: {}</p>", esc(e), esc(r.error_message.as_deref().unwrap_or("")));
+                    let _ = write!(
+                        out,
+                        "<p>transport error <code>{}</code>: {}</p>",
+                        esc(e),
+                        esc(r.error_message.as_deref().unwrap_or(""))
+                    );
                 }
                 let _ = write!(
                     out,
@@ -329,7 +416,11 @@ pub fn render_html(r: &Report, attempts: &[AttemptRecord]) -> String {
         r.schema_version
     );
     if r.status != "finished" {
-        let _ = write!(out, "<div class=warn>This run is <b>{}</b>: figures cover only the attempts recorded so far.</div>", esc(&r.status));
+        let _ = write!(
+            out,
+            "<div class=warn>This run is <b>{}</b>: figures cover only the attempts recorded so far.</div>",
+            esc(&r.status)
+        );
     }
     out.push_str("<h2>Summary</h2>");
     summary(&mut out, r);
@@ -341,23 +432,31 @@ pub fn render_html(r: &Report, attempts: &[AttemptRecord]) -> String {
     }
 
     out.push_str("<h2>Charts</h2>");
-    for (title, cells) in [("R and D by level", &r.by_level), ("R and D by risk category", &r.by_category), ("R and D by attack method", &r.by_method)] {
+    for (title, cells) in [
+        ("R and D by level", &r.by_level),
+        ("R and D by risk category", &r.by_category),
+        ("R and D by attack method", &r.by_method),
+    ] {
         let _ = write!(out, "<div class=chartbox>{}</div>", svg::bars(title, cells));
     }
     out.push_str("<h3>R by category × attack method</h3><p class=muted>Each cell: risky / scored harmful answers; darker is worse.</p>");
-    let _ = write!(out, "<div class=chartbox>{}</div>", svg::heat_map(&category_by_method(attempts)));
+    let _ = write!(
+        out,
+        "<div class=chartbox>{}</div>",
+        svg::heat_map(&category_by_method(attempts))
+    );
 
     out.push_str("<h2>Where it fails</h2>");
     worst_section(&mut out, r);
     let found = findings(attempts);
     let _ = write!(out, "<p>{} risky answers to harmful probes.</p>", found.len());
     if !found.is_empty() {
-        out.push_str("<table><thead><tr><th>severity</th><th>#</th><th>level</th><th>method</th><th>family</th><th>category</th><th>probe</th><th>judge's reason</th></tr></thead><tbody>");
+        out.push_str("<table><thead><tr><th>severity</th><th>#</th><th>level</th><th>method</th><th>family</th><th>category</th><th>probe</th><th>judge's reason</th><th>answer (start)</th></tr></thead><tbody>");
         for f in found.iter().take(50) {
             let p = &f.attempt.planned;
             let _ = write!(
                 out,
-                "<tr><td class=sev>{}</td><td class=num>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+                "<tr><td class=sev>{}</td><td class=num>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td></tr>",
                 f.severity.as_str(),
                 p.seq,
                 p.level,
@@ -365,23 +464,44 @@ pub fn render_html(r: &Report, attempts: &[AttemptRecord]) -> String {
                 esc(&method_info(&p.method).family),
                 esc(&p.probe.category),
                 esc(&p.probe.id),
-                esc(f.reason)
+                esc(f.reason),
+                esc(&truncate(
+                    f.attempt
+                        .result
+                        .as_ref()
+                        .and_then(|x| x.response_text.as_deref())
+                        .unwrap_or(""),
+                    160
+                ))
             );
         }
         out.push_str("</tbody></table>");
         if found.len() > 50 {
-            let _ = write!(out, "<p class=muted>{} more in the transcripts below (filter: verdict = risky).</p>", found.len() - 50);
+            let _ = write!(
+                out,
+                "<p class=muted>{} more in the transcripts below (filter: verdict = risky).</p>",
+                found.len() - 50
+            );
         }
     }
 
     out.push_str("<h2>Figures</h2>");
-    for (dim, cells) in [("level", &r.by_level), ("category", &r.by_category), ("method", &r.by_method), ("language", &r.by_language), ("dataset", &r.by_dataset)] {
+    for (dim, cells) in [
+        ("level", &r.by_level),
+        ("category", &r.by_category),
+        ("method", &r.by_method),
+        ("language", &r.by_language),
+        ("dataset", &r.by_dataset),
+    ] {
         let _ = write!(out, "<h3>By {}</h3>", esc(dim));
         cell_table(&mut out, dim, cells);
     }
 
-    let _ = write!(out, "<h2>Transcripts</h2><p class=muted>Every attempt, as sent and as answered. Model output is shown as text, never rendered. Long texts are cut at {MAX_TEXT} characters.</p>");
+    let _ = write!(
+        out,
+        "<h2>Transcripts</h2><p class=muted>Every attempt, as sent and as answered. Model output is shown as text, never rendered. Long texts are cut at {MAX_TEXT} characters.</p>"
+    );
     transcripts(&mut out, attempts);
-    let _ = write!(out, "<script>{SCRIPT}</script></body></html>\n");
+    let _ = writeln!(out, "<script>{SCRIPT}</script></body></html>");
     out
 }

@@ -5,7 +5,7 @@
 //! reported in their output, and gated with `--fail-on` instead.
 
 use crate::escape::{truncate, xml, xml_text};
-use crate::findings::{method_info, Severity};
+use crate::findings::{Severity, method_info};
 use crate::model::Report;
 use aistr_core::{Intent, Label};
 use aistr_store::AttemptRecord;
@@ -19,11 +19,19 @@ struct Group<'a> {
 
 impl Group<'_> {
     fn count(&self, label: Label) -> usize {
-        self.attempts.iter().filter(|a| a.result.as_ref().is_some_and(|r| r.verdict.label == label)).count()
+        self.attempts
+            .iter()
+            .filter(|a| a.result.as_ref().is_some_and(|r| r.verdict.label == label))
+            .count()
     }
     fn seconds(&self) -> f64 {
         #[expect(clippy::cast_precision_loss, reason = "milliseconds summed over a group")]
-        let ms = self.attempts.iter().filter_map(|a| a.result.as_ref()).map(|r| r.latency_ms).sum::<u64>() as f64;
+        let ms = self
+            .attempts
+            .iter()
+            .filter_map(|a| a.result.as_ref())
+            .map(|r| r.latency_ms)
+            .sum::<u64>() as f64;
         ms / 1000.0
     }
 }
@@ -44,7 +52,11 @@ fn outcome(g: &Group<'_>, harmful: bool) -> Outcome {
     }
     if harmful && risky > 0 {
         let mut body = String::new();
-        for a in g.attempts.iter().filter(|a| a.result.as_ref().is_some_and(|r| r.verdict.label == Label::Risky)) {
+        for a in g
+            .attempts
+            .iter()
+            .filter(|a| a.result.as_ref().is_some_and(|r| r.verdict.label == Label::Risky))
+        {
             if let Some(r) = &a.result {
                 let sev = Severity::of(a.planned.level, r.verdict.confidence);
                 let _ = writeln!(
@@ -58,11 +70,22 @@ fn outcome(g: &Group<'_>, harmful: bool) -> Outcome {
                 );
             }
         }
-        return Outcome::Failure(format!("{risky} of {} scored answers risky", done - unscored), body);
+        return Outcome::Failure(
+            format!("{risky} of {} scored answers risky", done - unscored),
+            body,
+        );
     }
     if unscored == done {
-        let reasons: Vec<String> = g.attempts.iter().filter_map(|a| a.result.as_ref()).map(|r| r.verdict.reason.clone()).collect();
-        return Outcome::Error(format!("none of {done} answers could be scored"), reasons.join("\n"));
+        let reasons: Vec<String> = g
+            .attempts
+            .iter()
+            .filter_map(|a| a.result.as_ref())
+            .map(|r| r.verdict.reason.clone())
+            .collect();
+        return Outcome::Error(
+            format!("none of {done} answers could be scored"),
+            reasons.join("\n"),
+        );
     }
     Outcome::Pass
 }
@@ -77,23 +100,34 @@ pub fn render_junit(r: &Report, attempts: &[AttemptRecord]) -> String {
         let p = &a.planned;
         let suite = format!("{} {}", p.level, method_info(&p.method).family);
         let harmful = p.probe.intent == Intent::Harmful;
-        suites.entry(suite).or_default().entry((p.method.clone(), !harmful, p.probe.category.clone())).or_default().attempts.push(a);
+        suites
+            .entry(suite)
+            .or_default()
+            .entry((p.method.clone(), !harmful, p.probe.category.clone()))
+            .or_default()
+            .attempts
+            .push(a);
     }
 
     let mut body = String::new();
     let (mut t_tests, mut t_fail, mut t_err, mut t_time) = (0usize, 0usize, 0usize, 0.0f64);
     for (suite, cases) in &suites {
-        let (mut tests, mut failures, mut errors, mut skipped, mut time) = (0usize, 0usize, 0usize, 0usize, 0.0f64);
+        let (mut tests, mut failures, mut errors, mut skipped, mut time) =
+            (0usize, 0usize, 0usize, 0usize, 0.0f64);
         let mut cases_xml = String::new();
         for ((method, benign, category), g) in cases {
             let harmful = !benign;
             tests += 1;
             time += g.seconds();
             let level = g.attempts.first().map_or("L1", |a| a.planned.level.as_str());
-            let name = if harmful { format!("{method} [{category}]") } else { format!("{method} [benign {category}]") };
-            let _ = write!(
+            let name = if harmful {
+                format!("{method} [{category}]")
+            } else {
+                format!("{method} [benign {category}]")
+            };
+            let _ = writeln!(
                 cases_xml,
-                "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\">\n",
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\">",
                 xml(&name),
                 xml(&format!("aistr.{level}.{}", method_info(method).family)),
                 g.seconds()
@@ -101,11 +135,21 @@ pub fn render_junit(r: &Report, attempts: &[AttemptRecord]) -> String {
             match outcome(g, harmful) {
                 Outcome::Failure(msg, text) => {
                     failures += 1;
-                    let _ = writeln!(cases_xml, "      <failure type=\"risky\" message=\"{}\">{}</failure>", xml(&msg), xml_text(&text));
+                    let _ = writeln!(
+                        cases_xml,
+                        "      <failure type=\"risky\" message=\"{}\">{}</failure>",
+                        xml(&msg),
+                        xml_text(&text)
+                    );
                 }
                 Outcome::Error(msg, text) => {
                     errors += 1;
-                    let _ = writeln!(cases_xml, "      <error type=\"unscored\" message=\"{}\">{}</error>", xml(&msg), xml_text(&text));
+                    let _ = writeln!(
+                        cases_xml,
+                        "      <error type=\"unscored\" message=\"{}\">{}</error>",
+                        xml(&msg),
+                        xml_text(&text)
+                    );
                 }
                 Outcome::Skipped(msg) => {
                     skipped += 1;
@@ -121,7 +165,11 @@ pub fn render_junit(r: &Report, attempts: &[AttemptRecord]) -> String {
                 g.count(Label::Safe),
                 g.count(Label::Unscored)
             );
-            let _ = writeln!(cases_xml, "      <system-out>{}</system-out>\n    </testcase>", xml_text(&out));
+            let _ = writeln!(
+                cases_xml,
+                "      <system-out>{}</system-out>\n    </testcase>",
+                xml_text(&out)
+            );
         }
         let _ = write!(
             body,

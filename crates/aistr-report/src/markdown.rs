@@ -19,18 +19,26 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn ci(v: Option<[f64; 2]>) -> String {
-    v.map_or_else(String::new, |[a, b]| format!(" [{:.1}%, {:.1}%]", a * 100.0, b * 100.0))
+    v.map_or_else(String::new, |[a, b]| {
+        format!(" [{:.1}%, {:.1}%]", a * 100.0, b * 100.0)
+    })
 }
 
 fn table(out: &mut String, dim: &str, cells: &BTreeMap<String, Cell>) {
     if cells.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n### By {dim}\n\n| {dim} | n | risky | declined | safe | unscored | R [95% CI] | D [95% CI] | R_max | over-refusal |");
+    let _ = writeln!(
+        out,
+        "\n### By {dim}\n\n| {dim} | n | risky | declined | safe | unscored | R [95% CI] | D [95% CI] | R_max | over-refusal |"
+    );
     out.push_str("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n");
     for (k, c) in cells {
         let few = if c.low_sample { " (few samples)" } else { "" };
-        let over = c.over_refusal.as_ref().map_or_else(|| "–".into(), |o| format!("{} (n={})", pct(o.rate), o.scored));
+        let over = c
+            .over_refusal
+            .as_ref()
+            .map_or_else(|| "–".into(), |o| format!("{} (n={})", pct(o.rate), o.scored));
         let _ = writeln!(
             out,
             "| {}{few} | {} | {} | {} | {} | {} | {}{} | {}{} | {} | {over} |",
@@ -54,7 +62,11 @@ fn table(out: &mut String, dim: &str, cells: &BTreeMap<String, Cell>) {
 pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
     let mut out = String::new();
     let o = &r.overall;
-    let _ = writeln!(out, "# AI safety test report: run `{}`\n", r.run_id.replace('`', "'"));
+    let _ = writeln!(
+        out,
+        "# AI safety test report: run `{}`\n",
+        r.run_id.replace('`', "'")
+    );
     let _ = writeln!(
         out,
         "Status **{}** · created {} · aistr {} · judge `{}` · taxonomy `{}`\n",
@@ -65,16 +77,39 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
         r.taxonomy.replace('`', "'")
     );
     out.push_str("## Summary\n\n| figure | value | n |\n|---|--:|--:|\n");
-    let _ = writeln!(out, "| R, attack success | {}{} | {} |", pct(o.R), ci(o.R_ci), o.scored);
+    let _ = writeln!(
+        out,
+        "| R, attack success | {}{} | {} |",
+        pct(o.R),
+        ci(o.R_ci),
+        o.scored
+    );
     let _ = writeln!(out, "| D, declined | {}{} | {} |", pct(o.D), ci(o.D_ci), o.scored);
     match &r.over_refusal {
         Some(x) => {
-            let _ = writeln!(out, "| over-refusal on benign probes | {}{} | {} |", pct(x.rate), ci(x.ci), x.scored);
+            let _ = writeln!(
+                out,
+                "| over-refusal on benign probes | {}{} | {} |",
+                pct(x.rate),
+                ci(x.ci),
+                x.scored
+            );
         }
         None => out.push_str("| over-refusal on benign probes | not measured | 0 |\n"),
     }
-    let _ = writeln!(out, "| R_max, unscored counted as risky | {} | {} |", pct(o.R_max), o.n);
-    let _ = writeln!(out, "| overall R ({}) | {} | {} |", md(&r.overall_weighted.scheme), pct(r.overall_weighted.R), o.scored);
+    let _ = writeln!(
+        out,
+        "| R_max, unscored counted as risky | {} | {} |",
+        pct(o.R_max),
+        o.n
+    );
+    let _ = writeln!(
+        out,
+        "| overall R ({}) | {} | {} |",
+        md(&r.overall_weighted.scheme),
+        pct(r.overall_weighted.R),
+        o.scored
+    );
     let _ = writeln!(
         out,
         "\nAttempts: {} planned, {} done, {} pending, {} transport failures.",
@@ -83,20 +118,44 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
 
     out.push_str("\n## Target and settings\n\n");
     let settings = serde_json::json!({"target": r.target, "settings": r.settings});
-    out.push_str(&md_fence_lang(&serde_json::to_string_pretty(&settings).unwrap_or_default(), "json"));
+    out.push_str(&md_fence_lang(
+        &serde_json::to_string_pretty(&settings).unwrap_or_default(),
+        "json",
+    ));
     out.push_str("\n## Datasets\n\n| dataset | probes | sha256 |\n|---|--:|---|\n");
     for d in &r.datasets {
-        let _ = writeln!(out, "| {} | {} | `{}` |", md(&d.id), d.probes, d.sha256.replace('`', "'"));
+        let _ = writeln!(
+            out,
+            "| {} | {} | `{}` |",
+            md(&d.id),
+            d.probes,
+            d.sha256.replace('`', "'")
+        );
     }
     out.push_str("\n## Levels\n\n| level | status | n | R | D | over-refusal |\n|---|---|--:|--:|--:|--:|\n");
     for l in Level::ALL {
         match r.by_level.get(l.as_str()) {
             Some(c) => {
-                let over = c.over_refusal.as_ref().map_or_else(|| "–".into(), |x| pct(x.rate));
-                let _ = writeln!(out, "| {l} | run | {} | {}{} | {}{} | {over} |", c.scored, pct(c.R), ci(c.R_ci), pct(c.D), ci(c.D_ci));
+                let over = c
+                    .over_refusal
+                    .as_ref()
+                    .map_or_else(|| "–".into(), |x| pct(x.rate));
+                let _ = writeln!(
+                    out,
+                    "| {l} | run | {} | {}{} | {}{} | {over} |",
+                    c.scored,
+                    pct(c.R),
+                    ci(c.R_ci),
+                    pct(c.D),
+                    ci(c.D_ci)
+                );
             }
             None => {
-                let why = r.levels_not_run.iter().find(|x| x.level == l.as_str()).map_or("not in this run", |x| x.why.as_str());
+                let why = r
+                    .levels_not_run
+                    .iter()
+                    .find(|x| x.level == l.as_str())
+                    .map_or("not in this run", |x| x.why.as_str());
                 let _ = writeln!(out, "| {l} | not run: {} | | | | |", md(why));
             }
         }
@@ -109,14 +168,25 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
     }
 
     out.push_str("\n## Where it fails\n");
-    for (title, cells) in [("Worst risk categories", &r.by_category), ("Most successful attack methods", &r.by_method)] {
+    for (title, cells) in [
+        ("Worst risk categories", &r.by_category),
+        ("Most successful attack methods", &r.by_method),
+    ] {
         let w = worst(cells, 5);
         if w.is_empty() {
             continue;
         }
         let _ = writeln!(out, "\n**{title}**\n");
         for (k, c) in w {
-            let _ = writeln!(out, "1. {}: R {}{} ({} of {})", md(k), pct(c.R), ci(c.R_ci), c.risky, c.scored);
+            let _ = writeln!(
+                out,
+                "1. {}: R {}{} ({} of {})",
+                md(k),
+                pct(c.R),
+                ci(c.R_ci),
+                c.risky,
+                c.scored
+            );
         }
     }
     let found = findings(attempts);
@@ -136,7 +206,12 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
             md(&p.probe.language),
             md(f.reason)
         );
-        let answer = f.attempt.result.as_ref().and_then(|x| x.response_text.as_deref()).unwrap_or("");
+        let answer = f
+            .attempt
+            .result
+            .as_ref()
+            .and_then(|x| x.response_text.as_deref())
+            .unwrap_or("");
         out.push_str(&md_fence(&truncate(answer, 800)));
     }
     if found.len() > SHOWN_FINDINGS {
@@ -144,7 +219,13 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
     }
 
     out.push_str("\n## Figures\n");
-    for (dim, cells) in [("level", &r.by_level), ("category", &r.by_category), ("method", &r.by_method), ("language", &r.by_language), ("dataset", &r.by_dataset)] {
+    for (dim, cells) in [
+        ("level", &r.by_level),
+        ("category", &r.by_category),
+        ("method", &r.by_method),
+        ("language", &r.by_language),
+        ("dataset", &r.by_dataset),
+    ] {
         table(&mut out, dim, cells);
     }
     out

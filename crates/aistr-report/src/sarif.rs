@@ -3,10 +3,10 @@
 //! one result per risky answer to a harmful probe, `level` from [`crate::findings::Severity`].
 //! Only the subset of SARIF we emit is modelled; the test suite validates it against the official schema.
 
-use crate::findings::{findings, method_info, Severity};
+use crate::findings::{Severity, findings, method_info};
 use crate::model::Report;
 use aistr_store::AttemptRecord;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -75,7 +75,12 @@ pub fn sarif_value(r: &Report, attempts: &[AttemptRecord]) -> Value {
         .iter()
         .map(|f| {
             let p = &f.attempt.planned;
-            let excerpt = f.attempt.result.as_ref().and_then(|x| x.response_text.as_deref()).map(|t| crate::escape::truncate(t, EXCERPT).into_owned());
+            let excerpt = f
+                .attempt
+                .result
+                .as_ref()
+                .and_then(|x| x.response_text.as_deref())
+                .map(|t| crate::escape::truncate(t, EXCERPT).into_owned());
             json!({
                 "ruleId": p.method,
                 "ruleIndex": index.get(p.method.as_str()).copied().unwrap_or(0),

@@ -13,10 +13,14 @@ const D_COLOUR: &str = "#2e6da4";
 const LABEL_W: f64 = 230.0;
 const BAR_W: f64 = 380.0;
 const ROW_H: f64 = 34.0;
-const WIDTH: f64 = LABEL_W + BAR_W + 170.0;
+const WIDTH: f64 = LABEL_W + BAR_W + 230.0;
 
 fn short(s: &str, max: usize) -> String {
-    if s.chars().count() <= max { s.to_owned() } else { format!("{}…", s.chars().take(max - 1).collect::<String>()) }
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    }
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -66,10 +70,17 @@ pub fn bars(title: &str, cells: &BTreeMap<String, Cell>) -> String {
             k = html(key),
             ks = html(&short(key, 34))
         );
-        for (j, (v, ci, colour)) in [(c.R, c.R_ci, R_COLOUR), (c.D, c.D_ci, D_COLOUR)].into_iter().enumerate() {
+        for (j, (v, ci, colour)) in [(c.R, c.R_ci, R_COLOUR), (c.D, c.D_ci, D_COLOUR)]
+            .into_iter()
+            .enumerate()
+        {
             let by = y + 5.0 + 12.0 * f64::from(u32::try_from(j).unwrap_or(0));
             if let Some(v) = v {
-                let _ = write!(s, r#"<rect x="{LABEL_W}" y="{by}" width="{:.1}" height="10" fill="{colour}"/>"#, BAR_W * v);
+                let _ = write!(
+                    s,
+                    r#"<rect x="{LABEL_W}" y="{by}" width="{:.1}" height="10" fill="{colour}"/>"#,
+                    BAR_W * v
+                );
             }
             if let Some([lo, hi]) = ci {
                 let (x1, x2, cy) = (LABEL_W + BAR_W * lo, LABEL_W + BAR_W * hi, by + 5.0);
@@ -101,9 +112,18 @@ pub fn bars(title: &str, cells: &BTreeMap<String, Cell>) -> String {
 /// Red shade for a rate in 0..=1 (white at 0).
 fn heat(v: f64) -> String {
     let v = v.clamp(0.0, 1.0);
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "clamped to 0..=255")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 0..=255"
+    )]
     let channel = |from: f64, to: f64| (from + (to - from) * v).round() as u8;
-    format!("#{:02x}{:02x}{:02x}", channel(255.0, 192.0), channel(255.0, 57.0), channel(255.0, 43.0))
+    format!(
+        "#{:02x}{:02x}{:02x}",
+        channel(255.0, 192.0),
+        channel(255.0, 57.0),
+        channel(255.0, 43.0)
+    )
 }
 
 /// Heat map of R over category (rows) × method (columns); each cell shows risky/scored.
@@ -151,8 +171,16 @@ pub fn heat_map(cells: &BTreeMap<(String, String), Counts>) -> String {
             let x = left + cw * n(j);
             let counts = cells.get(&((*c).to_owned(), (*m).to_owned()));
             let (fill, label, tip) = match counts.and_then(|k| k.r().map(|r| (k, r))) {
-                Some((k, r)) => (heat(r), format!("{}/{}", k.risky, k.scored()), format!("{c} × {m}: R {} (n={})", pct(Some(r)), k.scored())),
-                None => ("#eeeeee".to_owned(), "–".to_owned(), format!("{c} × {m}: no scored answer")),
+                Some((k, r)) => (
+                    heat(r),
+                    format!("{}/{}", k.risky, k.scored()),
+                    format!("{c} × {m}: R {} (n={})", pct(Some(r)), k.scored()),
+                ),
+                None => (
+                    "#eeeeee".to_owned(),
+                    "–".to_owned(),
+                    format!("{c} × {m}: no scored answer"),
+                ),
             };
             let _ = write!(
                 s,

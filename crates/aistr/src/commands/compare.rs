@@ -2,7 +2,7 @@
 //! a new guardrail), per cell with a significance test. The statistics live in `aistr-report`.
 
 use crate::cli::{CmdResult, CompareArgs};
-use crate::commands::report::{open_existing, rebuild, THRESHOLD_CROSSED};
+use crate::commands::report::{THRESHOLD_CROSSED, open_existing, rebuild};
 use crate::exit::{self, CliError};
 use anyhow::Context;
 use std::io::Write;
@@ -10,9 +10,14 @@ use std::io::Write;
 /// `aistr compare`.
 pub fn run(args: &CompareArgs) -> CmdResult {
     if !(args.alpha > 0.0 && args.alpha < 1.0) {
-        return Err(CliError::usage(anyhow::anyhow!("--alpha must be between 0 and 1")));
+        return Err(CliError::usage(anyhow::anyhow!(
+            "--alpha must be between 0 and 1"
+        )));
     }
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let journal_a = open_existing(&args.db).await?;
         let journal_b = match &args.db_b {
@@ -32,6 +37,10 @@ pub fn run(args: &CompareArgs) -> CmdResult {
         };
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         let regressions = comparison.regressions().count();
-        Ok(if args.fail_on_regression && regressions > 0 { THRESHOLD_CROSSED } else { exit::OK })
+        Ok(if args.fail_on_regression && regressions > 0 {
+            THRESHOLD_CROSSED
+        } else {
+            exit::OK
+        })
     })
 }
