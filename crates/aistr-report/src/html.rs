@@ -24,7 +24,7 @@ body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#1d1d1f;
 h1{font-size:24px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:2px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:18px 0 6px}.muted{color:#666}
 table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f4f4f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f4f4f6}td{overflow-wrap:anywhere}td.num{overflow-wrap:normal;text-align:right;font-variant-numeric:tabular-nums}
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}.card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:180px}
 .card b{display:block;font-size:22px}.card.r b{color:#c0392b}.card.d b{color:#2e6da4}
 .warn{background:#fff6e0;border-left:4px solid #e0a800;padding:6px 10px;margin:4px 0}
