@@ -8,6 +8,8 @@ pub const OK: u8 = 0;
 pub const FAILURE: u8 = 1;
 /// Bad usage, configuration or dataset: nothing was sent.
 pub const USAGE: u8 = 2;
+/// A `--fail-on` threshold was crossed (or `compare --fail-on-regression` found a regression).
+pub const THRESHOLD_CROSSED: u8 = 3;
 /// The run finished but not a single answer could be scored.
 pub const NOTHING_SCORED: u8 = 4;
 /// Interrupted by a signal; the run can be resumed.

@@ -11,8 +11,7 @@ use anyhow::{Context, anyhow};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Exit code when a `--fail-on` threshold is crossed (distinct from aistr's own errors, 1 and 2).
-pub const THRESHOLD_CROSSED: u8 = 3;
+pub use crate::exit::THRESHOLD_CROSSED;
 
 /// `--format` and `--fail-on` as given to `aistr scan`, checked before anything is sent.
 pub struct ScanOutputs {

@@ -58,7 +58,7 @@ async fn run_async(args: ScanArgs) -> CmdResult {
     let judge: Arc<dyn Judge> = Arc::new(RulesJudge);
     let pending = journal.pending(&run_id).await.map_err(anyhow::Error::from)?;
     let total = journal.attempts(&run_id).await.map_err(anyhow::Error::from)?.len();
-    let already = total - pending.len();
+    let already = total.saturating_sub(pending.len());
     eprintln!(
         "aistr: run {run_id}: {} attempts planned, {already} already recorded, {} to send ({} target `{}`)",
         total,
