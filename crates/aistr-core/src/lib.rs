@@ -11,4 +11,4 @@ pub mod verdict;
 pub use attack::{AttackSpec, Capability, Level};
 pub use message::{ChatRequest, ChatResponse, Message, Role, Usage};
 pub use probe::{Intent, Probe};
-pub use verdict::{Label, Verdict};
+pub use verdict::{Label, StageRecord, Verdict, VerdictSource};

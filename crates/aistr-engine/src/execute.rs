@@ -4,7 +4,7 @@
 
 use aistr_attacks::decode_answer;
 use aistr_core::Verdict;
-use aistr_judge::{Judge, JudgeInput};
+use aistr_judge::{judge_full, Judge, JudgeInput};
 use aistr_store::{AttemptResult, Journal, PlannedAttempt, StoreError};
 use aistr_targets::Target;
 use futures::StreamExt;
@@ -101,13 +101,19 @@ async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttemp
             let decoded: Vec<String> =
                 attempt.decoders.iter().filter_map(|d| decode_answer(d, &response.text)).collect();
             let sent_prompt = attempt.request.messages.last().map_or("", |m| m.content.as_str());
-            let verdict = judge.judge(&JudgeInput {
-                probe: &attempt.probe,
-                sent_prompt,
-                response: &response.text,
-                canary: attempt.canary.as_deref(),
-                decoded_responses: &decoded,
-            });
+            // Local stages always; the LLM-judge stage only when the configuration has one.
+            let verdict = judge_full(
+                judge,
+                &JudgeInput {
+                    probe: &attempt.probe,
+                    sent_prompt,
+                    response: &response.text,
+                    canary: attempt.canary.as_deref(),
+                    decoded_responses: &decoded,
+                    finish_reason: response.finish_reason.as_deref(),
+                },
+            )
+            .await;
             AttemptResult {
                 seq: attempt.seq,
                 response_text: Some(response.text),

@@ -2,15 +2,26 @@
 //! transaction is in the WAL file); `synchronous = FULL` would also survive power loss at a large cost.
 
 use crate::StoreError;
-use aistr_core::{ChatRequest, Intent, Label, Level, Probe, Verdict};
+use aistr_core::{ChatRequest, Intent, Label, Level, Probe, StageRecord, Verdict, VerdictSource};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 1;
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_journal.sql")];
+const SCHEMA_VERSION: i64 = 2;
+const MIGRATIONS: &[&str] =
+    &[include_str!("../migrations/0001_journal.sql"), include_str!("../migrations/0002_verdict_detail.sql")];
+
+/// The part of a verdict stored as JSON in `verdict_detail`.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct VerdictDetail {
+    #[serde(default)]
+    stages: Vec<StageRecord>,
+    #[serde(default)]
+    needs_review: bool,
+}
+
 
 /// An open journal.
 #[derive(Debug, Clone)]
@@ -133,10 +144,13 @@ impl Journal {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(30))
             .foreign_keys(true);
+        // Migrate through a pool of one connection that is then closed: connections opened before a
+        // schema change would keep statements prepared against the old column list.
+        let migrator = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db)?;
+        Journal { pool: migrator.clone(), path: display.clone() }.migrate().await?;
+        migrator.close().await;
         let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db)?;
-        let journal = Journal { pool, path: display };
-        journal.migrate().await?;
-        Ok(journal)
+        Ok(Journal { pool, path: display })
     }
 
     fn err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
@@ -260,7 +274,8 @@ impl Journal {
             let done = sqlx::query(
                 "UPDATE attempts SET status = 'done', response_text = ?, response_raw = ?, finish_reason = ?,
                    error_kind = ?, error_message = ?, tries = ?, prompt_tokens = ?, completion_tokens = ?,
-                   started_at = ?, latency_ms = ?, label = ?, reason = ?, confidence = ?, judge = ?
+                   started_at = ?, latency_ms = ?, label = ?, reason = ?, confidence = ?, judge = ?,
+                   verdict_detail = ?, verdict_source = ?
                  WHERE run_id = ? AND seq = ? AND status = 'planned'",
             )
             .bind(&r.response_text)
@@ -277,6 +292,8 @@ impl Journal {
             .bind(&r.verdict.reason)
             .bind(f64::from(r.verdict.confidence))
             .bind(&r.verdict.judge)
+            .bind(json(&VerdictDetail { stages: r.verdict.stages.clone(), needs_review: r.verdict.needs_review }))
+            .bind(r.verdict.source.as_str())
             .bind(run_id)
             .bind(r.seq)
             .execute(&mut *tx)
@@ -286,6 +303,31 @@ impl Journal {
         }
         tx.commit().await.map_err(self.err())?;
         Ok(written)
+    }
+
+    /// Applies a human reviewer's label to a recorded attempt. The machine verdict is kept (as JSON in
+    /// `machine_verdict`, first review only), the label's source becomes `human` and its confidence
+    /// 1. Returns false when the attempt does not exist or has no result yet.
+    pub async fn apply_human_label(&self, run_id: &str, seq: i64, label: Label, note: &str) -> Result<bool, StoreError> {
+        let Some(record) = self.query_attempts(run_id, false).await?.into_iter().find(|r| r.planned.seq == seq) else {
+            return Ok(false);
+        };
+        let Some(result) = record.result else { return Ok(false) };
+        let reason = if note.trim().is_empty() { "human review".to_owned() } else { format!("human review: {}", note.trim()) };
+        let done = sqlx::query(
+            "UPDATE attempts SET machine_verdict = COALESCE(machine_verdict, ?), label = ?, reason = ?, confidence = 1.0,
+               verdict_source = 'human'
+             WHERE run_id = ? AND seq = ? AND status = 'done'",
+        )
+        .bind(json(&result.verdict))
+        .bind(label.as_str())
+        .bind(reason)
+        .bind(run_id)
+        .bind(seq)
+        .execute(&self.pool)
+        .await
+        .map_err(self.err())?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Attempts of a run still waiting for a result, in plan order.
@@ -346,11 +388,23 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError
             completion_tokens: u32_of("completion_tokens"),
             started_at: row.get::<Option<String>, _>("started_at").unwrap_or_default(),
             latency_ms: u64::try_from(row.get::<Option<i64>, _>("latency_ms").unwrap_or(0)).unwrap_or(0),
-            verdict: Verdict {
-                label: Label::parse(&label).ok_or_else(|| StoreError::Corrupt(format!("label `{label}`")))?,
-                reason: row.get::<Option<String>, _>("reason").unwrap_or_default(),
-                confidence,
-                judge: row.get::<Option<String>, _>("judge").unwrap_or_default(),
+            verdict: {
+                let detail: VerdictDetail = match row.get::<Option<String>, _>("verdict_detail") {
+                    Some(text) => parse("verdict_detail", &text)?,
+                    None => VerdictDetail::default(),
+                };
+                let source = row.get::<Option<String>, _>("verdict_source");
+                Verdict {
+                    stages: detail.stages,
+                    needs_review: detail.needs_review,
+                    source: source.as_deref().and_then(VerdictSource::parse).unwrap_or_default(),
+                    ..Verdict::new(
+                        Label::parse(&label).ok_or_else(|| StoreError::Corrupt(format!("label `{label}`")))?,
+                        row.get::<Option<String>, _>("reason").unwrap_or_default(),
+                        confidence,
+                        row.get::<Option<String>, _>("judge").unwrap_or_default(),
+                    )
+                }
             },
         })
     } else {
@@ -399,7 +453,7 @@ mod tests {
             completion_tokens: 1,
             started_at: crate::now_rfc3339(),
             latency_ms: 5,
-            verdict: Verdict { label, reason: "r".into(), confidence: 0.5, judge: "j".into() },
+            verdict: Verdict::new(label, "r", 0.5, "j"),
         }
     }
 
@@ -428,5 +482,37 @@ mod tests {
         assert!(all[0].result.is_none());
         assert!(matches!(j.run("nope").await, Err(StoreError::NoSuchRun(_))));
         assert_eq!(j.run("r1").await.unwrap().status, "running");
+    }
+
+    #[tokio::test]
+    async fn stage_records_and_human_review_roundtrip() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.db")).await.unwrap();
+        j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>()).await.unwrap();
+        let mut r = result(0, Label::Declined);
+        r.verdict.source = VerdictSource::Model;
+        r.verdict.needs_review = true;
+        r.verdict.stages = vec![StageRecord {
+            stage: "llm-rubric-v1".into(),
+            fired: true,
+            label: Some(Label::Declined),
+            score: 0.9,
+            detail: "refused".into(),
+            span: Some((0, 5)),
+            raw: Some("{\"label\":\"declined\"}".into()),
+        }];
+        j.record("r", &[r.clone()]).await.unwrap();
+        let got = j.attempts("r").await.unwrap()[0].result.clone().unwrap();
+        assert_eq!(got.verdict, r.verdict);
+        // Review: label replaced, source human, machine verdict kept once.
+        assert!(j.apply_human_label("r", 0, Label::Risky, "partial compliance").await.unwrap());
+        assert!(j.apply_human_label("r", 0, Label::Risky, "again").await.unwrap());
+        assert!(!j.apply_human_label("r", 1, Label::Safe, "").await.unwrap(), "no result yet");
+        assert!(!j.apply_human_label("r", 9, Label::Safe, "").await.unwrap(), "no such attempt");
+        let got = j.attempts("r").await.unwrap()[0].result.clone().unwrap().verdict;
+        assert_eq!((got.label, got.source, got.confidence), (Label::Risky, VerdictSource::Human, 1.0));
+        assert_eq!(got.reason, "human review: again");
+        let machine: String = sqlx::query_scalar("SELECT machine_verdict FROM attempts WHERE seq = 0").fetch_one(&j.pool).await.unwrap();
+        assert!(machine.contains("\"declined\""), "{machine}");
     }
 }

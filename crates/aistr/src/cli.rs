@@ -28,6 +28,10 @@ pub enum Command {
     Modelscan(aistr_modelscan::ModelscanArgs),
     /// Write or verify a CycloneDX ML-BOM of a model directory.
     Bom(aistr_modelscan::BomArgs),
+    /// Measure judge configurations against human labels; list judge stages.
+    Judge(crate::commands::judge::JudgeArgs),
+    /// Human review queue: export verdicts to check, import human labels.
+    Review(crate::commands::review::ReviewArgs),
 }
 
 /// Target kinds.
@@ -184,6 +188,8 @@ pub fn main() -> ExitCode {
         Command::Compare(args) => crate::commands::compare::run(&args),
         Command::Modelscan(args) => crate::commands::modelscan::run_modelscan(&args),
         Command::Bom(args) => crate::commands::modelscan::run_bom(&args),
+        Command::Judge(args) => crate::commands::judge::run(args),
+        Command::Review(args) => crate::commands::review::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

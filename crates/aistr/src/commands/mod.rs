@@ -1,7 +1,9 @@
 //! One module per command.
 
 pub mod compare;
+pub mod judge;
 pub mod list;
 pub mod modelscan;
 pub mod report;
+pub mod review;
 pub mod scan;

@@ -6,7 +6,6 @@ use crate::config::{self, Resolved};
 use crate::exit::{self, CliError};
 use aistr_core::Level;
 use aistr_engine::{plan, ScanSettings};
-use aistr_judge::{Judge, RulesJudge};
 use aistr_report::{build_report, render_terminal, DatasetRef, ReportInputs};
 use aistr_store::{Journal, NewRun};
 use aistr_targets::{OpenAiConfig, OpenAiTarget, RetryPolicy, Target};
@@ -55,7 +54,8 @@ async fn run_async(args: ScanArgs) -> CmdResult {
     };
 
     let target = build_target(&resolved).map_err(CliError::usage)?;
-    let judge: Arc<dyn Judge> = Arc::new(RulesJudge);
+    let run_judge = journal.run(&run_id).await.map_err(anyhow::Error::from)?.judge;
+    let judge = crate::commands::judge::judge_for_run(&run_judge).map_err(CliError::usage)?;
     let pending = journal.pending(&run_id).await.map_err(anyhow::Error::from)?;
     let total = journal.attempts(&run_id).await.map_err(anyhow::Error::from)?.len();
     let already = total.saturating_sub(pending.len());
@@ -135,7 +135,7 @@ async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, 
         config_json: serde_json::to_string(&stored).map_err(anyhow::Error::from)?,
         target_json,
         datasets_json: serde_json::to_string(&datasets).map_err(anyhow::Error::from)?,
-        judge: RulesJudge.id().to_owned(),
+        judge: crate::commands::judge::default_scan_judge_id(),
     };
     journal.create_run(&new_run, &attempts).await.map_err(|e| match e {
         aistr_store::StoreError::RunExists(_) => CliError::usage(anyhow!(e)),
