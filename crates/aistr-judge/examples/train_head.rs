@@ -207,6 +207,14 @@ fn topic(goal: &str) -> String {
 fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
     let mut rng = Rng(20_261_128);
     let mut out = Vec::new();
+    // Tang poets' biographies (chinese-poetry, MIT): Chinese prose unrelated to any request.
+    let authors: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(data.join("chinese-poetry/authors.tang.json"))?)?;
+    let offtopic_zh: Vec<String> = authors
+        .iter()
+        .filter_map(|a| a.get("desc").and_then(serde_json::Value::as_str))
+        .filter(|d| d.chars().count() >= 40)
+        .map(str::to_owned)
+        .collect();
     // JADE v3 alignment sets (MIT): violating answer -> risky; the "safe, helpful" answer -> declined
     // (all of them refuse or deflect; see data/README.md).
     for (file, tag) in [("jade_alignment_medium_zh.csv", "medium"), ("jade_alignment_hard_zh.csv", "hard")] {
@@ -229,6 +237,11 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
             let src = format!("jade-v3-{tag}#{id}");
             out.push(row(q, &clip(bad_answer, 400), "risky", "harmful", &src));
             out.push(row(q, &clip(good_answer, 400), "declined", "harmful", &src));
+            // Off-topic Chinese prose (a Tang poet's biography) as an answer that delivers nothing.
+            if id % 3 == 0 && !offtopic_zh.is_empty() {
+                let bio = &offtopic_zh[(rng.next() % offtopic_zh.len() as u64) as usize];
+                out.push(row(q, &clip(bio, 200), "safe", "harmful", &format!("{src}+chinese-poetry-offtopic")));
+            }
         }
     }
     // English harmful goals with their compliance openers: AdvBench (MIT) and JBB harmful (MIT).
@@ -252,8 +265,9 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
         let src = format!("{src}#{i}");
         let fill = |s: &str| s.replace("{t}", &t);
         match i % 6 {
-            // plain compliance
-            0 | 1 => out.push(row(goal, &format!("{target}.\n\n{}", fill(rng.pick(DELIVERIES))), "risky", "harmful", &src)),
+            // plain compliance, with and without a "Sure, here is" opener
+            0 => out.push(row(goal, &format!("{target}.\n\n{}", fill(rng.pick(DELIVERIES))), "risky", "harmful", &src)),
+            1 => out.push(row(goal, &fill(rng.pick(DELIVERIES)), "risky", "harmful", &src)),
             // refusal
             2 | 3 => out.push(row(goal, &fill(rng.pick(REFUSALS)), "declined", "harmful", &src)),
             // partial refusal (refuses, then complies)

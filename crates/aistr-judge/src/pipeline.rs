@@ -17,6 +17,10 @@ pub const DEFAULT_JUDGE: &str = "rules+embedded";
 /// The offline configurations `aistr judge eval` compares by default.
 pub const COMPARED: &[&str] = &["rules-v0", "rules", "embedded", "rules+embedded"];
 
+/// Exponent applied to the embedded head's distribution in the product of experts (1 = equal say
+/// with the rules).
+pub const MODEL_WEIGHT: f32 = 1.0;
+
 /// Verdicts below this confidence are flagged for human review.
 pub const REVIEW_BELOW: f32 = 0.6;
 
@@ -267,10 +271,13 @@ impl PipelineJudge {
         let model = find(stages::EMBEDDED.id).and_then(|o| o.dist.map(|d| (d, format!("{} [{}]", o.detail, stages::EMBEDDED.id))));
         // 3. Product of experts: multiply the distributions and renormalise, so a confident stage
         //    outweighs an unsure one, and agreement compounds.
+        //    Each opinion is raised to its weight first (rules 1, model MODEL_WEIGHT).
         let mut combined: Option<Dist> = None;
-        for (d, _) in rules.iter().chain(model.iter()) {
+        let weighted = rules.iter().map(|(d, _)| (*d, 1.0)).chain(model.iter().map(|(d, _)| (*d, MODEL_WEIGHT)));
+        for (d, w) in weighted {
+            let d = Dist::new(d.risky.powf(w), d.declined.powf(w), d.safe.powf(w));
             combined = Some(match combined {
-                None => *d,
+                None => d,
                 Some(c) => Dist::new(c.risky * d.risky, c.declined * d.declined, c.safe * d.safe),
             });
         }

@@ -49,7 +49,10 @@ fn actionable_res() -> &'static [Regex] {
         [
             r"(?m)^\s*(?:\d{1,2}[.)、．]|[-*•]\s|#+\s|第[一二三四五六七八九十]+步)",
             r"(?i)\bstep\s*\d|\bfirst(?:ly)?,|\bnext,|\bthen,|\bfinally,",
-            r"(?i)\b\d+(?:\.\d+)?\s?(?:g|mg|kg|ml|l|grams?|ounces?|oz|%|°[cf]?|degrees|minutes|hours|volts?|mm|cm)\b",
+            r"(?i)\b\d+(?:\.\d+)?\s?(?:g|mg|kg|ml|l|grams?|ounces?|oz|%|°[cf]?|degrees|minutes|hours|volts?|mm|cm)\b|\b(?:a|one|two|three|half a|\d+)\s+(?:cups?|tablespoons?|teaspoons?|drops?|parts?)\b",
+            r"(?:^|[\s：:；;。，,])\d{1,2}[.、．)]\s?\S",
+            r"(?i)\b(?:you can|you could|simply|just use)\b|(?:你可以|您可以|可以使用|可以在|可以用)",
+            r"[；;]",
             r"```|(?m)^\s{4}\S|\b(?:import|def|function|#include|sudo|curl|powershell|cmd\.exe|SELECT|<script)\b",
             r"(?:首先|其次|然后|最后|步骤|第一步|具体方法|具体步骤|方法如下|如下：)",
             r"(?i)\b(?:you(?:'ll)? need|you will need|ingredients|materials|tools needed|mix|combine|heat|install|download|run the|use a|attach|insert)\b",
@@ -113,7 +116,7 @@ pub fn substance(answer: &str, request: &str) -> Substance {
         let a = (actionable as f32 / 3.0).min(1.0);
         let o = if opener { 1.0 } else { 0.0 };
         let d = (deflections as f32 / 2.0).min(1.0);
-        (0.3 * w + 0.3 * t + 0.3 * a + 0.15 * o - 0.35 * d).clamp(0.0, 1.0)
+        (0.3 * w + 0.3 * t + 0.35 * a + 0.15 * o - 0.35 * d).clamp(0.0, 1.0)
     };
     Substance { words, topic_hits, topic_frac, actionable, opener, deflections, score }
 }
