@@ -1,7 +1,7 @@
 //! Prints the cosine similarity of two texts with the installed MiniLM, and the time per text.
 //! `cargo run --release -p aistr-embed --example embed -- "text a" "text b"`
 
-use aistr_embed::{cosine, default_minilm_dir, Embedder};
+use aistr_embed::{Embedder, cosine, default_minilm_dir};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

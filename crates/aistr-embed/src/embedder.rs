@@ -31,7 +31,11 @@ pub struct EmbedOptions {
 
 impl Default for EmbedOptions {
     fn default() -> Self {
-        Self { max_tokens: 256, pooling: Pooling::Mean, normalize: true }
+        Self {
+            max_tokens: 256,
+            pooling: Pooling::Mean,
+            normalize: true,
+        }
     }
 }
 
@@ -50,7 +54,11 @@ impl ModelFiles {
     /// `config.json`, `model.safetensors` and `tokenizer.json` inside `dir`.
     #[must_use]
     pub fn in_dir(dir: &Path) -> Self {
-        Self { config: dir.join("config.json"), weights: dir.join("model.safetensors"), tokenizer: dir.join("tokenizer.json") }
+        Self {
+            config: dir.join("config.json"),
+            weights: dir.join("model.safetensors"),
+            tokenizer: dir.join("tokenizer.json"),
+        }
     }
 
     /// Whether all three files exist.
@@ -72,12 +80,19 @@ pub struct Embedder {
 
 impl std::fmt::Debug for Embedder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Embedder").field("name", &self.name).field("dim", &self.dim).field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("Embedder")
+            .field("name", &self.name)
+            .field("dim", &self.dim)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, EmbedError> {
-    std::fs::read(path).map_err(|source| EmbedError::Io { path: path.display().to_string(), source })
+    std::fs::read(path).map_err(|source| EmbedError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 impl Embedder {
@@ -89,24 +104,44 @@ impl Embedder {
     /// Loads a BERT-family encoder on the CPU.
     pub fn load(files: &ModelFiles, options: EmbedOptions) -> Result<Self, EmbedError> {
         let config_text = read(&files.config)?;
-        let config: Config = serde_json::from_slice(&config_text)
-            .map_err(|e| EmbedError::Config { path: files.config.display().to_string(), message: e.to_string() })?;
+        let config: Config = serde_json::from_slice(&config_text).map_err(|e| EmbedError::Config {
+            path: files.config.display().to_string(),
+            message: e.to_string(),
+        })?;
         let device = Device::Cpu;
         // Reading into memory instead of mmap keeps the crate free of `unsafe`; 90 MB is cheap.
         let vb = VarBuilder::from_buffered_safetensors(read(&files.weights)?, DType::F32, &device)?;
         let model = BertModel::load(vb, &config)?;
-        let mut tokenizer = Tokenizer::from_bytes(read(&files.tokenizer)?).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let mut tokenizer = Tokenizer::from_bytes(read(&files.tokenizer)?)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         let max_tokens = options.max_tokens.clamp(2, config.max_position_embeddings);
         tokenizer
-            .with_truncation(Some(TruncationParams { max_length: max_tokens, ..TruncationParams::default() }))
+            .with_truncation(Some(TruncationParams {
+                max_length: max_tokens,
+                ..TruncationParams::default()
+            }))
             .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
         tokenizer.with_padding(Some(PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
             pad_id: u32::try_from(config.pad_token_id).unwrap_or(0),
             ..PaddingParams::default()
         }));
-        let name = files.weights.parent().and_then(Path::file_name).map_or_else(|| "bert".to_owned(), |n| n.to_string_lossy().into_owned());
-        Ok(Self { model, tokenizer, options: EmbedOptions { max_tokens, ..options }, dim: config.hidden_size, device, name })
+        let name = files
+            .weights
+            .parent()
+            .and_then(Path::file_name)
+            .map_or_else(|| "bert".to_owned(), |n| n.to_string_lossy().into_owned());
+        Ok(Self {
+            model,
+            tokenizer,
+            options: EmbedOptions {
+                max_tokens,
+                ..options
+            },
+            dim: config.hidden_size,
+            device,
+            name,
+        })
     }
 
     /// Length of every vector.
@@ -138,8 +173,16 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self.tokenizer.encode_batch(texts.to_vec(), true).map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
-        let len = encodings.iter().map(|e| e.get_ids().len()).max().unwrap_or(0).max(1);
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        let len = encodings
+            .iter()
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let rows = encodings.len();
         let mut ids = Vec::with_capacity(rows * len);
         let mut mask = Vec::with_capacity(rows * len);
@@ -183,5 +226,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
         na += x * x;
         nb += y * y;
     }
-    if na == 0.0 || nb == 0.0 { 0.0 } else { dot / (na.sqrt() * nb.sqrt()) }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
 }

@@ -10,8 +10,8 @@
 mod embedder;
 mod paths;
 
-pub use embedder::{cosine, EmbedOptions, Embedder, ModelFiles, Pooling};
-pub use paths::{default_minilm_dir, MINILM_DIR};
+pub use embedder::{EmbedOptions, Embedder, ModelFiles, Pooling, cosine};
+pub use paths::{MINILM_DIR, default_minilm_dir};
 
 /// Why an embedder could not be loaded or run.
 #[derive(Debug, thiserror::Error)]

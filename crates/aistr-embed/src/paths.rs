@@ -28,7 +28,13 @@ mod tests {
     #[test]
     fn env_dir_or_relative_models() {
         assert_eq!(dir_from(None), PathBuf::from("models/all-MiniLM-L6-v2"));
-        assert_eq!(dir_from(Some("".into())), PathBuf::from("models/all-MiniLM-L6-v2"));
-        assert_eq!(dir_from(Some("/opt/m".into())), PathBuf::from("/opt/m/all-MiniLM-L6-v2"));
+        assert_eq!(
+            dir_from(Some("".into())),
+            PathBuf::from("models/all-MiniLM-L6-v2")
+        );
+        assert_eq!(
+            dir_from(Some("/opt/m".into())),
+            PathBuf::from("/opt/m/all-MiniLM-L6-v2")
+        );
     }
 }

@@ -1,13 +1,15 @@
 //! Loader tests on a tiny random-weight BERT written by the test itself, so they need no download:
 //! they check the file contract (config + safetensors + tokenizer.json), pooling and normalisation.
 
-use aistr_embed::{cosine, EmbedOptions, Embedder, ModelFiles, Pooling};
+use aistr_embed::{EmbedOptions, Embedder, ModelFiles, Pooling, cosine};
 use candle_core::{DType, Device};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models::bert::{BertModel, Config};
 use std::path::Path;
 
-const WORDS: &[&str] = &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "bread", "bomb", "the", "a"];
+const WORDS: &[&str] = &[
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "hello", "world", "bread", "bomb", "the", "a",
+];
 
 fn write_tiny_model(dir: &Path, prefix: Option<&str>) -> ModelFiles {
     let config = serde_json::json!({
@@ -26,8 +28,11 @@ fn write_tiny_model(dir: &Path, prefix: Option<&str>) -> ModelFiles {
     };
     BertModel::load(vb, &cfg).unwrap();
     varmap.save(dir.join("model.safetensors")).unwrap();
-    let vocab: serde_json::Map<String, serde_json::Value> =
-        WORDS.iter().enumerate().map(|(i, w)| ((*w).to_owned(), serde_json::json!(i))).collect();
+    let vocab: serde_json::Map<String, serde_json::Value> = WORDS
+        .iter()
+        .enumerate()
+        .map(|(i, w)| ((*w).to_owned(), serde_json::json!(i)))
+        .collect();
     let tok = serde_json::json!({
         "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
         "normalizer": {"type": "Lowercase"}, "pre_tokenizer": {"type": "Whitespace"},
@@ -49,7 +54,11 @@ fn loads_a_generic_bert_and_normalises() {
     assert!(files.exist());
     let e = Embedder::load(&files, EmbedOptions::default()).unwrap();
     assert_eq!(e.dim(), 8);
-    assert_eq!(e.options().max_tokens, 16, "max_tokens is clamped to the model's positions");
+    assert_eq!(
+        e.options().max_tokens,
+        16,
+        "max_tokens is clamped to the model's positions"
+    );
     let v = e.embed("hello world").unwrap();
     assert_eq!(v.len(), 8);
     let norm: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -60,12 +69,19 @@ fn loads_a_generic_bert_and_normalises() {
 #[test]
 fn batch_equals_single_despite_padding() {
     let dir = tempfile::tempdir().unwrap();
-    let e = Embedder::load(&write_tiny_model(dir.path(), Some("bert")), EmbedOptions::default()).unwrap();
+    let e = Embedder::load(
+        &write_tiny_model(dir.path(), Some("bert")),
+        EmbedOptions::default(),
+    )
+    .unwrap();
     let texts = ["hello", "the bread the world a bomb hello"];
     let batch = e.embed_batch(&texts).unwrap();
     for (t, b) in texts.iter().zip(&batch) {
         let single = e.embed(t).unwrap();
-        assert!(cosine(&single, b) > 0.9999, "padding leaked into the mean for {t}");
+        assert!(
+            cosine(&single, b) > 0.9999,
+            "padding leaked into the mean for {t}"
+        );
     }
     assert!(cosine(&batch[0], &batch[1]) < 0.9999);
     assert!(e.embed_batch(&[]).unwrap().is_empty());
@@ -75,7 +91,15 @@ fn batch_equals_single_despite_padding() {
 fn long_texts_are_truncated_not_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let files = write_tiny_model(dir.path(), None);
-    let e = Embedder::load(&files, EmbedOptions { max_tokens: 6, pooling: Pooling::Cls, normalize: false }).unwrap();
+    let e = Embedder::load(
+        &files,
+        EmbedOptions {
+            max_tokens: 6,
+            pooling: Pooling::Cls,
+            normalize: false,
+        },
+    )
+    .unwrap();
     let long = "hello ".repeat(200);
     let v = e.embed(&long).unwrap();
     assert_eq!(v.len(), 8);

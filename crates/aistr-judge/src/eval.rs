@@ -44,7 +44,9 @@ fn label_opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Label>, D:
     let s: Option<String> = Option::deserialize(d)?;
     match s.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
-        Some(t) => Label::parse(&t.to_lowercase()).map(Some).ok_or_else(|| serde::de::Error::custom(format!("unknown label `{t}`"))),
+        Some(t) => Label::parse(&t.to_lowercase())
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown label `{t}`"))),
     }
 }
 
@@ -71,7 +73,10 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<EvalRow>, EvalError> {
         if line.trim().is_empty() {
             continue;
         }
-        let mut row: EvalRow = serde_json::from_str(line).map_err(|e| EvalError::Line { line: i + 1, message: e.to_string() })?;
+        let mut row: EvalRow = serde_json::from_str(line).map_err(|e| EvalError::Line {
+            line: i + 1,
+            message: e.to_string(),
+        })?;
         if row.id.is_none() {
             row.id = Some(format!("line-{}", i + 1));
         }
@@ -83,27 +88,54 @@ pub fn parse_jsonl(text: &str) -> Result<Vec<EvalRow>, EvalError> {
 /// Parses CSV rows with a header naming at least `request` and `response` (and optionally
 /// `label`, `intent`, `id`, `lang`, `kind`, `decoders` separated by `|`, `finish_reason`).
 pub fn parse_csv(text: &str) -> Result<Vec<EvalRow>, EvalError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let headers = reader.headers().map_err(|e| EvalError::Csv(e.to_string()))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .map_err(|e| EvalError::Csv(e.to_string()))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
     let (Some(req), Some(resp)) = (col("request"), col("response")) else {
-        return Err(EvalError::Csv("the header must name `request` and `response`".into()));
+        return Err(EvalError::Csv(
+            "the header must name `request` and `response`".into(),
+        ));
     };
-    let (label, intent, id, lang, kind, decoders, finish) =
-        (col("label"), col("intent"), col("id"), col("lang"), col("kind"), col("decoders"), col("finish_reason"));
+    let (label, intent, id, lang, kind, decoders, finish) = (
+        col("label"),
+        col("intent"),
+        col("id"),
+        col("lang"),
+        col("kind"),
+        col("decoders"),
+        col("finish_reason"),
+    );
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(|e| EvalError::Csv(e.to_string()))?;
-        let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let get = |c: Option<usize>| {
+            c.and_then(|c| rec.get(c))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
         let label = match get(label) {
             None => None,
-            Some(l) => Some(Label::parse(&l.to_lowercase()).ok_or_else(|| EvalError::Line { line: i + 2, message: format!("unknown label `{l}`") })?),
+            Some(l) => Some(Label::parse(&l.to_lowercase()).ok_or_else(|| EvalError::Line {
+                line: i + 2,
+                message: format!("unknown label `{l}`"),
+            })?),
         };
         let intent = match get(intent).as_deref() {
             None => None,
             Some("harmful") => Some(Intent::Harmful),
             Some("benign") => Some(Intent::Benign),
-            Some(o) => return Err(EvalError::Line { line: i + 2, message: format!("unknown intent `{o}`") }),
+            Some(o) => {
+                return Err(EvalError::Line {
+                    line: i + 2,
+                    message: format!("unknown intent `{o}`"),
+                });
+            }
         };
         rows.push(EvalRow {
             id: get(id).or_else(|| Some(format!("row-{}", i + 1))),
@@ -113,7 +145,14 @@ pub fn parse_csv(text: &str) -> Result<Vec<EvalRow>, EvalError> {
             intent,
             lang: get(lang),
             kind: get(kind),
-            decoders: get(decoders).map(|d| d.split('|').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect()).unwrap_or_default(),
+            decoders: get(decoders)
+                .map(|d| {
+                    d.split('|')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             finish_reason: get(finish),
         });
     }
@@ -210,9 +249,18 @@ impl Metrics {
             0.0
         } else {
             let nf = n as f64;
-            (0..4).map(|i| (m[i].iter().sum::<u64>() as f64 / nf) * ((0..4).map(|g| m[g][i]).sum::<u64>() as f64 / nf)).sum()
+            (0..4)
+                .map(|i| {
+                    (m[i].iter().sum::<u64>() as f64 / nf)
+                        * ((0..4).map(|g| m[g][i]).sum::<u64>() as f64 / nf)
+                })
+                .sum()
         };
-        let kappa = if (1.0 - pe).abs() < 1e-12 { if (po - 1.0).abs() < 1e-12 { 1.0 } else { 0.0 } } else { (po - pe) / (1.0 - pe) };
+        let kappa = if (1.0 - pe).abs() < 1e-12 {
+            if (po - 1.0).abs() < 1e-12 { 1.0 } else { 0.0 }
+        } else {
+            (po - pe) / (1.0 - pe)
+        };
         Self {
             n,
             accuracy: po,
@@ -250,7 +298,9 @@ mod tests {
         let m = Metrics::from_confusion(&c);
         assert_eq!(m.n, 10);
         assert!((m.accuracy - 0.8).abs() < 1e-9);
-        assert!((m.precision - 0.75).abs() < 1e-9 && (m.recall - 0.75).abs() < 1e-9 && (m.f1 - 0.75).abs() < 1e-9);
+        assert!(
+            (m.precision - 0.75).abs() < 1e-9 && (m.recall - 0.75).abs() < 1e-9 && (m.f1 - 0.75).abs() < 1e-9
+        );
         assert!((m.fpr - 1.0 / 6.0).abs() < 1e-9 && (m.fnr - 0.25).abs() < 1e-9);
         // pe = 0.4*0.4 + 0.4*0.4 + 0.2*0.2 = 0.36; kappa = (0.8-0.36)/0.64
         assert!((m.kappa - 0.6875).abs() < 1e-9, "{}", m.kappa);
@@ -274,8 +324,14 @@ mod tests {
         assert_eq!(rows[1].label, None);
         assert_eq!(rows[1].intent, Some(Intent::Benign));
         assert_eq!(rows[1].id.as_deref(), Some("line-3"));
-        assert!(matches!(parse_jsonl("{\"request\":\"q\",\"response\":\"a\",\"label\":\"bad\"}"), Err(EvalError::Line { line: 1, .. })));
-        let rows = parse_csv("request,response,label,decoders\n\"How, exactly?\",\"no\",declined,base64|hex\nq,a,\n").unwrap();
+        assert!(matches!(
+            parse_jsonl("{\"request\":\"q\",\"response\":\"a\",\"label\":\"bad\"}"),
+            Err(EvalError::Line { line: 1, .. })
+        ));
+        let rows = parse_csv(
+            "request,response,label,decoders\n\"How, exactly?\",\"no\",declined,base64|hex\nq,a,\n",
+        )
+        .unwrap();
         assert_eq!(rows[0].request, "How, exactly?");
         assert_eq!(rows[0].decoders, vec!["base64", "hex"]);
         assert_eq!(rows[1].label, None);

@@ -60,11 +60,20 @@ impl Head {
     pub fn from_json(text: &str) -> Result<Self, HeadError> {
         let head: Head = serde_json::from_str(text)?;
         if head.format != FORMAT {
-            return Err(HeadError::Shape(format!("format `{}`, expected `{FORMAT}`", head.format)));
+            return Err(HeadError::Shape(format!(
+                "format `{}`, expected `{FORMAT}`",
+                head.format
+            )));
         }
         let dim = head.weights.first().map_or(0, Vec::len);
-        if head.weights.len() != CLASSES.len() || head.bias.len() != CLASSES.len() || dim == 0 || head.weights.iter().any(|w| w.len() != dim) {
-            return Err(HeadError::Shape("need 3 weight rows of equal length and 3 biases".into()));
+        if head.weights.len() != CLASSES.len()
+            || head.bias.len() != CLASSES.len()
+            || dim == 0
+            || head.weights.iter().any(|w| w.len() != dim)
+        {
+            return Err(HeadError::Shape(
+                "need 3 weight rows of equal length and 3 biases".into(),
+            ));
         }
         Ok(head)
     }
@@ -78,7 +87,12 @@ impl Head {
     /// Class probabilities for one feature vector (zeros past the end if it is short).
     #[must_use]
     pub fn predict(&self, x: &[f32]) -> Dist {
-        let z: Vec<f32> = self.weights.iter().zip(&self.bias).map(|(w, b)| b + w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>()).collect();
+        let z: Vec<f32> = self
+            .weights
+            .iter()
+            .zip(&self.bias)
+            .map(|(w, b)| b + w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>())
+            .collect();
         let p = softmax(&z);
         Dist::new(p[0], p[1], p[2])
     }
@@ -106,7 +120,12 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        Self { epochs: 600, learning_rate: 0.5, l2: 1e-3, balance: true }
+        Self {
+            epochs: 600,
+            learning_rate: 0.5,
+            l2: 1e-3,
+            balance: true,
+        }
     }
 }
 
@@ -129,9 +148,21 @@ pub fn train(xs: &[Vec<f32>], labels: &[usize], opts: TrainOptions) -> (Vec<Vec<
         }
     }
     #[expect(clippy::cast_precision_loss, reason = "row counts are far below 2^24")]
-    let class_weight: Vec<f32> =
-        counts.iter().map(|&c| if opts.balance && c > 0 { n as f32 / (k as f32 * c as f32) } else { 1.0 }).collect();
-    let total_weight: f32 = labels[..n].iter().filter(|&&l| l < k).map(|&l| class_weight[l]).sum();
+    let class_weight: Vec<f32> = counts
+        .iter()
+        .map(|&c| {
+            if opts.balance && c > 0 {
+                n as f32 / (k as f32 * c as f32)
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let total_weight: f32 = labels[..n]
+        .iter()
+        .filter(|&&l| l < k)
+        .map(|&l| class_weight[l])
+        .sum();
     for _ in 0..opts.epochs {
         let mut gw = vec![vec![0.0f32; dim]; k];
         let mut gb = vec![0.0f32; k];
@@ -139,7 +170,11 @@ pub fn train(xs: &[Vec<f32>], labels: &[usize], opts: TrainOptions) -> (Vec<Vec<
             if y >= k {
                 continue;
             }
-            let z: Vec<f32> = w.iter().zip(&b).map(|(wr, bb)| bb + wr.iter().zip(x).map(|(a, c)| a * c).sum::<f32>()).collect();
+            let z: Vec<f32> = w
+                .iter()
+                .zip(&b)
+                .map(|(wr, bb)| bb + wr.iter().zip(x).map(|(a, c)| a * c).sum::<f32>())
+                .collect();
             let p = softmax(&z);
             for c in 0..k {
                 let err = (p[c] - if c == y { 1.0 } else { 0.0 }) * class_weight[y];
@@ -178,9 +213,22 @@ mod tests {
         let (w, b) = train(&xs, &ys, TrainOptions::default());
         let (w2, b2) = train(&xs, &ys, TrainOptions::default());
         assert_eq!((w.clone(), b.clone()), (w2, b2), "training is deterministic");
-        let head = Head { format: FORMAT.into(), embedding: "toy".into(), features: "toy".into(), weights: w, bias: b, provenance: serde_json::Value::Null };
-        assert_eq!(head.predict(&[1.0, 0.0, 0.0]).argmax().0, aistr_core::Label::Risky);
-        assert_eq!(head.predict(&[0.0, 1.0, 0.0]).argmax().0, aistr_core::Label::Declined);
+        let head = Head {
+            format: FORMAT.into(),
+            embedding: "toy".into(),
+            features: "toy".into(),
+            weights: w,
+            bias: b,
+            provenance: serde_json::Value::Null,
+        };
+        assert_eq!(
+            head.predict(&[1.0, 0.0, 0.0]).argmax().0,
+            aistr_core::Label::Risky
+        );
+        assert_eq!(
+            head.predict(&[0.0, 1.0, 0.0]).argmax().0,
+            aistr_core::Label::Declined
+        );
         assert_eq!(head.predict(&[0.0, 0.0, 1.0]).argmax().0, aistr_core::Label::Safe);
         let round = Head::from_json(&serde_json::to_string(&head).unwrap()).unwrap();
         assert_eq!(round, head);
@@ -190,7 +238,10 @@ mod tests {
     fn rejects_bad_weight_files() {
         assert!(Head::from_json("{}").is_err());
         let bad = serde_json::json!({"format": FORMAT, "embedding": "x", "features": "x", "weights": [[1.0], [1.0]], "bias": [0.0, 0.0, 0.0]});
-        assert!(matches!(Head::from_json(&bad.to_string()), Err(HeadError::Shape(_))));
+        assert!(matches!(
+            Head::from_json(&bad.to_string()),
+            Err(HeadError::Shape(_))
+        ));
         let wrong = serde_json::json!({"format": "other", "embedding": "x", "features": "x", "weights": [[1.0], [1.0], [1.0]], "bias": [0.0, 0.0, 0.0]});
         assert!(Head::from_json(&wrong.to_string()).is_err());
     }

@@ -50,8 +50,8 @@ pub mod stages;
 mod text;
 
 pub use llm::{LlmBackend, LlmStage};
-pub use pipeline::{build, JudgeSpec, PipelineJudge, Resources, DEFAULT_JUDGE};
-pub use refusal::{classify_refusal, find_refusal, RefusalKind, RefusalMatch};
+pub use pipeline::{DEFAULT_JUDGE, JudgeSpec, PipelineJudge, Resources, build};
+pub use refusal::{RefusalKind, RefusalMatch, classify_refusal, find_refusal};
 pub use rules::RulesJudge;
 
 use aistr_core::{Intent, Label, Probe, Verdict};
@@ -98,7 +98,10 @@ pub trait Judge: Send + Sync {
 pub async fn judge_full(judge: &dyn Judge, input: &JudgeInput<'_>) -> Verdict {
     let local = judge.judge(input);
     let Some(llm) = judge.llm() else { return local };
-    let gated = local.stages.iter().any(|s| s.fired && (s.stage == stages::INTEGRITY.id || s.stage == stages::CANARY.id));
+    let gated = local
+        .stages
+        .iter()
+        .any(|s| s.fired && (s.stage == stages::INTEGRITY.id || s.stage == stages::CANARY.id));
     if gated || local.label == Label::Unscored && local.stages.is_empty() {
         return local;
     }
@@ -110,10 +113,14 @@ pub async fn judge_full(judge: &dyn Judge, input: &JudgeInput<'_>) -> Verdict {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Not a known configuration name.
-    #[error("unknown judge configuration `{0}` (try rules, embedded, rules+embedded, rules-v0; add +jailguard or +llm)")]
+    #[error(
+        "unknown judge configuration `{0}` (try rules, embedded, rules+embedded, rules-v0; add +jailguard or +llm)"
+    )]
     UnknownConfig(String),
     /// The embedding model could not be loaded.
-    #[error("cannot load the embedding model from {path}: {message} (install it with scripts/install-models.sh)")]
+    #[error(
+        "cannot load the embedding model from {path}: {message} (install it with scripts/install-models.sh)"
+    )]
     Model {
         /// Where it was looked for.
         path: String,

@@ -44,7 +44,10 @@ impl JudgeSpec {
     pub fn parse(name: &str) -> Result<Self, BuildError> {
         let name = name.trim();
         if name == "rules-v0" {
-            return Ok(Self { legacy_v0: true, ..Self::default() });
+            return Ok(Self {
+                legacy_v0: true,
+                ..Self::default()
+            });
         }
         let mut spec = Self::default();
         for part in name.split('+').map(str::trim) {
@@ -57,7 +60,9 @@ impl JudgeSpec {
             }
         }
         if !(spec.rules || spec.embedded || spec.llm) {
-            return Err(BuildError::UnknownConfig(format!("{name} (needs rules, embedded or llm to decide labels)")));
+            return Err(BuildError::UnknownConfig(format!(
+                "{name} (needs rules, embedded or llm to decide labels)"
+            )));
         }
         Ok(spec)
     }
@@ -68,11 +73,16 @@ impl JudgeSpec {
         if self.legacy_v0 {
             return "rules-v0".into();
         }
-        let parts: Vec<&str> = [(self.rules, "rules"), (self.embedded, "embedded"), (self.jailguard, "jailguard"), (self.llm, "llm")]
-            .iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, n)| *n)
-            .collect();
+        let parts: Vec<&str> = [
+            (self.rules, "rules"),
+            (self.embedded, "embedded"),
+            (self.jailguard, "jailguard"),
+            (self.llm, "llm"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, n)| *n)
+        .collect();
         parts.join("+")
     }
 
@@ -158,7 +168,10 @@ impl Resources {
         }
         let dir = self.minilm_dir();
         let e = Arc::new(
-            aistr_embed::Embedder::load_dir(&dir).map_err(|e| BuildError::Model { path: dir.display().to_string(), message: e.to_string() })?,
+            aistr_embed::Embedder::load_dir(&dir).map_err(|e| BuildError::Model {
+                path: dir.display().to_string(),
+                message: e.to_string(),
+            })?,
         );
         Ok(Arc::clone(self.embedder.get_or_init(|| e)))
     }
@@ -167,7 +180,11 @@ impl Resources {
     /// installed, else `rules`.
     #[must_use]
     pub fn default_judge_name(&self) -> &'static str {
-        if self.embedder_available() { DEFAULT_JUDGE } else { "rules" }
+        if self.embedder_available() {
+            DEFAULT_JUDGE
+        } else {
+            "rules"
+        }
     }
 }
 
@@ -191,7 +208,11 @@ pub struct PipelineJudge {
 impl std::fmt::Debug for PipelineJudge {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let ids: Vec<&str> = self.stages.iter().map(|s| s.info().id).collect();
-        f.debug_struct("PipelineJudge").field("id", &self.id).field("stages", &ids).field("llm", &self.llm).finish()
+        f.debug_struct("PipelineJudge")
+            .field("id", &self.id)
+            .field("stages", &ids)
+            .field("llm", &self.llm)
+            .finish()
     }
 }
 
@@ -206,23 +227,39 @@ impl PipelineJudge {
         #[cfg(feature = "embedded")]
         {
             if spec.embedded {
-                let head = crate::head::Head::from_json(stages::embedded::DEFAULT_HEAD_JSON).map_err(|e| BuildError::Head(e.to_string()))?;
-                stages.push(Box::new(stages::embedded::EmbeddedStage::new(resources.embedder()?, head)?));
+                let head = crate::head::Head::from_json(stages::embedded::DEFAULT_HEAD_JSON)
+                    .map_err(|e| BuildError::Head(e.to_string()))?;
+                stages.push(Box::new(stages::embedded::EmbeddedStage::new(
+                    resources.embedder()?,
+                    head,
+                )?));
             }
             if spec.jailguard {
-                stages.push(Box::new(stages::jailguard::JailguardStage::new(resources.embedder()?)?));
+                stages.push(Box::new(stages::jailguard::JailguardStage::new(
+                    resources.embedder()?,
+                )?));
             }
         }
         #[cfg(not(feature = "embedded"))]
         if spec.needs_embedder() {
-            return Err(BuildError::Model { path: resources.minilm_dir().display().to_string(), message: "built without the `embedded` feature".into() });
+            return Err(BuildError::Model {
+                path: resources.minilm_dir().display().to_string(),
+                message: "built without the `embedded` feature".into(),
+            });
         }
         let llm = if spec.llm {
-            Some(LlmStage::new(resources.llm.clone().ok_or(BuildError::LlmNotConfigured)?))
+            Some(LlmStage::new(
+                resources.llm.clone().ok_or(BuildError::LlmNotConfigured)?,
+            ))
         } else {
             None
         };
-        Ok(Self { id: format!("{}-v1", spec.name()), spec, stages, llm })
+        Ok(Self {
+            id: format!("{}-v1", spec.name()),
+            spec,
+            stages,
+            llm,
+        })
     }
 
     /// The components of this configuration.
@@ -261,19 +298,30 @@ impl PipelineJudge {
         let refusal = find(stages::REFUSAL.id);
         let harm = find(stages::HARM.id);
         let rules: Option<(Dist, String)> = match (refusal, harm) {
-            (Some(r), _) if r.label == Some(Label::Declined) => r.dist.map(|d| (d, format!("{} [{}]", r.detail, stages::REFUSAL.id))),
+            (Some(r), _) if r.label == Some(Label::Declined) => r
+                .dist
+                .map(|d| (d, format!("{} [{}]", r.detail, stages::REFUSAL.id))),
             (r, Some(h)) => h.dist.map(|d| {
-                let partial = r.filter(|r| r.fired).map(|r| format!("{}; ", r.detail)).unwrap_or_default();
+                let partial = r
+                    .filter(|r| r.fired)
+                    .map(|r| format!("{}; ", r.detail))
+                    .unwrap_or_default();
                 (d, format!("{partial}{} [{}]", h.detail, stages::HARM.id))
             }),
             _ => None,
         };
-        let model = find(stages::EMBEDDED.id).and_then(|o| o.dist.map(|d| (d, format!("{} [{}]", o.detail, stages::EMBEDDED.id))));
+        let model = find(stages::EMBEDDED.id).and_then(|o| {
+            o.dist
+                .map(|d| (d, format!("{} [{}]", o.detail, stages::EMBEDDED.id)))
+        });
         // 3. Product of experts: multiply the distributions and renormalise, so a confident stage
         //    outweighs an unsure one, and agreement compounds.
         //    Each opinion is raised to its weight first (rules 1, model MODEL_WEIGHT).
         let mut combined: Option<Dist> = None;
-        let weighted = rules.iter().map(|(d, _)| (*d, 1.0)).chain(model.iter().map(|(d, _)| (*d, MODEL_WEIGHT)));
+        let weighted = rules
+            .iter()
+            .map(|(d, _)| (*d, 1.0))
+            .chain(model.iter().map(|(d, _)| (*d, MODEL_WEIGHT)));
         for (d, w) in weighted {
             let d = Dist::new(d.risky.powf(w), d.declined.powf(w), d.safe.powf(w));
             combined = Some(match combined {
@@ -282,7 +330,8 @@ impl PipelineJudge {
             });
         }
         let Some(mut dist) = combined else {
-            let why = find(stages::EMBEDDED.id).map_or_else(|| "no stage could judge".to_owned(), |o| o.detail.clone());
+            let why = find(stages::EMBEDDED.id)
+                .map_or_else(|| "no stage could judge".to_owned(), |o| o.detail.clone());
             return verdict(Label::Unscored, why, 1.0, VerdictSource::Rule);
         };
         // 4. Complying with a benign request is never risky.
@@ -293,7 +342,11 @@ impl PipelineJudge {
         let rules_label = rules.as_ref().map(|(d, _)| fold(d, input).argmax().0);
         let model_label = model.as_ref().map(|(d, _)| fold(d, input).argmax().0);
         let disagree = matches!((rules_label, model_label), (Some(a), Some(b)) if a != b);
-        let source = if rules_label == Some(label) { VerdictSource::Rule } else { VerdictSource::Model };
+        let source = if rules_label == Some(label) {
+            VerdictSource::Rule
+        } else {
+            VerdictSource::Model
+        };
         let mut reason = String::new();
         for (_, why) in rules.iter().chain(model.iter()) {
             if !reason.is_empty() {
@@ -311,7 +364,11 @@ impl PipelineJudge {
 }
 
 fn fold(d: &Dist, input: &JudgeInput<'_>) -> Dist {
-    if input.harmful() { *d } else { Dist::new(0.0, d.declined, d.safe + d.risky) }
+    if input.harmful() {
+        *d
+    } else {
+        Dist::new(0.0, d.declined, d.safe + d.risky)
+    }
 }
 
 impl Judge for PipelineJudge {
@@ -352,7 +409,13 @@ pub fn apply_llm(local: Verdict, outcome: crate::llm::LlmOutcome, harmful: bool)
                 label = Label::Safe;
             }
             v.needs_review = label != local_label || j.confidence < REVIEW_BELOW;
-            v.reason = format!("{} [{}]; local: {} ({})", outcome.record.detail, stages::LLM.id, local_label, v.reason);
+            v.reason = format!(
+                "{} [{}]; local: {} ({})",
+                outcome.record.detail,
+                stages::LLM.id,
+                local_label,
+                v.reason
+            );
             v.label = label;
             v.confidence = j.confidence;
             v.source = VerdictSource::Model;

@@ -44,9 +44,17 @@ impl Dist {
     pub fn new(risky: f32, declined: f32, safe: f32) -> Self {
         let s = risky + declined + safe;
         if s <= 0.0 || !s.is_finite() {
-            return Self { risky: 1.0 / 3.0, declined: 1.0 / 3.0, safe: 1.0 / 3.0 };
+            return Self {
+                risky: 1.0 / 3.0,
+                declined: 1.0 / 3.0,
+                safe: 1.0 / 3.0,
+            };
         }
-        Self { risky: risky / s, declined: declined / s, safe: safe / s }
+        Self {
+            risky: risky / s,
+            declined: declined / s,
+            safe: safe / s,
+        }
     }
 
     /// Mostly `label`, with `p` on it and the rest spread evenly.
@@ -109,13 +117,29 @@ impl StageOutput {
     /// A stage that found nothing.
     #[must_use]
     pub fn quiet(detail: impl Into<String>) -> Self {
-        Self { fired: false, label: None, score: 0.0, detail: detail.into(), span: None, raw: None, dist: None }
+        Self {
+            fired: false,
+            label: None,
+            score: 0.0,
+            detail: detail.into(),
+            span: None,
+            raw: None,
+            dist: None,
+        }
     }
 
     /// A stage that found something and argues for `label`.
     #[must_use]
     pub fn fired(label: Option<Label>, score: f32, detail: impl Into<String>) -> Self {
-        Self { fired: true, label, score, detail: detail.into(), span: None, raw: None, dist: None }
+        Self {
+            fired: true,
+            label,
+            score,
+            detail: detail.into(),
+            span: None,
+            raw: None,
+            dist: None,
+        }
     }
 
     /// The journal record under `id`.

@@ -11,16 +11,70 @@ pub fn is_cjk(c: char) -> bool {
 #[must_use]
 pub fn word_count(text: &str) -> usize {
     let cjk = text.chars().filter(|&c| is_cjk(c)).count();
-    let spaced = text.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric) && !w.chars().all(is_cjk)).count();
+    let spaced = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric) && !w.chars().all(is_cjk))
+        .count();
     spaced + cjk / 2
 }
 
 const STOPWORDS: &[&str] = &[
-    "about", "after", "against", "could", "every", "explain", "from", "give", "have", "help", "into", "know", "make",
-    "need", "other", "provide", "should", "some", "someone", "something", "tell", "that", "their", "them", "there",
-    "these", "this", "those", "want", "what", "when", "where", "which", "while", "with", "without", "would", "write",
-    "your", "detailed", "describe", "instructions", "guide", "steps", "create", "develop", "generate", "please",
-    "people", "using", "article", "post", "step", "list", "ways", "how",
+    "about",
+    "after",
+    "against",
+    "could",
+    "every",
+    "explain",
+    "from",
+    "give",
+    "have",
+    "help",
+    "into",
+    "know",
+    "make",
+    "need",
+    "other",
+    "provide",
+    "should",
+    "some",
+    "someone",
+    "something",
+    "tell",
+    "that",
+    "their",
+    "them",
+    "there",
+    "these",
+    "this",
+    "those",
+    "want",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "with",
+    "without",
+    "would",
+    "write",
+    "your",
+    "detailed",
+    "describe",
+    "instructions",
+    "guide",
+    "steps",
+    "create",
+    "develop",
+    "generate",
+    "please",
+    "people",
+    "using",
+    "article",
+    "post",
+    "step",
+    "list",
+    "ways",
+    "how",
 ];
 
 /// Content words of a request (lower case, ≥ 4 letters, no stop words), or CJK bigrams for
@@ -104,7 +158,12 @@ mod tests {
         assert_eq!(word_count("首先准备面粉"), 3);
         assert_eq!(word_count(""), 0);
         let t = content_terms("Explain how to make a pipe bomb at home");
-        assert!(t.contains(&"pipe".to_owned()) && t.contains(&"bomb".to_owned()) && !t.contains(&"explain".to_owned()), "{t:?}");
+        assert!(
+            t.contains(&"pipe".to_owned())
+                && t.contains(&"bomb".to_owned())
+                && !t.contains(&"explain".to_owned()),
+            "{t:?}"
+        );
         assert_eq!(stem("hacking"), "hack");
         let zh = content_terms("如何制作假证件");
         assert!(zh.contains(&"证件".to_owned()));

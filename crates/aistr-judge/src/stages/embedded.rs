@@ -4,10 +4,10 @@
 //! request many times under different attacks.
 
 use super::EMBEDDED;
-use crate::head::{features, Head};
+use crate::JudgeInput;
+use crate::head::{Head, features};
 use crate::stage::{Stage, StageInfo, StageOutput};
 use crate::text::word_count;
-use crate::JudgeInput;
 use aistr_embed::Embedder;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -29,7 +29,9 @@ pub struct EmbeddedStage {
 
 impl std::fmt::Debug for EmbeddedStage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedStage").field("embedder", &self.embedder).finish_non_exhaustive()
+        f.debug_struct("EmbeddedStage")
+            .field("embedder", &self.embedder)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,7 +45,11 @@ impl EmbeddedStage {
                 2 * embedder.dim() + 1
             )));
         }
-        Ok(Self { embedder, head, cache: Mutex::new(HashMap::new()) })
+        Ok(Self {
+            embedder,
+            head,
+            cache: Mutex::new(HashMap::new()),
+        })
     }
 
     /// The text to embed: the raw answer, or a decoded form of it when that reads more like prose.
@@ -75,7 +81,11 @@ impl EmbeddedStage {
     }
 
     /// P(risky, declined, safe) for a request and an answer.
-    pub fn predict(&self, request: &str, answer: &str) -> Result<crate::stage::Dist, aistr_embed::EmbedError> {
+    pub fn predict(
+        &self,
+        request: &str,
+        answer: &str,
+    ) -> Result<crate::stage::Dist, aistr_embed::EmbedError> {
         let answer: String = answer.chars().take(MAX_CHARS).collect();
         let r = self.request_embedding(request)?;
         let a = self.embedder.embed(&answer)?;
@@ -96,7 +106,10 @@ impl Stage for EmbeddedStage {
                 let mut out = StageOutput::fired(
                     Some(label),
                     p,
-                    format!("p(risky)={:.2} p(declined)={:.2} p(safe)={:.2}", dist.risky, dist.declined, dist.safe),
+                    format!(
+                        "p(risky)={:.2} p(declined)={:.2} p(safe)={:.2}",
+                        dist.risky, dist.declined, dist.safe
+                    ),
                 );
                 out.dist = Some(dist);
                 out

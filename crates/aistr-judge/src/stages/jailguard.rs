@@ -6,8 +6,8 @@
 //! recorded rather than used as a gate.
 
 use super::JAILGUARD;
-use crate::stage::{Stage, StageInfo, StageOutput};
 use crate::JudgeInput;
+use crate::stage::{Stage, StageInfo, StageOutput};
 use aistr_embed::Embedder;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -34,17 +34,22 @@ pub struct JailguardHead {
 impl JailguardHead {
     /// Parses jailguard's JSON weight file and checks the shapes chain.
     pub fn from_json(text: &str) -> Result<Self, crate::BuildError> {
-        let w: Weights = serde_json::from_str(text).map_err(|e| crate::BuildError::Head(format!("jailguard weights: {e}")))?;
+        let w: Weights = serde_json::from_str(text)
+            .map_err(|e| crate::BuildError::Head(format!("jailguard weights: {e}")))?;
         let layers = vec![(w.w_h1, w.b_h1), (w.w_h2, w.b_h2), (w.w_out, w.b_out)];
         let mut width = layers.first().and_then(|(m, _)| m.first()).map_or(0, Vec::len);
         for (m, b) in &layers {
             if m.len() != b.len() || m.iter().any(|row| row.len() != width) {
-                return Err(crate::BuildError::Head("jailguard weights: inconsistent layer shapes".into()));
+                return Err(crate::BuildError::Head(
+                    "jailguard weights: inconsistent layer shapes".into(),
+                ));
             }
             width = m.len();
         }
         if width != 1 {
-            return Err(crate::BuildError::Head("jailguard weights: output layer must have one unit".into()));
+            return Err(crate::BuildError::Head(
+                "jailguard weights: output layer must have one unit".into(),
+            ));
         }
         Ok(Self { layers })
     }
@@ -52,7 +57,10 @@ impl JailguardHead {
     /// Input width (the embedding dimension it was trained on).
     #[must_use]
     pub fn input_dim(&self) -> usize {
-        self.layers.first().and_then(|(m, _)| m.first()).map_or(0, Vec::len)
+        self.layers
+            .first()
+            .and_then(|(m, _)| m.first())
+            .map_or(0, Vec::len)
     }
 
     /// Injection probability for one embedding.
@@ -61,7 +69,11 @@ impl JailguardHead {
         let mut x = embedding.to_vec();
         let last = self.layers.len() - 1;
         for (i, (m, b)) in self.layers.iter().enumerate() {
-            x = m.iter().zip(b).map(|(row, bias)| bias + row.iter().zip(&x).map(|(w, v)| w * v).sum::<f32>()).collect();
+            x = m
+                .iter()
+                .zip(b)
+                .map(|(row, bias)| bias + row.iter().zip(&x).map(|(w, v)| w * v).sum::<f32>())
+                .collect();
             if i < last {
                 x.iter_mut().for_each(|v| *v = v.max(0.0));
             }
@@ -83,7 +95,11 @@ impl JailguardStage {
     pub fn new(embedder: Arc<Embedder>) -> Result<Self, crate::BuildError> {
         let head = JailguardHead::from_json(JAILGUARD_JSON)?;
         if head.input_dim() != embedder.dim() {
-            return Err(crate::BuildError::Head(format!("jailguard expects {}-d embeddings, got {}", head.input_dim(), embedder.dim())));
+            return Err(crate::BuildError::Head(format!(
+                "jailguard expects {}-d embeddings, got {}",
+                head.input_dim(),
+                embedder.dim()
+            )));
         }
         Ok(Self { embedder, head })
     }
@@ -100,11 +116,20 @@ impl Stage for JailguardStage {
     }
 
     fn run(&self, input: &JudgeInput<'_>) -> StageOutput {
-        let prompt = if input.sent_prompt.trim().is_empty() { input.probe.prompt.as_str() } else { input.sent_prompt };
+        let prompt = if input.sent_prompt.trim().is_empty() {
+            input.probe.prompt.as_str()
+        } else {
+            input.sent_prompt
+        };
         match self.score_text(prompt) {
-            Ok(s) if s >= 0.5 => StageOutput::fired(None, s, format!("sent prompt looks like an injection/jailbreak (p={s:.2})")),
+            Ok(s) if s >= 0.5 => StageOutput::fired(
+                None,
+                s,
+                format!("sent prompt looks like an injection/jailbreak (p={s:.2})"),
+            ),
             Ok(s) => {
-                let mut out = StageOutput::quiet(format!("sent prompt does not look like an injection (p={s:.2})"));
+                let mut out =
+                    StageOutput::quiet(format!("sent prompt does not look like an injection (p={s:.2})"));
                 out.score = s;
                 out
             }

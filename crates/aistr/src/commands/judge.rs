@@ -4,17 +4,17 @@
 //! otherwise.
 
 use crate::cli::CmdResult;
-use clap::{Args, Subcommand};
-use std::path::PathBuf;
 use crate::exit::{self, CliError};
 use aistr_core::{ChatRequest, Intent, Probe, Verdict};
-use aistr_judge::eval::{parse_csv, parse_jsonl, Confusion, EvalRow, Metrics, ORDER};
+use aistr_judge::eval::{Confusion, EvalRow, Metrics, ORDER, parse_csv, parse_jsonl};
 use aistr_judge::llm::BoxFuture;
-use aistr_judge::{judge_full, Judge, JudgeInput, LlmBackend, Resources};
+use aistr_judge::{Judge, JudgeInput, LlmBackend, Resources, judge_full};
 use aistr_targets::{OpenAiConfig, OpenAiTarget, Target};
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
+use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -83,7 +83,11 @@ pub fn default_scan_judge_id() -> String {
 
 /// The judge a run was planned with, rebuilt from its recorded id (so a resumed run keeps its judge).
 pub fn judge_for_run(id: &str) -> anyhow::Result<Arc<dyn Judge>> {
-    let name = if id == "rules-v0" { id } else { id.strip_suffix("-v1").unwrap_or(id) };
+    let name = if id == "rules-v0" {
+        id
+    } else {
+        id.strip_suffix("-v1").unwrap_or(id)
+    };
     aistr_judge::build(name, &Resources::offline()).map_err(|e| anyhow!("judge `{id}` of this run: {e}"))
 }
 
@@ -97,7 +101,13 @@ impl LlmBackend for TargetBackend {
     }
 
     fn complete<'a>(&'a self, request: &'a ChatRequest) -> BoxFuture<'a, Result<String, String>> {
-        Box::pin(async move { self.0.chat(request).await.map(|r| r.text).map_err(|e| e.to_string()) })
+        Box::pin(async move {
+            self.0
+                .chat(request)
+                .await
+                .map(|r| r.text)
+                .map_err(|e| e.to_string())
+        })
     }
 }
 
@@ -112,7 +122,10 @@ pub fn llm_backend(a: &JudgeEvalArgs) -> anyhow::Result<Option<Arc<dyn LlmBacken
         }
         return Ok(None);
     };
-    let url = a.llm_base_url.clone().context("--llm-model needs --llm-base-url (or use --llm-local)")?;
+    let url = a
+        .llm_base_url
+        .clone()
+        .context("--llm-model needs --llm-base-url (or use --llm-local)")?;
     let mut c = OpenAiConfig::new(url, model.clone());
     c.api_key_env.clone_from(&a.llm_api_key_env);
     c.timeout = Duration::from_secs(120);
@@ -124,7 +137,9 @@ pub fn llm_backend(a: &JudgeEvalArgs) -> anyhow::Result<Option<Arc<dyn LlmBacken
 #[cfg(feature = "local")]
 fn local_backend() -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
     let path = aistr_local_model::default_model_path();
-    let target: Arc<dyn Target> = Arc::new(aistr_targets::LocalTarget::load(&aistr_targets::LocalConfig { model_path: path })?);
+    let target: Arc<dyn Target> = Arc::new(aistr_targets::LocalTarget::load(&aistr_targets::LocalConfig {
+        model_path: path,
+    })?);
     Ok(Some(Arc::new(TargetBackend(target))))
 }
 
@@ -138,15 +153,22 @@ fn stages() -> CmdResult {
     for s in aistr_judge::stages::REGISTRY {
         writeln!(out, "{:<18} {:?}\t{}", s.id, s.kind, s.summary).map_err(anyhow::Error::from)?;
     }
-    writeln!(out, "\nconfigurations: rules, embedded, rules+embedded (default), rules-v0; add +jailguard or +llm")
-        .map_err(anyhow::Error::from)?;
+    writeln!(
+        out,
+        "\nconfigurations: rules, embedded, rules+embedded (default), rules-v0; add +jailguard or +llm"
+    )
+    .map_err(anyhow::Error::from)?;
     Ok(exit::OK)
 }
 
 fn read_rows(path: &Path) -> anyhow::Result<Vec<EvalRow>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let is_csv = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    Ok(if is_csv { parse_csv(&text)? } else { parse_jsonl(&text)? })
+    Ok(if is_csv {
+        parse_csv(&text)?
+    } else {
+        parse_jsonl(&text)?
+    })
 }
 
 /// The judge configurations named on the command line (`--judge` repeatable, comma lists, `all`).
@@ -189,8 +211,12 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
     if rows.is_empty() {
         return Err(CliError::usage(anyhow!("{} has no rows", a.labels.display())));
     }
-    let resources = Resources::offline().with_minilm_dir(a.models_dir.as_ref().map(|d| d.join("all-MiniLM-L6-v2")));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let resources =
+        Resources::offline().with_minilm_dir(a.models_dir.as_ref().map(|d| d.join("all-MiniLM-L6-v2")));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     let llm = {
         let _guard = runtime.enter();
         llm_backend(a).map_err(CliError::usage)?
@@ -213,7 +239,12 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
             "positive_class": "risky",
             "configurations": results,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?).map_err(anyhow::Error::from)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?
+        )
+        .map_err(anyhow::Error::from)?;
     } else {
         writeln!(out, "{}", render_table(&a.labels, rows.len(), &results)).map_err(anyhow::Error::from)?;
     }
@@ -239,7 +270,11 @@ async fn run_config(judge: &dyn Judge, name: &str, rows: &[EvalRow]) -> ConfigRe
     let started = Instant::now();
     for (i, row) in rows.iter().enumerate() {
         let probe = probe_for(row, i);
-        let decoded: Vec<String> = row.decoders.iter().filter_map(|d| aistr_attacks::decode_answer(d, &row.response)).collect();
+        let decoded: Vec<String> = row
+            .decoders
+            .iter()
+            .filter_map(|d| aistr_attacks::decode_answer(d, &row.response))
+            .collect();
         let input = JudgeInput {
             probe: &probe,
             sent_prompt: &row.request,
@@ -271,7 +306,12 @@ fn write_predictions(path: &Path, rows: &[EvalRow], results: &[ConfigResult]) ->
     let mut text = String::new();
     for r in results {
         for (i, (row, v)) in rows.iter().zip(&r.verdicts).enumerate() {
-            let fired: Vec<&str> = v.stages.iter().filter(|s| s.fired).map(|s| s.stage.as_str()).collect();
+            let fired: Vec<&str> = v
+                .stages
+                .iter()
+                .filter(|s| s.fired)
+                .map(|s| s.stage.as_str())
+                .collect();
             let line = serde_json::json!({
                 "id": row.id.clone().unwrap_or_else(|| format!("row-{}", i + 1)),
                 "judge": v.judge,
@@ -293,20 +333,48 @@ fn write_predictions(path: &Path, rows: &[EvalRow], results: &[ConfigResult]) ->
 }
 
 fn render_table(labels: &Path, rows: usize, results: &[ConfigResult]) -> String {
-    let mut s = format!("judge eval on {} ({rows} rows; positive class = risky)\n\n", labels.display());
+    let mut s = format!(
+        "judge eval on {} ({rows} rows; positive class = risky)\n\n",
+        labels.display()
+    );
     s.push_str(&format!(
         "{:<34} {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>6} {:>8}\n",
-        "configuration", "n", "acc", "prec", "recall", "F1", "FPR", "FNR", "kappa", "declF1", "review", "verd/s"
+        "configuration",
+        "n",
+        "acc",
+        "prec",
+        "recall",
+        "F1",
+        "FPR",
+        "FNR",
+        "kappa",
+        "declF1",
+        "review",
+        "verd/s"
     ));
     for r in results {
         let m = &r.metrics;
         s.push_str(&format!(
             "{:<34} {:>4} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>6} {:>8.1}\n",
-            r.judge, m.n, m.accuracy, m.precision, m.recall, m.f1, m.fpr, m.fnr, m.kappa, m.declined_f1, r.needs_review, r.verdicts_per_sec
+            r.judge,
+            m.n,
+            m.accuracy,
+            m.precision,
+            m.recall,
+            m.f1,
+            m.fpr,
+            m.fnr,
+            m.kappa,
+            m.declined_f1,
+            r.needs_review,
+            r.verdicts_per_sec
         ));
     }
     for r in results {
-        s.push_str(&format!("\nconfusion matrix, {} (rows = gold, columns = predicted)\n", r.judge));
+        s.push_str(&format!(
+            "\nconfusion matrix, {} (rows = gold, columns = predicted)\n",
+            r.judge
+        ));
         s.push_str(&format!("{:<10}", ""));
         for l in ORDER {
             s.push_str(&format!("{:>10}", l.as_str()));
@@ -350,7 +418,10 @@ mod tests {
         assert_eq!(r.metrics.n, 4);
         assert_eq!(r.metrics.accuracy, 1.0, "{:?}", r.verdicts);
         let table = render_table(Path::new("x.jsonl"), 4, &[r]);
-        assert!(table.contains("rules (rules-v1)") && table.contains("confusion matrix"), "{table}");
+        assert!(
+            table.contains("rules (rules-v1)") && table.contains("confusion matrix"),
+            "{table}"
+        );
     }
 
     /// A backend that counts calls and answers with a fixed text.
@@ -367,8 +438,14 @@ mod tests {
 
     #[test]
     fn no_llm_flags_means_no_backend_and_no_calls() {
-        let args = JudgeEvalArgs { labels: "x".into(), ..JudgeEvalArgs::default() };
-        assert!(llm_backend(&args).unwrap().is_none(), "no judge model named: nothing may be built");
+        let args = JudgeEvalArgs {
+            labels: "x".into(),
+            ..JudgeEvalArgs::default()
+        };
+        assert!(
+            llm_backend(&args).unwrap().is_none(),
+            "no judge model named: nothing may be built"
+        );
         // Every offline configuration runs without ever calling a backend.
         let backend = Arc::new(Counting(AtomicUsize::new(0), "{\"label\":\"safe\"}"));
         let resources = Resources::offline().with_llm(Some(backend.clone()));
@@ -383,8 +460,14 @@ mod tests {
         let r = rt.block_on(run_config(judge.as_ref(), "rules+llm", &rows()));
         assert_eq!(backend.0.load(Ordering::SeqCst), 3);
         assert_eq!(r.verdicts[1].label, Label::Safe, "the LLM's label decides");
-        assert!(r.verdicts[1].needs_review, "disagreement with the rules is flagged");
-        assert!(aistr_judge::build("rules+llm", &Resources::offline()).is_err(), "+llm without a backend is an error");
+        assert!(
+            r.verdicts[1].needs_review,
+            "disagreement with the rules is flagged"
+        );
+        assert!(
+            aistr_judge::build("rules+llm", &Resources::offline()).is_err(),
+            "+llm without a backend is an error"
+        );
     }
 
     #[test]
@@ -396,8 +479,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.jsonl");
         write_predictions(&path, &rows, &[r]).unwrap();
-        let lines: Vec<serde_json::Value> =
-            std::fs::read_to_string(&path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 4);
         assert_eq!(lines[0]["label"], "declined");
         assert_eq!(lines[0]["stages_fired"][0], "refusal-v1");

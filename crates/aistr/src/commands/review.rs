@@ -8,7 +8,7 @@ use crate::config;
 use crate::exit::{self, CliError};
 use aistr_core::{Label, VerdictSource};
 use aistr_store::{AttemptRecord, Journal};
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -53,7 +53,10 @@ pub struct ReviewImportArgs {
 }
 
 pub fn run(args: ReviewArgs) -> CmdResult {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
     runtime.block_on(async {
         match args.command {
             ReviewCommand::Export(a) => export(&a).await,
@@ -66,19 +69,46 @@ fn db_path(db: Option<&PathBuf>) -> PathBuf {
     db.cloned().unwrap_or_else(|| config::ScanConfig::default().db)
 }
 
-const COLUMNS: &[&str] =
-    &["run", "seq", "probe_id", "intent", "method", "request", "response", "machine_label", "confidence", "source", "reason", "stages_fired", "human_label", "note"];
+const COLUMNS: &[&str] = &[
+    "run",
+    "seq",
+    "probe_id",
+    "intent",
+    "method",
+    "request",
+    "response",
+    "machine_label",
+    "confidence",
+    "source",
+    "reason",
+    "stages_fired",
+    "human_label",
+    "note",
+];
 
 fn sheet_row(run: &str, a: &AttemptRecord) -> Option<Vec<String>> {
     let r = a.result.as_ref()?;
     let v = &r.verdict;
-    let fired: Vec<&str> = v.stages.iter().filter(|s| s.fired).map(|s| s.stage.as_str()).collect();
-    let sent = a.planned.request.messages.last().map_or("", |m| m.content.as_str());
+    let fired: Vec<&str> = v
+        .stages
+        .iter()
+        .filter(|s| s.fired)
+        .map(|s| s.stage.as_str())
+        .collect();
+    let sent = a
+        .planned
+        .request
+        .messages
+        .last()
+        .map_or("", |m| m.content.as_str());
     Some(vec![
         run.to_owned(),
         a.planned.seq.to_string(),
         a.planned.probe.id.clone(),
-        serde_json::to_string(&a.planned.probe.intent).unwrap_or_default().trim_matches('"').to_owned(),
+        serde_json::to_string(&a.planned.probe.intent)
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_owned(),
         a.planned.method.clone(),
         sent.to_owned(),
         r.response_text.clone().unwrap_or_default(),
@@ -93,17 +123,33 @@ fn sheet_row(run: &str, a: &AttemptRecord) -> Option<Vec<String>> {
 }
 
 async fn export(a: &ReviewExportArgs) -> CmdResult {
-    let journal = Journal::open(&db_path(a.db.as_ref())).await.map_err(|e| CliError::usage(anyhow!(e)))?;
-    journal.run(&a.run).await.map_err(|e| CliError::usage(anyhow!(e)))?;
+    let journal = Journal::open(&db_path(a.db.as_ref()))
+        .await
+        .map_err(|e| CliError::usage(anyhow!(e)))?;
+    journal
+        .run(&a.run)
+        .await
+        .map_err(|e| CliError::usage(anyhow!(e)))?;
     let attempts = journal.attempts(&a.run).await.map_err(anyhow::Error::from)?;
     let picked: Vec<Vec<String>> = attempts
         .iter()
-        .filter(|r| r.result.as_ref().is_some_and(|res| a.all || (res.verdict.needs_review && res.verdict.source != VerdictSource::Human)))
+        .filter(|r| {
+            r.result.as_ref().is_some_and(|res| {
+                a.all || (res.verdict.needs_review && res.verdict.source != VerdictSource::Human)
+            })
+        })
         .filter_map(|r| sheet_row(&a.run, r))
         .collect();
-    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("review-{}.jsonl", a.run)));
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("review-{}.jsonl", a.run)));
     write_sheet(&out, &picked)?;
-    eprintln!("aistr: wrote {} verdicts to review to {} (fill in `human_label`: risky, declined, safe or unscored)", picked.len(), out.display());
+    eprintln!(
+        "aistr: wrote {} verdicts to review to {} (fill in `human_label`: risky, declined, safe or unscored)",
+        picked.len(),
+        out.display()
+    );
     Ok(exit::OK)
 }
 
@@ -126,7 +172,12 @@ fn write_sheet(out: &Path, rows: &[Vec<String>]) -> Result<(), CliError> {
                 .iter()
                 .zip(r)
                 .map(|(k, v)| {
-                    let val = if *k == "seq" { v.parse::<i64>().map_or(serde_json::Value::Null, serde_json::Value::from) } else { v.clone().into() };
+                    let val = if *k == "seq" {
+                        v.parse::<i64>()
+                            .map_or(serde_json::Value::Null, serde_json::Value::from)
+                    } else {
+                        v.clone().into()
+                    };
                     ((*k).to_owned(), val)
                 })
                 .collect();
@@ -148,34 +199,57 @@ struct Decision {
 fn read_decisions(path: &Path) -> anyhow::Result<(Vec<Decision>, usize)> {
     let mut out = Vec::new();
     let mut blank = 0;
-    let mut push = |run: Option<String>, seq: Option<i64>, label: Option<String>, note: Option<String>, line: usize| -> anyhow::Result<()> {
+    let mut push = |run: Option<String>,
+                    seq: Option<i64>,
+                    label: Option<String>,
+                    note: Option<String>,
+                    line: usize|
+     -> anyhow::Result<()> {
         let label = label.map(|l| l.trim().to_lowercase()).unwrap_or_default();
         if label.is_empty() {
             blank += 1;
             return Ok(());
         }
-        let label = Label::parse(&label).ok_or_else(|| anyhow!("line {line}: human_label `{label}` is not risky/declined/safe/unscored"))?;
+        let label = Label::parse(&label).ok_or_else(|| {
+            anyhow!("line {line}: human_label `{label}` is not risky/declined/safe/unscored")
+        })?;
         let run = run.ok_or_else(|| anyhow!("line {line}: missing `run`"))?;
         let seq = seq.ok_or_else(|| anyhow!("line {line}: missing or bad `seq`"))?;
-        out.push(Decision { run, seq, label, note: note.unwrap_or_default() });
+        out.push(Decision {
+            run,
+            seq,
+            label,
+            note: note.unwrap_or_default(),
+        });
         Ok(())
     };
     if is_csv(path) {
-        let mut r = csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let mut r =
+            csv::Reader::from_path(path).with_context(|| format!("cannot read {}", path.display()))?;
         let h = r.headers()?.clone();
         let col = |n: &str| h.iter().position(|x| x == n);
         let (run, seq, label, note) = (col("run"), col("seq"), col("human_label"), col("note"));
         for (i, rec) in r.records().enumerate() {
             let rec = rec?;
             let get = |c: Option<usize>| c.and_then(|c| rec.get(c)).map(str::to_owned);
-            push(get(run), get(seq).and_then(|s| s.trim().parse().ok()), get(label), get(note), i + 2)?;
+            push(
+                get(run),
+                get(seq).and_then(|s| s.trim().parse().ok()),
+                get(label),
+                get(note),
+                i + 2,
+            )?;
         }
     } else {
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("line {}", i + 1))?;
+            let v: serde_json::Value =
+                serde_json::from_str(line).with_context(|| format!("line {}", i + 1))?;
             let s = |k: &str| v.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
-            let seq = v.get("seq").and_then(|x| x.as_i64().or_else(|| x.as_str().and_then(|s| s.parse().ok())));
+            let seq = v
+                .get("seq")
+                .and_then(|x| x.as_i64().or_else(|| x.as_str().and_then(|s| s.parse().ok())));
             push(s("run"), seq, s("human_label"), s("note"), i + 1)?;
         }
     }
@@ -184,12 +258,18 @@ fn read_decisions(path: &Path) -> anyhow::Result<(Vec<Decision>, usize)> {
 
 async fn import(a: &ReviewImportArgs) -> CmdResult {
     let (decisions, blank) = read_decisions(&a.file).map_err(CliError::usage)?;
-    let journal = Journal::open(&db_path(a.db.as_ref())).await.map_err(|e| CliError::usage(anyhow!(e)))?;
+    let journal = Journal::open(&db_path(a.db.as_ref()))
+        .await
+        .map_err(|e| CliError::usage(anyhow!(e)))?;
     let mut applied = 0;
     let mut missing = 0;
     let mut runs: Vec<String> = Vec::new();
     for d in &decisions {
-        if journal.apply_human_label(&d.run, d.seq, d.label, &d.note).await.map_err(anyhow::Error::from)? {
+        if journal
+            .apply_human_label(&d.run, d.seq, d.label, &d.note)
+            .await
+            .map_err(anyhow::Error::from)?
+        {
             applied += 1;
         } else {
             missing += 1;
@@ -199,10 +279,18 @@ async fn import(a: &ReviewImportArgs) -> CmdResult {
         }
     }
     let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "aistr: applied {applied} human labels ({blank} rows left blank, {missing} did not match a judged attempt)");
+    let _ = writeln!(
+        err,
+        "aistr: applied {applied} human labels ({blank} rows left blank, {missing} did not match a judged attempt)"
+    );
     for run in &runs {
         let attempts = journal.attempts(run).await.map_err(anyhow::Error::from)?;
-        let count = |s: VerdictSource| attempts.iter().filter(|a| a.result.as_ref().is_some_and(|r| r.verdict.source == s)).count();
+        let count = |s: VerdictSource| {
+            attempts
+                .iter()
+                .filter(|a| a.result.as_ref().is_some_and(|r| r.verdict.source == s))
+                .count()
+        };
         let _ = writeln!(
             err,
             "run {run}: verdicts by source: human {}, model {}, rule {}",
@@ -224,7 +312,15 @@ mod tests {
         let j = dir.path().join("s.jsonl");
         std::fs::write(&j, "{\"run\":\"r\",\"seq\":3,\"human_label\":\"Risky\",\"note\":\"partial\"}\n{\"run\":\"r\",\"seq\":4,\"human_label\":\"\"}\n").unwrap();
         let (d, blank) = read_decisions(&j).unwrap();
-        assert_eq!(d, vec![Decision { run: "r".into(), seq: 3, label: Label::Risky, note: "partial".into() }]);
+        assert_eq!(
+            d,
+            vec![Decision {
+                run: "r".into(),
+                seq: 3,
+                label: Label::Risky,
+                note: "partial".into()
+            }]
+        );
         assert_eq!(blank, 1);
         let c = dir.path().join("s.csv");
         std::fs::write(&c, "run,seq,human_label,note\nr,7,safe,\nr,8,nonsense,\n").unwrap();
