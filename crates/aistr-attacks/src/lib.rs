@@ -24,7 +24,7 @@ mod text;
 pub use decode::{DECODERS, decode_answer};
 pub use registry::{Attack, list_json, lookup, registry};
 
-use aistr_core::{Message, Probe};
+use aistr_core::{Level, Message, Probe};
 
 /// The five L2 (blind-box) families of WDTA AI-STR-02, as used in `AttackSpec::family`, in the
 /// standard's order: reports group per-method figures under these.
@@ -85,6 +85,12 @@ pub fn prepare(chain: &[String], probe: &Probe, seed: u64) -> Result<PreparedAtt
     };
     for id in chain {
         let attack = lookup(id).ok_or_else(|| AttackError::Unknown(id.clone()))?;
+        if attack.spec.level == Level::L3 && chain.len() > 1 {
+            return Err(AttackError::NotChainable {
+                id: id.clone(),
+                why: "an L3 orchestrator writes its own prompts; run it alone (`--attacks pair`), not in a chain".into(),
+            });
+        }
         attack.apply(&mut prepared, probe, seed)?;
         prepared.chain.push(id.clone());
     }

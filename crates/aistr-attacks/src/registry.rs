@@ -76,6 +76,19 @@ impl std::fmt::Debug for Attack {
 }
 
 const QUERY: &[Capability] = &[Capability::Query];
+const ATTACKER: &[Capability] = &[Capability::Query, Capability::Feedback, Capability::AttackerModel];
+const L3_TAGS: &[&str] = &["owasp:llm01", "atlas:AML.T0054", "atlas:AML.T0051.000"];
+
+/// An L3 orchestrator: the registry entry is its identity; the search itself runs in
+/// `aistr-attacker`, and in a plan it is the plain goal, alone in its chain.
+const fn l3(id: &'static str, family: &'static str, description: &'static str) -> Attack {
+    Attack {
+        spec: AttackSpec { id, level: Level::L3, family, description, requires: ATTACKER, tags: L3_TAGS, languages: EN_ZH },
+        seeded: true,
+        answer_decoders: &[],
+        transform: Transform::Identity,
+    }
+}
 const EN_ZH: &[&str] = &["en", "zh"];
 const EN: &[&str] = &["en"];
 
@@ -470,6 +483,27 @@ static REGISTRY: &[Attack] = &[
         "Buries the request in long irrelevant prose (about 2,000 characters before it in English, 700 in Chinese, and more after).",
         Custom(interference::overflow_text),
     ),
+    // L3: an attacker model searches with the target's answers and the judge's scores as feedback.
+    l3(
+        "pair",
+        "iterative_refinement",
+        "PAIR: attacker-model streams refine one prompt from the target's answer and the judge's score until it works.",
+    ),
+    l3(
+        "tap",
+        "iterative_refinement",
+        "TAP: a tree of attacker refinements, pruned off-topic before sending and to a fixed width after scoring.",
+    ),
+    l3(
+        "crescendo",
+        "multi_turn",
+        "Crescendo: a conversation that escalates from harmless questions to the goal, backtracking when the target refuses.",
+    ),
+    l3(
+        "multi-round",
+        "multi_turn",
+        "Multi-round: the goal split into innocuous sub-questions asked step by step in one conversation, then combined.",
+    ),
 ];
 
 /// Every registered attack.
@@ -565,8 +599,11 @@ mod tests {
             }
             let id_ok =
                 s.id.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_');
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-');
             assert!(id_ok, "{}: ids are lowercase dotted", s.id);
+            if s.level == Level::L3 {
+                assert!(s.requires.contains(&Capability::AttackerModel), "{}: an L3 attack needs an attacker model", s.id);
+            }
             for d in a.answer_decoders {
                 assert!(
                     crate::DECODERS.contains(d),
@@ -596,6 +633,10 @@ mod tests {
                     s.id
                 );
             }
+        }
+        // The L3 orchestrators the CLI documents are all here.
+        for id in ["pair", "tap", "crescendo", "multi-round"] {
+            assert_eq!(lookup(id).map(|a| a.spec.level), Some(Level::L3), "{id}");
         }
         // Coverage: every L2 family has several methods, and there are at least 30 in all.
         let l2: Vec<_> = registry().iter().filter(|a| a.spec.level == Level::L2).collect();

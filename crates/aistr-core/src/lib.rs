@@ -3,12 +3,14 @@
 //! rest of the workspace can agree on without agreeing on a runtime, a database or a network stack.
 
 pub mod attack;
+pub mod conversation;
 pub mod message;
 pub mod metrics;
 pub mod probe;
 pub mod verdict;
 
 pub use attack::{AttackSpec, Capability, Level};
+pub use conversation::{ConversationSummary, Turn, TurnRole};
 pub use message::{ChatRequest, ChatResponse, Message, Role, Usage};
 pub use probe::{Intent, Probe};
 pub use verdict::{Label, StageRecord, Verdict, VerdictSource};

@@ -2,8 +2,9 @@
 //! where it lands; one writer task commits results to the journal in batches, so thousands of
 //! answers a second cost a handful of transactions, and nothing counts before it is committed.
 
+use aistr_attacker::{Conversation, L3Context, L3Settings, TurnSink, run_conversation};
 use aistr_attacks::decode_answer;
-use aistr_core::Verdict;
+use aistr_core::{Level, Turn, Verdict};
 use aistr_judge::{judge_full, Judge, JudgeInput};
 use aistr_store::{AttemptResult, Journal, PlannedAttempt, StoreError};
 use aistr_targets::Target;
@@ -22,6 +23,32 @@ pub enum ExecuteError {
     /// Writing the journal failed; results not yet committed will be re-run on resume.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// An L3 conversation could not be journaled or resumed.
+    #[error(transparent)]
+    L3(#[from] aistr_attacker::L3Error),
+}
+
+/// What L3 (attacker-model) attempts need besides the target and the judge.
+pub struct L3Runtime {
+    /// The attacker model: exactly the one configured.
+    pub attacker: Arc<dyn Target>,
+    /// How reports name it (`kind:model`).
+    pub attacker_name: String,
+    /// Budgets.
+    pub settings: L3Settings,
+}
+
+/// Journals L3 turns one transaction each, so each is durable when its call returns.
+struct JournalSink {
+    journal: Journal,
+    run_id: String,
+}
+
+#[async_trait::async_trait]
+impl TurnSink for JournalSink {
+    async fn record(&self, seq: i64, turn: &Turn) -> Result<(), String> {
+        self.journal.record_turn(&self.run_id, seq, turn).await.map(|_| ()).map_err(|e| e.to_string())
+    }
 }
 
 /// What an execution did.
@@ -45,6 +72,31 @@ pub async fn execute(
     pending: Vec<PlannedAttempt>,
     progress: Option<ProgressFn>,
 ) -> Result<ExecutionSummary, ExecuteError> {
+    execute_with(journal, run_id, target, judge, pending, progress, None).await
+}
+
+/// [`execute`], with what L3 attempts need. An L3 attempt is a whole conversation: it runs (or
+/// resumes from its journaled turns) to its end and is then recorded like any attempt. Without an
+/// attacker, L3 attempts are recorded as unscored.
+pub async fn execute_with(
+    journal: &Journal,
+    run_id: &str,
+    target: Arc<dyn Target>,
+    judge: Arc<dyn Judge>,
+    pending: Vec<PlannedAttempt>,
+    progress: Option<ProgressFn>,
+    l3: Option<L3Runtime>,
+) -> Result<ExecutionSummary, ExecuteError> {
+    let l3 = l3.map(|rt| {
+        Arc::new(L3Context {
+            attacker: rt.attacker,
+            attacker_name: rt.attacker_name,
+            target: Arc::clone(&target),
+            judge: Arc::clone(&judge),
+            settings: rt.settings,
+            sink: Arc::new(JournalSink { journal: journal.clone(), run_id: run_id.to_owned() }),
+        })
+    });
     let concurrency = target.concurrency().max(1);
     let (tx, mut rx) = mpsc::channel::<AttemptResult>(MAX_BATCH * 2);
     let writer_journal = journal.clone();
@@ -78,17 +130,90 @@ pub async fn execute(
         .map(|attempt| {
             let target = Arc::clone(&target);
             let judge = Arc::clone(&judge);
-            async move { run_one(target.as_ref(), judge.as_ref(), &attempt).await }
+            let l3 = l3.clone();
+            async move {
+                if attempt.level == Level::L3 {
+                    run_conversation_attempt(journal, run_id, l3.as_deref(), judge.as_ref(), &attempt).await
+                } else {
+                    Ok(run_one(target.as_ref(), judge.as_ref(), &attempt).await)
+                }
+            }
         })
         .buffer_unordered(concurrency);
+    let mut failure = None;
     while let Some(result) = results.next().await {
-        if tx.send(result).await.is_err() {
-            break; // the writer failed; its error is returned below
+        match result {
+            Ok(result) => {
+                if tx.send(result).await.is_err() {
+                    break; // the writer failed; its error is returned below
+                }
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
         }
     }
+    drop(results);
     drop(tx);
     let summary = writer.await.map_err(|e| StoreError::Corrupt(format!("journal writer panicked: {e}")))??;
-    Ok(summary)
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(summary),
+    }
+}
+
+/// Runs (or resumes) one L3 conversation and turns it into the attempt's result.
+async fn run_conversation_attempt(
+    journal: &Journal,
+    run_id: &str,
+    l3: Option<&L3Context>,
+    judge: &dyn Judge,
+    attempt: &PlannedAttempt,
+) -> Result<AttemptResult, ExecuteError> {
+    let started_at = aistr_store_now();
+    let clock = Instant::now();
+    let unscored = |why: String| AttemptResult {
+        seq: attempt.seq,
+        response_text: None,
+        response_raw: None,
+        finish_reason: None,
+        error_kind: Some("no_attacker".into()),
+        error_message: Some(why.clone()),
+        tries: 0,
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        started_at: started_at.clone(),
+        latency_ms: 0,
+        verdict: Verdict::unscored(why, judge.id()),
+        conversation: None,
+    };
+    let Some(ctx) = l3 else {
+        return Ok(unscored(format!("`{}` needs an attacker model and none was configured", attempt.method)));
+    };
+    let replay = journal.turns(run_id, attempt.seq).await?;
+    let orchestrator = attempt.chain.first().map_or(attempt.method.as_str(), String::as_str);
+    let outcome = run_conversation(
+        ctx,
+        Conversation { seq: attempt.seq, orchestrator, probe: &attempt.probe, request: &attempt.request, replay },
+    )
+    .await?;
+    let summary = outcome.summary;
+    Ok(AttemptResult {
+        seq: attempt.seq,
+        response_text: outcome.answer,
+        response_raw: None,
+        finish_reason: None,
+        error_kind: None,
+        error_message: None,
+        tries: summary.target_queries,
+        prompt_tokens: outcome.prompt_tokens,
+        completion_tokens: outcome.completion_tokens,
+        started_at,
+        latency_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        verdict: outcome.verdict,
+        conversation: Some(summary),
+    })
 }
 
 async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttempt) -> AttemptResult {
@@ -127,6 +252,7 @@ async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttemp
                 started_at,
                 latency_ms,
                 verdict,
+                conversation: None,
             }
         }
         Err(e) => AttemptResult {
@@ -142,6 +268,7 @@ async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttemp
             started_at,
             latency_ms,
             verdict: Verdict::unscored(format!("target failed: {e}"), judge.id()),
+            conversation: None,
         },
     }
 }

@@ -6,5 +6,6 @@
 mod execute;
 mod plan;
 
-pub use execute::{execute, ExecuteError, ExecutionSummary, ProgressFn};
+pub use execute::{execute, execute_with, ExecuteError, ExecutionSummary, L3Runtime, ProgressFn};
+pub use aistr_attacker::L3Settings;
 pub use plan::{plan, PlanError, ScanSettings};

@@ -234,6 +234,7 @@ fn fixture() -> &'static (Report, Vec<AttemptRecord>) {
                             },
                             confidence,
                         ),
+                        conversation: None,
                     })
                 })
                 .collect();

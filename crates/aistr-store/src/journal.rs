@@ -2,16 +2,19 @@
 //! transaction is in the WAL file); `synchronous = FULL` would also survive power loss at a large cost.
 
 use crate::StoreError;
-use aistr_core::{ChatRequest, Intent, Label, Level, Probe, StageRecord, Verdict, VerdictSource};
+use aistr_core::{ChatRequest, ConversationSummary, Intent, Label, Level, Probe, StageRecord, Turn, TurnRole, Verdict, VerdictSource};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 2;
-const MIGRATIONS: &[&str] =
-    &[include_str!("../migrations/0001_journal.sql"), include_str!("../migrations/0002_verdict_detail.sql")];
+const SCHEMA_VERSION: i64 = 3;
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_journal.sql"),
+    include_str!("../migrations/0002_verdict_detail.sql"),
+    include_str!("../migrations/0003_conversations.sql"),
+];
 
 /// The part of a verdict stored as JSON in `verdict_detail`.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
@@ -114,6 +117,8 @@ pub struct AttemptResult {
     pub latency_ms: u64,
     /// The verdict.
     pub verdict: Verdict,
+    /// For a multi-turn (L3) attempt: how the conversation went.
+    pub conversation: Option<ConversationSummary>,
 }
 
 /// A planned attempt with its result, if it has one.
@@ -275,7 +280,7 @@ impl Journal {
                 "UPDATE attempts SET status = 'done', response_text = ?, response_raw = ?, finish_reason = ?,
                    error_kind = ?, error_message = ?, tries = ?, prompt_tokens = ?, completion_tokens = ?,
                    started_at = ?, latency_ms = ?, label = ?, reason = ?, confidence = ?, judge = ?,
-                   verdict_detail = ?, verdict_source = ?
+                   verdict_detail = ?, verdict_source = ?, conversation_json = ?
                  WHERE run_id = ? AND seq = ? AND status = 'planned'",
             )
             .bind(&r.response_text)
@@ -294,6 +299,7 @@ impl Journal {
             .bind(&r.verdict.judge)
             .bind(json(&VerdictDetail { stages: r.verdict.stages.clone(), needs_review: r.verdict.needs_review }))
             .bind(r.verdict.source.as_str())
+            .bind(r.conversation.as_ref().map(json))
             .bind(run_id)
             .bind(r.seq)
             .execute(&mut *tx)
@@ -330,6 +336,55 @@ impl Journal {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Records one turn of a conversation in its own transaction, so it survives a crash the moment
+    /// the call returns. Returns false (and changes nothing) when that turn is already recorded:
+    /// a turn can never be recorded twice.
+    pub async fn record_turn(&self, run_id: &str, seq: i64, turn: &Turn) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO turns (run_id, seq, idx, role, branch, request_json, response_text, error, verdict_json,
+               score, latency_ms, recorded_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (run_id, seq, idx) DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(seq)
+        .bind(i64::from(turn.index))
+        .bind(turn.role.as_str())
+        .bind(&turn.branch)
+        .bind(json(&turn.request))
+        .bind(&turn.response)
+        .bind(&turn.error)
+        .bind(turn.verdict.as_ref().map(json))
+        .bind(turn.score.map(i64::from))
+        .bind(i64::try_from(turn.latency_ms).unwrap_or(i64::MAX))
+        .bind(crate::now_rfc3339())
+        .execute(&self.pool)
+        .await
+        .map_err(self.err())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The recorded turns of one conversation, in call order.
+    pub async fn turns(&self, run_id: &str, seq: i64) -> Result<Vec<Turn>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM turns WHERE run_id = ? AND seq = ? ORDER BY idx")
+            .bind(run_id)
+            .bind(seq)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err())?;
+        rows.iter().map(decode_turn).collect()
+    }
+
+    /// Every recorded turn of a run as `(seq, turn)`, by conversation then call order.
+    pub async fn all_turns(&self, run_id: &str) -> Result<Vec<(i64, Turn)>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM turns WHERE run_id = ? ORDER BY seq, idx")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err())?;
+        rows.iter().map(|r| Ok((r.get("seq"), decode_turn(r)?))).collect()
+    }
+
     /// Attempts of a run still waiting for a result, in plan order.
     pub async fn pending(&self, run_id: &str) -> Result<Vec<PlannedAttempt>, StoreError> {
         Ok(self.query_attempts(run_id, true).await?.into_iter().map(|r| r.planned).collect())
@@ -353,6 +408,28 @@ impl Journal {
 
 fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+fn decode_turn(row: &sqlx::sqlite::SqliteRow) -> Result<Turn, StoreError> {
+    let role: String = row.get("role");
+    Ok(Turn {
+        index: u32::try_from(row.get::<i64, _>("idx")).map_err(|_| StoreError::Corrupt("turn index".into()))?,
+        role: match role.as_str() {
+            "attacker" => TurnRole::Attacker,
+            "target" => TurnRole::Target,
+            other => return Err(StoreError::Corrupt(format!("turn role `{other}`"))),
+        },
+        branch: row.get("branch"),
+        request: parse("turn request_json", row.get::<&str, _>("request_json"))?,
+        response: row.get("response_text"),
+        error: row.get("error"),
+        verdict: match row.get::<Option<String>, _>("verdict_json") {
+            Some(text) => Some(parse("turn verdict_json", &text)?),
+            None => None,
+        },
+        score: row.get::<Option<i64>, _>("score").and_then(|s| u8::try_from(s).ok()),
+        latency_ms: u64::try_from(row.get::<i64, _>("latency_ms")).unwrap_or(0),
+    })
 }
 
 fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError> {
@@ -406,6 +483,10 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError
                     )
                 }
             },
+            conversation: match row.get::<Option<String>, _>("conversation_json") {
+                Some(text) => Some(parse("conversation_json", &text)?),
+                None => None,
+            },
         })
     } else {
         None
@@ -454,6 +535,7 @@ mod tests {
             started_at: crate::now_rfc3339(),
             latency_ms: 5,
             verdict: Verdict::new(label, "r", 0.5, "j"),
+            conversation: None,
         }
     }
 
@@ -514,5 +596,49 @@ mod tests {
         assert_eq!(got.reason, "human review: again");
         let machine: String = sqlx::query_scalar("SELECT machine_verdict FROM attempts WHERE seq = 0").fetch_one(&j.pool).await.unwrap();
         assert!(machine.contains("\"declined\""), "{machine}");
+    }
+
+    #[tokio::test]
+    async fn turns_are_recorded_once_in_order_and_conversations_roundtrip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.db");
+        let j = Journal::open(&path).await.unwrap();
+        j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>()).await.unwrap();
+        let turn = |index: u32, role: TurnRole| Turn {
+            index,
+            role,
+            branch: format!("t{index}"),
+            request: planned(0).request,
+            response: Some(format!("answer {index}")),
+            error: None,
+            verdict: (role == TurnRole::Target).then(|| Verdict::new(Label::Declined, "refused", 0.9, "j")),
+            score: (role == TurnRole::Target).then_some(1),
+            latency_ms: 3,
+        };
+        assert!(j.record_turn("r", 0, &turn(1, TurnRole::Target)).await.unwrap());
+        assert!(j.record_turn("r", 0, &turn(0, TurnRole::Attacker)).await.unwrap());
+        assert!(j.record_turn("r", 1, &turn(0, TurnRole::Attacker)).await.unwrap());
+        // The same turn again is refused, whatever it now says.
+        let mut again = turn(1, TurnRole::Target);
+        again.response = Some("different".into());
+        assert!(!j.record_turn("r", 0, &again).await.unwrap());
+        // A turn of an attempt that does not exist is an error, not a silent orphan.
+        assert!(j.record_turn("r", 7, &turn(0, TurnRole::Attacker)).await.is_err());
+        drop(j);
+        let j = Journal::open(&path).await.unwrap();
+        let got = j.turns("r", 0).await.unwrap();
+        assert_eq!(got, vec![turn(0, TurnRole::Attacker), turn(1, TurnRole::Target)]);
+        assert_eq!(j.all_turns("r").await.unwrap().iter().map(|(s, t)| (*s, t.index)).collect::<Vec<_>>(), vec![(0, 0), (0, 1), (1, 0)]);
+        let mut r = result(0, Label::Risky);
+        r.conversation = Some(ConversationSummary {
+            orchestrator: "pair".into(),
+            success: true,
+            turns_to_success: Some(2),
+            queries_to_success: Some(3),
+            transcript: vec![aistr_core::Message::user("q"), aistr_core::Message::assistant("a")],
+            ..ConversationSummary::default()
+        });
+        j.record("r", &[r.clone()]).await.unwrap();
+        assert_eq!(j.attempts("r").await.unwrap()[0].result.as_ref().unwrap().conversation, r.conversation);
     }
 }
