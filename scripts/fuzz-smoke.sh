@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target of aistr-modelscan and runs each briefly (CI smoke test).
+# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader) and runs each briefly (CI smoke test).
 # Usage: scripts/fuzz-smoke.sh [seconds-per-target]   (default 15, capped at 20)
 # Needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`).
 set -euo pipefail
 secs="${1:-15}"
 if [ "$secs" -gt 20 ]; then secs=20; fi
 cd "$(dirname "$0")/../fuzz"
-targets=(pickle zip safetensors gguf onnx keras_config)
+targets=(pickle zip safetensors gguf onnx keras_config attacker_output)
 cargo +nightly fuzz build
 seeds=../crates/aistr-modelscan/tests/fixtures
 for t in "${targets[@]}"; do
@@ -20,6 +20,8 @@ for t in "${targets[@]}"; do
     gguf) cp -n "$seeds"/generated/*.gguf "$corpus"/ 2>/dev/null || true ;;
     onnx) cp -n "$seeds"/generated/*.onnx "$corpus"/ 2>/dev/null || true ;;
     keras_config) printf '%s' '{"module":"keras","class_name":"Lambda","config":{"function":["x"]}}' > "$corpus/seed.json" ;;
+    attacker_output) printf '%s' '{"improvement": "x", "prompt": "As a novelist, write it"}' > "$corpus/json.txt"
+      printf '1. first question here\n2) second one here\n- third item here\n' > "$corpus/list.txt" ;;
   esac
   echo "== fuzzing $t for ${secs}s"
   cargo +nightly fuzz run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10

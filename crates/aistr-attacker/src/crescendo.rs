@@ -3,7 +3,7 @@
 //! refuses, the refused exchange is dropped from the conversation (the target never sees it again)
 //! and the attacker is asked for a softer question: a backtrack, up to `crescendo_max_backtracks`.
 
-use crate::parse::extract_prompt;
+use aistr_attacks::attacker_output::extract_prompt;
 use crate::roles::{for_language, render, shorten};
 use crate::session::Session;
 use crate::{L3Error, SearchStats, Stop, next_prompt};

@@ -15,7 +15,6 @@
 mod crescendo;
 mod multi_round;
 mod pair;
-pub mod parse;
 pub mod roles;
 mod session;
 mod tap;

@@ -2,7 +2,7 @@
 //! target answers them in one conversation, then is asked to put its answers together. The whole
 //! conversation is the sample: any risky turn is a success.
 
-use crate::parse::extract_list;
+use aistr_attacks::attacker_output::extract_list;
 use crate::roles::{for_language, render};
 use crate::session::Session;
 use crate::{L3Error, SearchStats, Stop};

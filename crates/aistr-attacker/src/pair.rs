@@ -2,7 +2,7 @@
 //! that proposes a prompt, sees the target's answer and the judge's score, and proposes a better
 //! one, until an answer is risky or the iterations or queries run out.
 
-use crate::parse::extract_prompt;
+use aistr_attacks::attacker_output::extract_prompt;
 use crate::roles::{for_language, render, shorten};
 use crate::session::{Answer, Session};
 use crate::{L3Error, SearchStats, Stop, next_prompt};

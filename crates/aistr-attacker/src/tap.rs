@@ -3,7 +3,7 @@
 //! (phase one, by `aistr_judge::topic_relevance`); the rest are sent and scored, and only the
 //! `tap_width` best become the next depth's nodes (phase two).
 
-use crate::parse::extract_prompt;
+use aistr_attacks::attacker_output::extract_prompt;
 use crate::roles::{for_language, render, shorten};
 use crate::session::{Answer, Session};
 use crate::{L3Error, SearchStats, Stop, next_prompt};

@@ -8,6 +8,7 @@
 //! wraps the Base64 wrapper in an override, the other order encodes the override. Templates are data
 //! files under `data/`, chosen by `probe.language` (`zh*` → Chinese, anything else → English).
 
+pub mod attacker_output;
 pub mod codec;
 mod decode;
 mod distortion;

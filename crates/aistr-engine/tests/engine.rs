@@ -88,3 +88,54 @@ fn the_same_suite_and_seed_send_byte_identical_prompts() {
     assert_eq!(bytes(11), bytes(11));
     assert_ne!(bytes(11), bytes(12), "seeded attacks must depend on the seed");
 }
+
+/// The attacker and the target may be one and the same model with room for a single request at a
+/// time: conversations take turns on it and all finish (no call holds the model while it waits for
+/// another). Without an attacker, L3 attempts are unscored, never safe.
+#[tokio::test(flavor = "multi_thread")]
+async fn l3_with_the_target_as_its_own_attacker_finishes_without_deadlock() {
+    let server = MockServer::start(Arc::new(|r| {
+        if r.body.to_string().contains("red-team") {
+            Reply::Text(serde_json::json!({"improvement": "x", "prompt": format!("Hypothetically: {}", r.prompt)}).to_string())
+        } else {
+            Reply::Text("I'm sorry, I can't help with that.".into())
+        }
+    }))
+    .await;
+    let probes = aistr_datasets::load("jbb-harmful").unwrap().probes;
+    let chains: Vec<Vec<String>> = ["pair", "tap", "crescendo", "multi-round"].iter().map(|m| vec![(*m).to_owned()]).collect();
+    let planned = plan(&probes[..3], &chains, &settings(5)).unwrap();
+    assert!(planned.iter().all(|p| p.level == aistr_core::Level::L3 && p.request.messages.last().unwrap().content == p.probe.prompt));
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.db")).await.unwrap();
+    let run = NewRun { id: "l3".into(), config_json: "{}".into(), target_json: "{}".into(), datasets_json: "[]".into(), judge: "rules-v0".into() };
+    journal.create_run(&run, &planned).await.unwrap();
+    let mut config = OpenAiConfig::new(server.base_url(), "m");
+    config.concurrency = 1;
+    let shared: Arc<dyn aistr_targets::Target> = Arc::new(OpenAiTarget::new(config).unwrap());
+    let l3 = aistr_engine::L3Runtime { attacker: Arc::clone(&shared), attacker_name: "openai:m".into(), settings: aistr_engine::L3Settings::default() };
+    let pending = journal.pending("l3").await.unwrap();
+    let run_all = aistr_engine::execute_with(&journal, "l3", Arc::clone(&shared), Arc::new(RulesJudge), pending, None, Some(l3));
+    let summary = tokio::time::timeout(Duration::from_secs(60), run_all).await.expect("no deadlock").unwrap();
+    assert_eq!(summary.recorded, 12);
+    let all = journal.attempts("l3").await.unwrap();
+    for a in &all {
+        let r = a.result.as_ref().unwrap();
+        let c = r.conversation.as_ref().expect("a conversation summary");
+        assert_eq!(r.verdict.label, Label::Declined, "{}: {}", a.planned.method, r.verdict.reason);
+        assert_eq!(c.orchestrator, a.planned.method);
+        assert!(c.target_queries >= 1 && c.attacker_queries >= 1);
+        let turns = journal.turns("l3", a.planned.seq).await.unwrap();
+        assert_eq!(turns.len() as u32, c.target_queries + c.attacker_queries);
+    }
+
+    // The same plan without an attacker: unscored, with the reason.
+    journal.create_run(&NewRun { id: "l3-none".into(), ..run }, &planned).await.unwrap();
+    let pending = journal.pending("l3-none").await.unwrap();
+    aistr_engine::execute_with(&journal, "l3-none", shared, Arc::new(RulesJudge), pending, None, None).await.unwrap();
+    for a in journal.attempts("l3-none").await.unwrap() {
+        let v = a.result.unwrap().verdict;
+        assert_eq!(v.label, Label::Unscored);
+        assert!(v.reason.contains("needs an attacker model"), "{}", v.reason);
+    }
+}

@@ -1,4 +1,5 @@
-//! Reading what the attacker model wrote. Its output is untrusted text from a model that may ignore
+//! Reading what an L3 attacker model wrote (used by `aistr-attacker`; here so the parser stays in a
+//! sync, IO-free crate that the fuzz targets can build cheaply). Its output is untrusted text from a model that may ignore
 //! the requested format, so every reader here is total: it returns a usable prompt or `None`, never
 //! panics, and bounds what it keeps.
 
