@@ -39,6 +39,7 @@
 //! This crate is sync and pure except for the optional LLM stage, whose backend is a trait; the
 //! `embedded` feature (default) adds the MiniLM stages through `aistr-embed`.
 
+pub mod calibration;
 pub mod eval;
 pub mod head;
 pub mod llm;

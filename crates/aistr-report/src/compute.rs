@@ -1,9 +1,10 @@
 //! Aggregation: one pass over the journal's attempts into per-cell label counts, then the figures.
 
-use crate::model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, Uplift, WeightedOverall};
+use crate::calibrate::{calibrate, JudgeCalibration, RESAMPLES};
+use crate::model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, SourceCounts, Uplift, VerdictSources, WeightedOverall};
 use crate::REPORT_SCHEMA_VERSION;
 use aistr_core::metrics::{wilson, Counts, Z95};
-use aistr_core::{Intent, Label, Level};
+use aistr_core::{Intent, Label, Level, VerdictSource};
 use aistr_store::{AttemptRecord, RunRecord};
 use std::collections::BTreeMap;
 
@@ -29,6 +30,8 @@ pub struct ReportInputs<'a> {
     pub level_weights: Option<BTreeMap<String, f64>>,
     /// Levels not run and why.
     pub levels_not_run: Vec<(Level, String)>,
+    /// The run's judge's measured error, when known: adds the judge-calibrated R and D.
+    pub calibration: Option<JudgeCalibration>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -88,6 +91,7 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
     let mut groups: [BTreeMap<String, Acc>; 6] = Default::default();
     let mut done = 0u64;
     let mut transport_failures = 0u64;
+    let mut sources = VerdictSources::default();
     for a in input.attempts {
         let Some(result) = &a.result else { continue };
         done += 1;
@@ -97,6 +101,9 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         let p = &a.planned;
         let label = result.verdict.label;
         overall.add(p.probe.intent, label);
+        for counts in [&mut sources.overall, sources.by_level.entry(p.level.to_string()).or_default()] {
+            count_source(counts, result.verdict.source);
+        }
         let family = family_of(&p.chain);
         let keys = [p.level.as_str(), p.probe.category.as_str(), p.method.as_str(), p.probe.language.as_str(), p.probe.dataset.as_str(), family.as_str()];
         for (map, key) in groups.iter_mut().zip(keys) {
@@ -145,6 +152,8 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         min_samples: input.min_samples,
         overall_weighted: weighted(&by_level, input.level_weights.as_ref()),
         over_refusal: over_refusal(&overall.benign),
+        calibrated: input.calibration.as_ref().map(|c| calibrate(input.attempts, c, RESAMPLES)),
+        verdict_sources: sources,
         overall: overall_cell,
         by_level,
         by_category,
@@ -155,6 +164,14 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         uplift: uplift(input.attempts),
         levels_not_run: input.levels_not_run.iter().map(|(l, why)| LevelNotRun { level: l.to_string(), why: why.clone() }).collect(),
         warnings,
+    }
+}
+
+fn count_source(c: &mut SourceCounts, source: VerdictSource) {
+    match source {
+        VerdictSource::Rule => c.rule += 1,
+        VerdictSource::Model => c.model += 1,
+        VerdictSource::Human => c.human += 1,
     }
 }
 

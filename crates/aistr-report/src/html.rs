@@ -200,6 +200,40 @@ fn summary(out: &mut String, r: &Report) {
         pct(r.overall_weighted.D),
     );
 
+    if let Some(c) = &r.calibrated {
+        let _ = write!(
+            out,
+            "<h3>Judge-calibrated R and D</h3><p class=muted>Corrected for the error of judge <code>{}</code> measured on a dev set of {} rows (sha256 <code>{}</code>){}; {} bootstrap resamples. Method: {}.</p><table><thead><tr><th>cell</th><th>scored</th><th>R judge-calibrated [95% CI]</th><th>D judge-calibrated [95% CI]</th></tr></thead><tbody>",
+            esc(&c.judge),
+            c.dev_set.n,
+            esc(&c.dev_set.sha256),
+            if c.dev_set.self_labelled {
+                "; the dev set is self-labelled, so these intervals are optimistic"
+            } else {
+                ""
+            },
+            c.resamples,
+            esc(&c.method)
+        );
+        let rows = std::iter::once(("overall", c.scored, c.R, c.R_ci, c.D, c.D_ci)).chain(
+            c.by_level
+                .iter()
+                .map(|(k, l)| (k.as_str(), l.scored, l.R, l.R_ci, l.D, l.D_ci)),
+        );
+        for (k, n, rv, rci, dv, dci) in rows {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td class=num>{n}</td><td class=num>{} {}</td><td class=num>{} {}</td></tr>",
+                esc(k),
+                pct(rv),
+                ci(rci),
+                pct(dv),
+                ci(dci)
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+
     out.push_str("<h3>Target and settings</h3><table><tbody>");
     kv_rows(out, "target", &r.target);
     let _ = write!(
@@ -209,6 +243,12 @@ fn summary(out: &mut String, r: &Report) {
         esc(&r.taxonomy)
     );
     kv_rows(out, "settings", &r.settings);
+    let src = &r.verdict_sources.overall;
+    let _ = write!(
+        out,
+        "<tr><th>verdicts by source</th><td>rule {}, model {}, human {}</td></tr>",
+        src.rule, src.model, src.human
+    );
     let _ = write!(
         out,
         "<tr><th>attempts</th><td>{} planned, {} done, {} pending, {} transport failures</td></tr><tr><th>min samples per cell</th><td>{}</td></tr></tbody></table>",

@@ -5,6 +5,7 @@
 //! exit code and [`compare()`] tells what changed between two runs. Every renderer is a pure,
 //! sync function of the report and the journal's attempts.
 
+pub mod calibrate;
 mod compute;
 pub mod compare;
 pub mod escape;
@@ -27,7 +28,11 @@ pub use gate::{Gate, GateError, GateOutcome};
 pub use html::{content_security_policy, render_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
-pub use model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, Uplift, WeightedOverall, REPORT_SCHEMA_VERSION};
+pub use calibrate::JudgeCalibration;
+pub use model::{
+    AttemptCounts, CalibratedCell, Calibration, CalibrationDevSet, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, SourceCounts,
+    Uplift, VerdictSources, WeightedOverall, REPORT_SCHEMA_VERSION,
+};
 pub use sarif::{render_sarif, sarif_value, SARIF_SCHEMA_URI};
 pub use terminal::render_terminal;
 

@@ -57,6 +57,49 @@ fn table(out: &mut String, dim: &str, cells: &BTreeMap<String, Cell>) {
     }
 }
 
+/// The judge-calibrated R and D, labelled as such, with where the judge's error was measured.
+fn calibrated(out: &mut String, r: &Report) {
+    let Some(c) = &r.calibrated else { return };
+    let _ = writeln!(
+        out,
+        "\n### Judge-calibrated R and D\n\nCorrected for the error of judge `{}` measured on a dev set of {} rows (sha256 `{}`){}. {} resamples. Method: {}.\n",
+        c.judge.replace('`', "'"),
+        c.dev_set.n,
+        c.dev_set.sha256.replace('`', "'"),
+        if c.dev_set.self_labelled {
+            "; the dev set is self-labelled, so these intervals are optimistic"
+        } else {
+            ""
+        },
+        c.resamples,
+        md(&c.method)
+    );
+    out.push_str(
+        "| cell | scored | R judge-calibrated [95% CI] | D judge-calibrated [95% CI] |\n|---|--:|--:|--:|\n",
+    );
+    let _ = writeln!(
+        out,
+        "| overall | {} | {}{} | {}{} |",
+        c.scored,
+        pct(c.R),
+        ci(c.R_ci),
+        pct(c.D),
+        ci(c.D_ci)
+    );
+    for (k, l) in &c.by_level {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {}{} | {}{} |",
+            md(k),
+            l.scored,
+            pct(l.R),
+            ci(l.R_ci),
+            pct(l.D),
+            ci(l.D_ci)
+        );
+    }
+}
+
 /// Renders `report.md`.
 #[must_use]
 pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
@@ -115,6 +158,13 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
         "\nAttempts: {} planned, {} done, {} pending, {} transport failures.",
         r.attempts.planned, r.attempts.done, r.attempts.pending, r.attempts.transport_failures
     );
+    let src = &r.verdict_sources.overall;
+    let _ = writeln!(
+        out,
+        "Verdicts by source: rule {}, model {}, human {}.",
+        src.rule, src.model, src.human
+    );
+    calibrated(&mut out, r);
 
     out.push_str("\n## Target and settings\n\n");
     let settings = serde_json::json!({"target": r.target, "settings": r.settings});

@@ -125,6 +125,88 @@ pub struct AttemptCounts {
     pub transport_failures: u64,
 }
 
+/// How many verdicts each kind of decider gave: rules, a model (the embedded head or an LLM judge),
+/// or a human reviewer (`aistr review import`). Counts every recorded verdict, harmful and benign,
+/// unscored ones included (a transport failure is a rule's `unscored`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SourceCounts {
+    /// Decided by deterministic rules.
+    pub rule: u64,
+    /// Decided by a learned model or an LLM judge.
+    pub model: u64,
+    /// Labelled by a human reviewer.
+    pub human: u64,
+}
+
+/// Verdict sources, overall and per level.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VerdictSources {
+    /// Every recorded verdict of the run.
+    pub overall: SourceCounts,
+    /// Per level.
+    pub by_level: BTreeMap<String, SourceCounts>,
+}
+
+/// The dev set a judge's error was measured on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct CalibrationDevSet {
+    /// Labelled rows the misclassification matrix is built on (harmful, gold and judge label scored).
+    pub n: u64,
+    /// sha256 of the dev-set file.
+    pub sha256: String,
+    /// True when the labels were made by the judge's own authors: the measured error, and so the
+    /// calibrated intervals, are optimistic.
+    pub self_labelled: bool,
+}
+
+/// Judge-calibrated figures of one cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[expect(non_snake_case, reason = "R and D are the standard's names")]
+pub struct CalibratedCell {
+    /// Scored harmful answers in the cell.
+    pub scored: u64,
+    /// R corrected for the judge's measured error.
+    pub R: Option<f64>,
+    /// Bootstrap 95% interval of the corrected R (judge error and sampling).
+    pub R_ci: Option<[f64; 2]>,
+    /// D corrected for the judge's measured error.
+    pub D: Option<f64>,
+    /// Bootstrap 95% interval of the corrected D.
+    pub D_ci: Option<[f64; 2]>,
+}
+
+/// Judge-calibrated R and D: the raw shares corrected by the judge's confusion matrix measured on a
+/// labelled dev set, with bootstrap intervals that carry both the judge's and the sample's
+/// uncertainty. Clearly not the raw figures: read `method` and `dev_set`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[expect(non_snake_case, reason = "R and D are the standard's names")]
+pub struct Calibration {
+    /// How the correction and the interval were computed.
+    pub method: String,
+    /// The judge whose measured error was used.
+    pub judge: String,
+    /// Where that error was measured.
+    pub dev_set: CalibrationDevSet,
+    /// Bootstrap replicates.
+    pub resamples: u32,
+    /// Seed of the bootstrap (fixed, so the interval is reproducible).
+    pub seed: u64,
+    /// Scored harmful answers (the denominator, as for the raw R).
+    pub scored: u64,
+    /// Of them, labelled by a human (taken as truth, not corrected).
+    pub human: u64,
+    /// Overall R corrected for the judge's error.
+    pub R: Option<f64>,
+    /// Bootstrap 95% interval of the corrected R.
+    pub R_ci: Option<[f64; 2]>,
+    /// Overall D corrected for the judge's error.
+    pub D: Option<f64>,
+    /// Bootstrap 95% interval of the corrected D.
+    pub D_ci: Option<[f64; 2]>,
+    /// Per level.
+    pub by_level: BTreeMap<String, CalibratedCell>,
+}
+
 /// `report.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
@@ -158,6 +240,13 @@ pub struct Report {
     pub overall_weighted: WeightedOverall,
     /// Over-refusal on every benign sample.
     pub over_refusal: Option<OverRefusal>,
+    /// Judge-calibrated R and D (overall and per level): corrected for the judge's error measured
+    /// on a labelled dev set. Null when the run's judge has no calibration entry.
+    #[serde(default)]
+    pub calibrated: Option<Calibration>,
+    /// How many verdicts a rule, a model or a human decided.
+    #[serde(default)]
+    pub verdict_sources: VerdictSources,
     /// Per level.
     pub by_level: BTreeMap<String, Cell>,
     /// Per risk category.

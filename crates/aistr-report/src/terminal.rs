@@ -51,6 +51,21 @@ pub fn render_terminal(r: &Report) -> String {
     let _ = writeln!(out, "  safe, answered     {}         ({} safe)", pct(o.safe_share), o.safe);
     let _ = writeln!(out, "  R_max (unscored counted as risky) {}", pct(o.R_max));
     let _ = writeln!(out, "  overall R ({}) {}", r.overall_weighted.scheme, pct(r.overall_weighted.R));
+    if let Some(c) = &r.calibrated {
+        let _ = writeln!(
+            out,
+            "  judge-calibrated ({}'s error measured on a {}dev set of {} rows; bootstrap 95% CI):",
+            c.judge,
+            if c.dev_set.self_labelled { "self-labelled, so optimistic, " } else { "" },
+            c.dev_set.n
+        );
+        let _ = writeln!(out, "    R {} {}   D {} {}   (n = {} scored, {} human-labelled)", pct(c.R), ci(c.R_ci), pct(c.D), ci(c.D_ci), c.scored, c.human);
+        for (level, l) in &c.by_level {
+            let _ = writeln!(out, "    {level:<2} R {} {}   D {} {}   (n = {})", pct(l.R), ci(l.R_ci), pct(l.D), ci(l.D_ci), l.scored);
+        }
+    }
+    let s = &r.verdict_sources.overall;
+    let _ = writeln!(out, "  verdicts by source: rule {}, model {}, human {}", s.rule, s.model, s.human);
     match &r.over_refusal {
         Some(orf) => {
             let _ = writeln!(out, "benign probes: n = {}\n  over-refusal      {}", orf.n, over_refusal_line(orf));

@@ -3,7 +3,7 @@
 //! and hostile model output checked to come out inert in every format.
 
 use aistr_core::{ChatRequest, Intent, Label, Level, Message, Probe, Verdict};
-use aistr_report::{DatasetRef, Format, Report, ReportInputs, build_report};
+use aistr_report::{DatasetRef, Format, JudgeCalibration, Report, ReportInputs, build_report};
 use aistr_store::{AttemptRecord, AttemptResult, Journal, NewRun, PlannedAttempt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -239,6 +239,13 @@ fn fixture() -> &'static (Report, Vec<AttemptRecord>) {
                 })
                 .collect();
             journal.record("fixture-run", &results).await.expect("record");
+            // A reviewer relabelled one answer: the report counts it as a human verdict.
+            assert!(
+                journal
+                    .apply_human_label("fixture-run", 3, Label::Declined, "checked")
+                    .await
+                    .expect("review")
+            );
             journal
                 .set_status("fixture-run", "interrupted")
                 .await
@@ -272,6 +279,12 @@ fn fixture() -> &'static (Report, Vec<AttemptRecord>) {
                     (Level::L3, "no attacker-model attack selected".into()),
                     (Level::L4, "white-box gradient attacks are not implemented".into()),
                 ],
+                calibration: Some(JudgeCalibration {
+                    judge: "rules-v0".into(),
+                    confusion: [[40, 11, 10, 0], [3, 49, 0, 0], [1, 0, 14, 0], [0, 0, 3, 3]],
+                    dev_sha256: "ef".repeat(32),
+                    self_labelled: true,
+                }),
             });
             (report, attempts)
         })

@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Attack a target and report attack success (R), decline (D) and over-refusal rates.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// List registered targets, datasets or attacks.
     List(ListArgs),
     /// Re-render a run's reports (html, json, md, sarif, junit) from the journal.
@@ -88,6 +88,24 @@ pub struct ScanArgs {
     /// Use streaming (SSE) for HTTP targets.
     #[arg(long)]
     pub stream: bool,
+    /// Judge configuration: rules, embedded, rules+embedded, rules-v0, optionally +jailguard and +llm
+    /// (as `aistr judge eval --judge`). Default: rules+embedded (rules when MiniLM is not installed),
+    /// plus +llm when --judge-target is given.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    pub judge: Option<String>,
+    /// LLM judge: which kind of model judges the answers (the `+llm` stage). Nothing is sent to any
+    /// judge model unless this is given.
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "resume")]
+    pub judge_target: Option<TargetKind>,
+    /// LLM judge: model name (openai) or GGUF path (local).
+    #[arg(long, value_name = "NAME")]
+    pub judge_model: Option<String>,
+    /// LLM judge: base URL of an OpenAI-compatible API, up to `/v1`.
+    #[arg(long, value_name = "URL")]
+    pub judge_base_url: Option<String>,
+    /// LLM judge: name of the environment variable that holds the judge API's key.
+    #[arg(long, value_name = "VAR")]
+    pub judge_api_key_env: Option<String>,
     /// Journal database.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
@@ -182,7 +200,7 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Command::Scan(args) => crate::commands::scan::run(args),
+        Command::Scan(args) => crate::commands::scan::run(*args),
         Command::List(args) => crate::commands::list::run(&args),
         Command::Report(args) => crate::commands::report::run(&args),
         Command::Compare(args) => crate::commands::compare::run(&args),

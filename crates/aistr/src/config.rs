@@ -49,6 +49,28 @@ impl Default for TargetConfig {
     }
 }
 
+/// `[judge]` table: which judge configuration labels the answers and, for the `+llm` stage, which
+/// model judges. Without `target` no judge model is built and judging never touches the network.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeConfig {
+    /// Configuration name (`rules`, `embedded`, `rules+embedded`, `rules-v0`, `+jailguard`, `+llm`);
+    /// None = the default for the installed models (plus `+llm` when a target is set).
+    pub name: Option<String>,
+    /// The LLM judge's kind.
+    pub target: Option<TargetKind>,
+    /// Model name (openai) or GGUF path (local).
+    pub model: Option<String>,
+    /// OpenAI-compatible base URL, up to `/v1`.
+    pub base_url: Option<String>,
+    /// Name of the variable holding the judge API's key (never the key).
+    pub api_key_env: Option<String>,
+    /// Per-request timeout (default 120 s).
+    pub timeout_secs: Option<f64>,
+    /// Judge requests in flight (default 4).
+    pub concurrency: Option<usize>,
+}
+
 /// One dataset entry: an id or path, with an optional per-dataset limit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(untagged)]
@@ -148,6 +170,8 @@ pub struct FileConfig {
     pub target: Option<TargetConfig>,
     #[serde(default)]
     pub scan: Option<PartialScan>,
+    #[serde(default)]
+    pub judge: Option<JudgeConfig>,
 }
 
 /// `[scan]` as written in a file: every key optional.
@@ -174,6 +198,9 @@ pub struct PartialScan {
 pub struct Resolved {
     pub target: TargetConfig,
     pub scan: ScanConfig,
+    /// Absent in runs recorded before `[judge]` existed: the default judge, no LLM.
+    #[serde(default)]
+    pub judge: JudgeConfig,
 }
 
 /// Parses a config file, reporting `path:line:column: problem` on error.
@@ -211,10 +238,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         scan.system_prompt = p.system_prompt.or(scan.system_prompt);
         scan.level_weights = p.level_weights.or(scan.level_weights);
     }
-    if let Some(k) = args.target {
-        if k != target.kind {
-            target = TargetConfig { kind: k, ..TargetConfig::default() };
-        }
+    if let Some(k) = args.target
+        && k != target.kind
+    {
+        target = TargetConfig { kind: k, ..TargetConfig::default() };
     }
     if args.base_url.is_some() {
         target.base_url.clone_from(&args.base_url);
@@ -260,8 +287,49 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     if let Some(out) = &args.out {
         scan.out.clone_from(out);
     }
+    let mut judge = file.judge.unwrap_or_default();
+    if args.judge_target.is_some() && args.judge_target != judge.target {
+        judge = JudgeConfig { name: judge.name, ..JudgeConfig::default() };
+        judge.target = args.judge_target;
+    }
+    for (flag, field) in [
+        (&args.judge, &mut judge.name),
+        (&args.judge_model, &mut judge.model),
+        (&args.judge_base_url, &mut judge.base_url),
+        (&args.judge_api_key_env, &mut judge.api_key_env),
+    ] {
+        if flag.is_some() {
+            field.clone_from(flag);
+        }
+    }
     validate(&target, &scan)?;
-    Ok(Resolved { target, scan })
+    validate_judge(&judge)?;
+    Ok(Resolved { target, scan, judge })
+}
+
+fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
+    match judge.target {
+        Some(TargetKind::Openai) => {
+            if judge.base_url.is_none() {
+                bail!("the openai judge needs a base URL (--judge-base-url or [judge] base_url)");
+            }
+            if judge.model.is_none() {
+                bail!("the openai judge needs a model name (--judge-model or [judge] model)");
+            }
+        }
+        Some(TargetKind::Local) => {}
+        None => {
+            if judge.model.is_some() || judge.base_url.is_some() || judge.api_key_env.is_some() {
+                bail!("judge model settings need a judge target (--judge-target openai|local or [judge] target)");
+            }
+        }
+    }
+    if let Some(t) = judge.timeout_secs
+        && !(t.is_finite() && t > 0.0)
+    {
+        bail!("[judge] timeout_secs must be a positive number of seconds");
+    }
+    Ok(())
 }
 
 fn validate(target: &TargetConfig, scan: &ScanConfig) -> anyhow::Result<()> {

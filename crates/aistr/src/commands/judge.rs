@@ -3,12 +3,14 @@
 //! LLM-judge backend: it is only built when the user names a judge model, so judging stays offline
 //! otherwise.
 
-use crate::cli::CmdResult;
+use crate::cli::{CmdResult, TargetKind};
+use crate::config::JudgeConfig;
 use crate::exit::{self, CliError};
 use aistr_core::{ChatRequest, Intent, Probe, Verdict};
+use aistr_judge::calibration::{CalibrationFile, ConfigCalibration, DevSet};
 use aistr_judge::eval::{Confusion, EvalRow, Metrics, ORDER, parse_csv, parse_jsonl};
 use aistr_judge::llm::BoxFuture;
-use aistr_judge::{Judge, JudgeInput, LlmBackend, Resources, judge_full};
+use aistr_judge::{Judge, JudgeInput, JudgeSpec, LlmBackend, Resources, judge_full};
 use aistr_targets::{OpenAiConfig, OpenAiTarget, Target};
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
@@ -66,6 +68,11 @@ pub struct JudgeEvalArgs {
     /// LLM judge: use the embedded local model (weak at 135M parameters; for testing the path).
     #[arg(long)]
     pub llm_local: bool,
+    /// Write the confusion matrices on the file's harmful rows as a judge calibration file (the
+    /// one shipped is `crates/aistr-judge/data/calibration.json`); reports use it for the
+    /// judge-calibrated R and D.
+    #[arg(long, value_name = "OUT.json")]
+    pub calibration_out: Option<PathBuf>,
 }
 
 pub fn run(args: JudgeArgs) -> CmdResult {
@@ -75,20 +82,76 @@ pub fn run(args: JudgeArgs) -> CmdResult {
     }
 }
 
-/// The judge id a new scan records: the default configuration for the installed models
-/// (`rules+embedded-v1`, or `rules-v1` when MiniLM is not installed).
-pub fn default_scan_judge_id() -> String {
-    format!("{}-v1", Resources::offline().default_judge_name())
+/// The judge id a new scan records for its `[judge]` settings: the named configuration, or the
+/// default for the installed models (plus `+llm` when a judge model is configured). An `+llm`
+/// configuration without a judge model, or a judge model with a configuration that has no `llm`
+/// stage, is an error rather than a silent surprise.
+pub fn scan_judge_id(cfg: &JudgeConfig) -> anyhow::Result<String> {
+    let resources = Resources::offline();
+    let name = match &cfg.name {
+        Some(n) => n.clone(),
+        None if cfg.target.is_some() => format!("{}+llm", resources.default_judge_name()),
+        None => resources.default_judge_name().to_owned(),
+    };
+    let spec = JudgeSpec::parse(&name)?;
+    if spec.llm && cfg.target.is_none() {
+        anyhow::bail!(
+            "judge `{name}` has an LLM stage but no judge model is configured (--judge-target openai|local)"
+        );
+    }
+    if !spec.llm && cfg.target.is_some() {
+        anyhow::bail!(
+            "a judge model is configured but judge `{name}` has no LLM stage (use `{}+llm`)",
+            spec.name()
+        );
+    }
+    if spec.needs_embedder() && !resources.embedder_available() {
+        anyhow::bail!(
+            "judge `{name}` needs the MiniLM model, not found in {} (install it with scripts/install-models.sh)",
+            resources.minilm_dir().display()
+        );
+    }
+    Ok(if spec.legacy_v0 {
+        "rules-v0".to_owned()
+    } else {
+        format!("{}-v1", spec.name())
+    })
 }
 
-/// The judge a run was planned with, rebuilt from its recorded id (so a resumed run keeps its judge).
-pub fn judge_for_run(id: &str) -> anyhow::Result<Arc<dyn Judge>> {
+/// The judge a run was planned with, rebuilt from its recorded id and `[judge]` settings (so a
+/// resumed run keeps its judge, LLM judge included). A judge model is only built when the
+/// configuration has an `llm` stage.
+pub fn judge_for_run(id: &str, cfg: &JudgeConfig) -> anyhow::Result<Arc<dyn Judge>> {
     let name = if id == "rules-v0" {
         id
     } else {
         id.strip_suffix("-v1").unwrap_or(id)
     };
-    aistr_judge::build(name, &Resources::offline()).map_err(|e| anyhow!("judge `{id}` of this run: {e}"))
+    let spec = JudgeSpec::parse(name).map_err(|e| anyhow!("judge `{id}` of this run: {e}"))?;
+    let llm = if spec.llm { llm_backend_for(cfg)? } else { None };
+    aistr_judge::build(name, &Resources::offline().with_llm(llm))
+        .map_err(|e| anyhow!("judge `{id}` of this run: {e}"))
+}
+
+/// Builds the LLM-judge backend of a `[judge]` table, or `None` when it names no judge target.
+pub fn llm_backend_for(cfg: &JudgeConfig) -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
+    match cfg.target {
+        None => Ok(None),
+        Some(TargetKind::Local) => local_backend(cfg.model.as_deref().map(PathBuf::from)),
+        Some(TargetKind::Openai) => {
+            let url = cfg
+                .base_url
+                .clone()
+                .context("the openai judge needs a base URL")?;
+            let model = cfg.model.clone().context("the openai judge needs a model name")?;
+            let mut c = OpenAiConfig::new(url, model);
+            c.api_key_env.clone_from(&cfg.api_key_env);
+            c.timeout = Duration::from_secs_f64(cfg.timeout_secs.unwrap_or(120.0));
+            c.concurrency = cfg.concurrency.unwrap_or(4);
+            let target: Arc<dyn Target> = Arc::new(OpenAiTarget::new(c)?);
+            Ok(Some(Arc::new(TargetBackend(target))))
+        }
+    }
 }
 
 /// A [`Target`] used as the LLM-judge backend.
@@ -114,7 +177,7 @@ impl LlmBackend for TargetBackend {
 /// Builds the LLM-judge backend from the flags, or `None` when no judge model was named.
 pub fn llm_backend(a: &JudgeEvalArgs) -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
     if a.llm_local {
-        return local_backend();
+        return local_backend(None);
     }
     let Some(model) = &a.llm_model else {
         if a.llm_base_url.is_some() {
@@ -126,17 +189,18 @@ pub fn llm_backend(a: &JudgeEvalArgs) -> anyhow::Result<Option<Arc<dyn LlmBacken
         .llm_base_url
         .clone()
         .context("--llm-model needs --llm-base-url (or use --llm-local)")?;
-    let mut c = OpenAiConfig::new(url, model.clone());
-    c.api_key_env.clone_from(&a.llm_api_key_env);
-    c.timeout = Duration::from_secs(120);
-    c.concurrency = 4;
-    let target: Arc<dyn Target> = Arc::new(OpenAiTarget::new(c)?);
-    Ok(Some(Arc::new(TargetBackend(target))))
+    llm_backend_for(&JudgeConfig {
+        target: Some(TargetKind::Openai),
+        model: Some(model.clone()),
+        base_url: Some(url),
+        api_key_env: a.llm_api_key_env.clone(),
+        ..JudgeConfig::default()
+    })
 }
 
 #[cfg(feature = "local")]
-fn local_backend() -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
-    let path = aistr_local_model::default_model_path();
+fn local_backend(path: Option<PathBuf>) -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
+    let path = path.unwrap_or_else(aistr_local_model::default_model_path);
     let target: Arc<dyn Target> = Arc::new(aistr_targets::LocalTarget::load(&aistr_targets::LocalConfig {
         model_path: path,
     })?);
@@ -144,7 +208,7 @@ fn local_backend() -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
 }
 
 #[cfg(not(feature = "local"))]
-fn local_backend() -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
+fn local_backend(_: Option<PathBuf>) -> anyhow::Result<Option<Arc<dyn LlmBackend>>> {
     anyhow::bail!("this aistr was built without the `local` feature")
 }
 
@@ -195,6 +259,12 @@ fn config_names(a: &JudgeEvalArgs, resources: &Resources) -> Vec<String> {
 #[derive(serde::Serialize)]
 struct ConfigResult {
     judge: String,
+    /// The judge id its verdicts carry.
+    #[serde(skip)]
+    id: String,
+    /// The confusion matrix on the harmful rows only (R and D are over harmful probes).
+    #[serde(skip)]
+    harmful: Confusion,
     metrics: Metrics,
     /// Rows without a gold label (predicted, not scored).
     unlabelled: usize,
@@ -231,6 +301,9 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
     if let Some(path) = &a.predictions {
         write_predictions(path, &rows, &results)?;
     }
+    if let Some(path) = &a.calibration_out {
+        write_calibration(path, &a.labels, &rows, &results)?;
+    }
     let mut out = std::io::stdout().lock();
     if a.json {
         let doc = serde_json::json!({
@@ -266,6 +339,7 @@ fn probe_for(row: &EvalRow, i: usize) -> Probe {
 
 async fn run_config(judge: &dyn Judge, name: &str, rows: &[EvalRow]) -> ConfigResult {
     let mut confusion = Confusion::default();
+    let mut harmful = Confusion::default();
     let mut verdicts = Vec::with_capacity(rows.len());
     let started = Instant::now();
     for (i, row) in rows.iter().enumerate() {
@@ -286,6 +360,9 @@ async fn run_config(judge: &dyn Judge, name: &str, rows: &[EvalRow]) -> ConfigRe
         let v = judge_full(judge, &input).await;
         if let Some(gold) = row.label {
             confusion.add(gold, v.label);
+            if probe.intent == Intent::Harmful {
+                harmful.add(gold, v.label);
+            }
         }
         verdicts.push(v);
     }
@@ -294,6 +371,8 @@ async fn run_config(judge: &dyn Judge, name: &str, rows: &[EvalRow]) -> ConfigRe
     let verdicts_per_sec = rows.len() as f64 / secs;
     ConfigResult {
         judge: format!("{name} ({})", judge.id()),
+        id: judge.id().to_owned(),
+        harmful,
         metrics: Metrics::from_confusion(&confusion),
         unlabelled: rows.iter().filter(|r| r.label.is_none()).count(),
         needs_review: verdicts.iter().filter(|v| v.needs_review).count(),
@@ -328,6 +407,57 @@ fn write_predictions(path: &Path, rows: &[EvalRow], results: &[ConfigResult]) ->
             text.push('\n');
         }
     }
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// The judge calibration file: each configuration's confusion matrix on the harmful rows, with the
+/// labelled file's identity (see `aistr_judge::calibration`).
+fn calibration_file(
+    labels: &Path,
+    bytes: &[u8],
+    rows: &[EvalRow],
+    results: &[ConfigResult],
+) -> CalibrationFile {
+    let harmful_rows = rows
+        .iter()
+        .filter(|r| r.label.is_some() && r.intent.unwrap_or(Intent::Harmful) == Intent::Harmful)
+        .count();
+    CalibrationFile {
+        note: aistr_judge::calibration::NOTE.to_owned(),
+        generated_by: aistr_judge::calibration::GENERATED_BY.to_owned(),
+        dev_set: DevSet {
+            path: labels.display().to_string(),
+            sha256: aistr_datasets::sha256_hex(bytes),
+            rows: rows.len() as u64,
+            harmful_rows: harmful_rows as u64,
+            self_labelled: true,
+        },
+        label_order: ORDER.iter().map(|l| l.as_str().to_owned()).collect(),
+        configurations: results
+            .iter()
+            .map(|r| {
+                (
+                    r.id.clone(),
+                    ConfigCalibration {
+                        n: r.harmful.n(),
+                        confusion: r.harmful.counts,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+fn write_calibration(
+    path: &Path,
+    labels: &Path,
+    rows: &[EvalRow],
+    results: &[ConfigResult],
+) -> Result<(), CliError> {
+    let bytes = std::fs::read(labels).with_context(|| format!("cannot read {}", labels.display()))?;
+    let file = calibration_file(labels, &bytes, rows, results);
+    let text = serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)? + "\n";
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

@@ -55,7 +55,7 @@ async fn run_async(args: ScanArgs) -> CmdResult {
 
     let target = build_target(&resolved).map_err(CliError::usage)?;
     let run_judge = journal.run(&run_id).await.map_err(anyhow::Error::from)?.judge;
-    let judge = crate::commands::judge::judge_for_run(&run_judge).map_err(CliError::usage)?;
+    let judge = crate::commands::judge::judge_for_run(&run_judge, &resolved.judge).map_err(CliError::usage)?;
     let pending = journal.pending(&run_id).await.map_err(anyhow::Error::from)?;
     let total = journal.attempts(&run_id).await.map_err(anyhow::Error::from)?.len();
     let already = total.saturating_sub(pending.len());
@@ -119,6 +119,7 @@ async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, 
             chains.push(steps);
         }
     }
+    let judge = crate::commands::judge::scan_judge_id(&resolved.judge).map_err(CliError::usage)?;
     let settings = ScanSettings {
         max_tokens: scan.max_tokens,
         temperature: scan.temperature,
@@ -135,7 +136,7 @@ async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, 
         config_json: serde_json::to_string(&stored).map_err(anyhow::Error::from)?,
         target_json,
         datasets_json: serde_json::to_string(&datasets).map_err(anyhow::Error::from)?,
-        judge: crate::commands::judge::default_scan_judge_id(),
+        judge,
     };
     journal.create_run(&new_run, &attempts).await.map_err(|e| match e {
         aistr_store::StoreError::RunExists(_) => CliError::usage(anyhow!(e)),
@@ -247,6 +248,7 @@ pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Res
         "max_retries": resolved.target.max_retries,
         "concurrency": resolved.target.concurrency,
         "rpm": resolved.target.rpm,
+        "judge_model": judge_identity(&resolved.judge),
     });
     let report = build_report(&ReportInputs {
         run: &run,
@@ -258,9 +260,31 @@ pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Res
         min_per: resolved.scan.sampling.clone(),
         level_weights: resolved.scan.level_weights.clone(),
         levels_not_run,
+        calibration: calibration_for(&run.judge),
     });
     write_json(&resolved.scan.out, &report)?;
     Ok(report)
+}
+
+/// The LLM judge's identity for the report (never a secret), or null without one.
+fn judge_identity(j: &crate::config::JudgeConfig) -> serde_json::Value {
+    match j.target {
+        None => serde_json::Value::Null,
+        Some(TargetKind::Openai) => serde_json::json!({"kind": "openai", "model": j.model, "base_url": j.base_url}),
+        Some(TargetKind::Local) => serde_json::json!({"kind": "local", "model": j.model}),
+    }
+}
+
+/// The shipped measurement of this judge's error, if there is one (see `aistr_judge::calibration`).
+fn calibration_for(judge: &str) -> Option<aistr_report::JudgeCalibration> {
+    let c = aistr_judge::calibration::lookup(judge)?;
+    let dev = &aistr_judge::calibration::shipped().dev_set;
+    Some(aistr_report::JudgeCalibration {
+        judge: judge.to_owned(),
+        confusion: c.confusion,
+        dev_sha256: dev.sha256.clone(),
+        self_labelled: dev.self_labelled,
+    })
 }
 
 fn write_json(out: &Path, report: &aistr_report::Report) -> Result<(), CliError> {

@@ -1,0 +1,434 @@
+//! End-to-end tests of the judge as a scan uses it: an LLM judge reached through `--judge-target`
+//! (a scripted judge model on loopback), kept across `--resume`; the judge flags' usage errors; the
+//! verdict-source counts after a human review; the judge-calibrated block of `report.json`; and the
+//! shipped calibration file agreeing with what `aistr judge eval` measures today.
+
+use aistr_test_support::{MockServer, Reply};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn aistr() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_aistr"));
+    c.env_remove("CI").env("NO_COLOR", "1");
+    c
+}
+
+async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("aistr runs"))
+        .await
+        .expect("join")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .expect("json")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn scan(target: &MockServer, dir: &Path, run_id: &str) -> Command {
+    let mut c = aistr();
+    c.args([
+        "scan",
+        "--target",
+        "openai",
+        "--base-url",
+        &target.base_url(),
+        "--model",
+        "mock",
+        "--no-progress",
+    ])
+    .args(["--dataset", "jbb-harmful", "--run-id", run_id])
+    .arg("--db")
+    .arg(dir.join("j.db"))
+    .arg("--out")
+    .arg(dir.join(run_id));
+    c
+}
+
+const COMPLY: &str = "Sure, here is exactly what you asked for. Step 1: gather the materials listed below. \
+                      Step 2: follow these detailed instructions carefully to accomplish the goal.";
+const REFUSE: &str = "I'm sorry, but I can't help with that.";
+const JUDGE_SAYS: &str = r#"{"label": "risky", "confidence": 0.95, "reason": "mock judge: it complies"}"#;
+
+/// A judge model that first answers without JSON, then (asked again) with a strict judgement.
+fn judge_model() -> aistr_test_support::Script {
+    Arc::new(|r| {
+        if r.prompt.starts_with("That reply was not valid") {
+            Reply::Text(JUDGE_SAYS.into())
+        } else {
+            Reply::Text("I think the response is risky.".into())
+        }
+    })
+}
+
+/// `(label, source, judge, verdict_detail)` of every recorded attempt of a run.
+async fn verdicts(db: &Path, run: &str) -> Vec<(String, String, String, String)> {
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let rows = sqlx::query_as(
+        "SELECT label, verdict_source, judge, verdict_detail FROM attempts WHERE run_id = ? AND status = 'done' ORDER BY seq",
+    )
+    .bind(run)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn llm_judge_decides_keeps_its_raw_answers_and_survives_resume() {
+    // The target refuses everything, slowly, so the scan can be killed half-way.
+    let target = MockServer::start(Arc::new(|_| {
+        Reply::Delay(Duration::from_millis(80), Box::new(Reply::Text(REFUSE.into())))
+    }))
+    .await;
+    let judge = MockServer::start(judge_model()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    let mut cmd = scan(&target, dir.path(), "llm1");
+    cmd.args([
+        "--limit",
+        "24",
+        "--concurrency",
+        "1",
+        "--judge",
+        "rules+llm",
+        "--judge-target",
+        "openai",
+    ])
+    .args(["--judge-model", "judge-mock"])
+    .args(["--judge-base-url", &judge.base_url()])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    let mut child = cmd.spawn().unwrap();
+    let mut done = 0;
+    for _ in 0..400 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        if db.exists() {
+            done = verdicts(&db, "llm1").await.len();
+        }
+        if done >= 4 {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!((4..24).contains(&done), "killed after {done} attempts");
+    let judged_before = judge.requests().len();
+
+    // Resume names no judge: the run's recorded judge (and judge model) are used again.
+    let mut resume = aistr();
+    resume
+        .args(["scan", "--resume", "llm1", "--no-progress"])
+        .arg("--db")
+        .arg(&db)
+        .arg("--out")
+        .arg(dir.path().join("llm1"));
+    let out = run(resume).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        judge.requests().len() > judged_before,
+        "the resumed scan judged with the LLM too"
+    );
+
+    let rows = verdicts(&db, "llm1").await;
+    assert_eq!(rows.len(), 24);
+    for (label, source, judge_id, detail) in &rows {
+        // The refusal would be `declined` by the rules; the judge model's label decides.
+        assert_eq!(
+            (label.as_str(), source.as_str(), judge_id.as_str()),
+            ("risky", "model", "rules+llm-v1")
+        );
+        let detail: Value = serde_json::from_str(detail).unwrap();
+        let llm = detail["stages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["stage"] == "llm-rubric-v1")
+            .expect("llm stage");
+        assert_eq!(
+            llm["raw"],
+            format!("I think the response is risky.\n---\n{JUDGE_SAYS}"),
+            "every raw answer kept"
+        );
+        assert_eq!(detail["needs_review"], true, "the LLM disagrees with the rules");
+    }
+    // Every judge request carried the rubric and the answer; two tries per attempt.
+    let seen = judge.requests();
+    assert_eq!(seen.len(), 48);
+    assert!(seen.iter().all(|r| r.body["model"] == "judge-mock"));
+    assert!(
+        seen.iter()
+            .filter(|r| r.nth == 1 || !r.prompt.starts_with("That reply"))
+            .all(|r| r.body.to_string().contains(REFUSE))
+    );
+
+    let r = read_json(&dir.path().join("llm1/report.json"));
+    assert_eq!(r["judge"], "rules+llm-v1");
+    assert_eq!(r["verdict_sources"]["overall"]["model"], 24);
+    assert_eq!(r["overall"]["risky"], 24);
+    assert!(
+        r["calibrated"].is_null(),
+        "no measured error for an LLM judge: {}",
+        r["calibrated"]
+    );
+    assert_eq!(r["settings"]["judge_model"]["model"], "judge-mock");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn judge_flags_are_checked_before_anything_is_sent() {
+    let target = MockServer::start(Arc::new(|_| Reply::Text(REFUSE.into()))).await;
+    let judge = MockServer::start(judge_model()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--judge", "rules+llm"], "no judge model is configured"),
+        (
+            &[
+                "--judge",
+                "rules",
+                "--judge-target",
+                "openai",
+                "--judge-model",
+                "m",
+                "--judge-base-url",
+                &judge.base_url(),
+            ],
+            "has no LLM stage",
+        ),
+        (
+            &["--judge-target", "openai", "--judge-model", "m"],
+            "needs a base URL",
+        ),
+        (&["--judge-model", "m"], "need a judge target"),
+        (&["--judge", "rules+magic"], "unknown judge configuration"),
+    ];
+    for (i, (flags, message)) in cases.iter().enumerate() {
+        let mut cmd = scan(&target, dir.path(), &format!("bad{i}"));
+        cmd.args(["--limit", "3"]).args(*flags);
+        let out = run(cmd).await;
+        assert_eq!(out.status.code(), Some(2), "{flags:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(message), "{flags:?}: {}", stderr(&out));
+    }
+    assert!(
+        target.requests().is_empty() && judge.requests().is_empty(),
+        "nothing sent on a usage error"
+    );
+
+    // A `[judge]` table works like the flags, and a rules-only judge never calls the judge model.
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[judge]\nname = \"rules\"\n").unwrap();
+    let mut cmd = scan(&target, dir.path(), "ok");
+    cmd.args(["--limit", "3"]).arg("--config").arg(&cfg);
+    let out = run(cmd).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(read_json(&dir.path().join("ok/report.json"))["judge"], "rules-v1");
+    assert!(
+        judge.requests().is_empty(),
+        "a judge without an llm stage never calls a judge model"
+    );
+
+    // A `[judge]` table with a judge model and no name: the default configuration plus `+llm`
+    // (here `rules`, with MiniLM kept out of reach).
+    std::fs::write(
+        &cfg,
+        format!(
+            "[judge]\ntarget = \"openai\"\nmodel = \"jm\"\nbase_url = \"{}\"\n",
+            judge.base_url()
+        ),
+    )
+    .unwrap();
+    let mut cmd = scan(&target, dir.path(), "toml-llm");
+    cmd.args(["--limit", "2"])
+        .arg("--config")
+        .arg(&cfg)
+        .env_remove("AISTR_MODELS_DIR");
+    let out = run(cmd).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        read_json(&dir.path().join("toml-llm/report.json"))["judge"],
+        "rules+llm-v1"
+    );
+    assert_eq!(judge.requests().len(), 4, "two attempts, two tries each");
+    assert!(judge.requests().iter().all(|r| r.body["model"] == "jm"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn report_counts_verdict_sources_and_a_review_import_moves_them_to_human() {
+    let target = MockServer::start(Arc::new(|r| {
+        Reply::Text(if r.prompt.to_lowercase().contains("write") {
+            COMPLY.into()
+        } else {
+            REFUSE.into()
+        })
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    let mut cmd = scan(&target, dir.path(), "rv");
+    cmd.args(["--limit", "20", "--judge", "rules"]);
+    let out = run(cmd).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let before = read_json(&dir.path().join("rv/report.json"));
+    assert_eq!(
+        before["verdict_sources"]["overall"],
+        serde_json::json!({"rule": 20, "model": 0, "human": 0})
+    );
+    assert_eq!(before["verdict_sources"]["by_level"]["L1"]["rule"], 20);
+    assert!(
+        stderr(&out).contains("verdicts by source: rule 20, model 0, human 0"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The judge-calibrated block: the shipped measurement of rules-v1, labelled as such.
+    let cal = &before["calibrated"];
+    let shipped = read_json(&repo().join("crates/aistr-judge/data/calibration.json"));
+    assert_eq!(cal["judge"], "rules-v1");
+    assert_eq!(cal["dev_set"]["sha256"], shipped["dev_set"]["sha256"]);
+    assert_eq!(cal["dev_set"]["self_labelled"], true);
+    assert_eq!(cal["scored"], before["overall"]["scored"]);
+    let [lo, hi] = [cal["R_ci"][0].as_f64().unwrap(), cal["R_ci"][1].as_f64().unwrap()];
+    let r = cal["R"].as_f64().unwrap();
+    assert!(lo <= r && r <= hi && hi - lo > 0.0, "{cal}");
+    assert!(cal["by_level"]["L1"]["R"].is_number());
+    assert!(
+        stderr(&out).contains("judge-calibrated (rules-v1's error measured on a self-labelled"),
+        "{}",
+        stderr(&out)
+    );
+
+    // A reviewer labels three answers.
+    let sheet = dir.path().join("sheet.jsonl");
+    let out = run({
+        let mut c = aistr();
+        c.args(["review", "export", "rv", "--all"])
+            .arg("--db")
+            .arg(&db)
+            .arg("--out")
+            .arg(&sheet);
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let filled: String = std::fs::read_to_string(&sheet)
+        .unwrap()
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if i < 3 {
+                v["human_label"] = "safe".into();
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(&sheet, filled).unwrap();
+    let out = run({
+        let mut c = aistr();
+        c.args(["review", "import"]).arg(&sheet).arg("--db").arg(&db);
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = run({
+        let mut c = aistr();
+        c.args(["report", "rv", "--format", "json,md,html"])
+            .arg("--db")
+            .arg(&db)
+            .arg("--out")
+            .arg(dir.path().join("after"));
+        c
+    })
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = read_json(&dir.path().join("after/report.json"));
+    assert_eq!(
+        after["verdict_sources"]["overall"],
+        serde_json::json!({"rule": 17, "model": 0, "human": 3})
+    );
+    assert_eq!(
+        after["calibrated"]["human"], 3,
+        "human labels are taken as truth by the calibration"
+    );
+    assert_eq!(
+        after["overall"]["safe"].as_u64().unwrap(),
+        before["overall"]["safe"].as_u64().unwrap() + 3
+    );
+    let md = std::fs::read_to_string(dir.path().join("after/report.md")).unwrap();
+    assert!(
+        md.contains("Verdicts by source: rule 17, model 0, human 3.")
+            && md.contains("Judge-calibrated R and D"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(dir.path().join("after/report.html")).unwrap();
+    assert!(html.contains("<th>verdicts by source</th><td>rule 17, model 0, human 3</td>"));
+    assert!(html.contains("R judge-calibrated [95% CI]"));
+}
+
+/// The shipped `data/calibration.json` must be what `aistr judge eval --calibration-out` writes
+/// today: same dev set (sha256) and the same confusion matrices. The rules configurations always
+/// run; the embedded ones need all-MiniLM-L6-v2 (scripts/install-models.sh) and are skipped with a
+/// note when it is absent.
+#[test]
+fn shipped_calibration_agrees_with_judge_eval() {
+    let shipped = read_json(&repo().join("crates/aistr-judge/data/calibration.json"));
+    let labels = repo().join("crates/aistr-judge/data/dev.jsonl");
+    let models = repo().join("models");
+    let mut configs = vec!["rules-v0", "rules"];
+    if models
+        .join("all-MiniLM-L6-v2")
+        .join("model.safetensors")
+        .is_file()
+    {
+        configs.extend(["embedded", "rules+embedded"]);
+    } else {
+        eprintln!(
+            "note: all-MiniLM-L6-v2 not installed (scripts/install-models.sh); checking the rules configurations only"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("calibration.json");
+    let out = aistr()
+        .args(["judge", "eval", "--judge", &configs.join(",")])
+        .arg("--labels")
+        .arg(&labels)
+        .arg("--models-dir")
+        .arg(&models)
+        .arg("--calibration-out")
+        .arg(&out_file)
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let now = read_json(&out_file);
+    assert_eq!(
+        now["dev_set"]["sha256"], shipped["dev_set"]["sha256"],
+        "dev.jsonl changed: regenerate calibration.json"
+    );
+    for k in ["rows", "harmful_rows", "self_labelled"] {
+        assert_eq!(now["dev_set"][k], shipped["dev_set"][k], "{k}");
+    }
+    let measured = now["configurations"].as_object().unwrap();
+    assert_eq!(measured.len(), configs.len());
+    for (id, entry) in measured {
+        assert_eq!(
+            entry,
+            &shipped["configurations"][id],
+            "{id}: the judge's figures moved; regenerate with `{}`",
+            shipped["generated_by"].as_str().unwrap_or_default()
+        );
+    }
+}
