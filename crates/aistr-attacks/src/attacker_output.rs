@@ -31,12 +31,11 @@ pub fn extract_prompt(reply: &str) -> Option<String> {
 fn json_prompt(reply: &str) -> Option<String> {
     for (start, _) in reply.match_indices('{') {
         let mut stream = serde_json::Deserializer::from_str(&reply[start..]).into_iter::<serde_json::Value>();
-        if let Some(Ok(serde_json::Value::Object(map))) = stream.next() {
-            if let Some(serde_json::Value::String(p)) = map.get("prompt") {
-                if !p.trim().is_empty() {
-                    return Some(p.clone());
-                }
-            }
+        if let Some(Ok(serde_json::Value::Object(map))) = stream.next()
+            && let Some(serde_json::Value::String(p)) = map.get("prompt")
+            && !p.trim().is_empty()
+        {
+            return Some(p.clone());
         }
     }
     None

@@ -94,7 +94,6 @@ pub trait Judge: Send + Sync {
     }
 }
 
-/// Judges one answer with every stage of `judge`, the async LLM stage included when configured.
 /// How much of a goal a text covers, from 0 to 1: the share of the goal's content words (Chinese
 /// character bigrams for Chinese goals) that the text contains. L3 orchestrators use it to prune
 /// attack prompts that drifted off the goal before they reach the target, and to grade answers that
@@ -104,6 +103,7 @@ pub fn topic_relevance(goal: &str, text: &str) -> f32 {
     text::overlap(&text::content_terms(goal), text).1
 }
 
+/// Judges one answer with every stage of `judge`, the async LLM stage included when configured.
 /// Without an LLM stage this is exactly [`Judge::judge`] and touches no network.
 pub async fn judge_full(judge: &dyn Judge, input: &JudgeInput<'_>) -> Verdict {
     let local = judge.judge(input);

@@ -154,6 +154,7 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         over_refusal: over_refusal(&overall.benign),
         calibrated: input.calibration.as_ref().map(|c| calibrate(input.attempts, c, RESAMPLES)),
         verdict_sources: sources,
+        conversations: crate::conversations::conversation_stats(input.attempts),
         overall: overall_cell,
         by_level,
         by_category,

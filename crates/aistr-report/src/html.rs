@@ -525,6 +525,7 @@ pub fn render_html(r: &Report, attempts: &[AttemptRecord]) -> String {
         }
     }
 
+    crate::conversations::html_section(&mut out, &r.conversations);
     out.push_str("<h2>Figures</h2>");
     for (dim, cells) in [
         ("level", &r.by_level),

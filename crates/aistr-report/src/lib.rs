@@ -8,6 +8,7 @@
 pub mod calibrate;
 mod compute;
 pub mod compare;
+pub mod conversations;
 pub mod escape;
 mod findings;
 mod format;
@@ -22,6 +23,7 @@ mod terminal;
 
 pub use compare::{compare, render_comparison, Comparison, Delta};
 pub use compute::{build_report, ReportInputs};
+pub use conversations::{ConversationStats, Transcript, TranscriptMessage};
 pub use findings::{findings, method_info, Finding, MethodInfo, Severity};
 pub use format::{Format, UnknownFormat};
 pub use gate::{Gate, GateError, GateOutcome};

@@ -263,6 +263,10 @@ pub struct Report {
     /// Per attack method: its R beside the plain request's R on the same goals.
     #[serde(default)]
     pub uplift: BTreeMap<String, Uplift>,
+    /// Per L3 method (PAIR, TAP, Crescendo, multi-round): turns and queries to success, stop
+    /// reasons and winning transcripts. Empty when no L3 attack ran.
+    #[serde(default)]
+    pub conversations: BTreeMap<String, crate::conversations::ConversationStats>,
     /// Levels not run, with why.
     pub levels_not_run: Vec<LevelNotRun>,
     /// Things a reader must know (low samples, unscored answers, interrupted run).

@@ -84,6 +84,7 @@ pub fn render_terminal(r: &Report) -> String {
             let _ = writeln!(out, "{m:<width$}  {:>5}  {} {} {delta}  {} {}", u.n_pairs, pct(u.R_method), pct(u.R_plain), pct(u.D_method), pct(u.D_plain));
         }
     }
+    crate::conversations::terminal_section(&mut out, &r.conversations);
     table(&mut out, "family", &r.by_family);
     table(&mut out, "category", &r.by_category);
     table(&mut out, "language", &r.by_language);

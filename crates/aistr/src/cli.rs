@@ -106,6 +106,25 @@ pub struct ScanArgs {
     /// LLM judge: name of the environment variable that holds the judge API's key.
     #[arg(long, value_name = "VAR")]
     pub judge_api_key_env: Option<String>,
+    /// L3 attacker model (for --attacks pair, tap, crescendo, multi-round): which kind of model
+    /// writes the attacks. Default: the embedded local model.
+    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "resume")]
+    pub attacker: Option<TargetKind>,
+    /// L3 attacker: model name (openai) or GGUF path (local).
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    pub attacker_model: Option<String>,
+    /// L3 attacker: base URL of an OpenAI-compatible API, up to `/v1`.
+    #[arg(long, value_name = "URL", conflicts_with = "resume")]
+    pub attacker_base_url: Option<String>,
+    /// L3 attacker: name of the environment variable that holds the attacker API's key.
+    #[arg(long, value_name = "VAR", conflicts_with = "resume")]
+    pub attacker_api_key_env: Option<String>,
+    /// L3: most target queries per conversation.
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub query_budget: Option<u32>,
+    /// L3: most turns per conversation (PAIR iterations, TAP depth, Crescendo or multi-round turns).
+    #[arg(long, value_name = "N", conflicts_with = "resume")]
+    pub turn_budget: Option<u32>,
     /// Journal database.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,

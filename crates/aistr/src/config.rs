@@ -172,6 +172,12 @@ pub struct FileConfig {
     pub scan: Option<PartialScan>,
     #[serde(default)]
     pub judge: Option<JudgeConfig>,
+    /// The L3 attacker model (same keys as `[target]`).
+    #[serde(default)]
+    pub attacker: Option<TargetConfig>,
+    /// L3 budgets.
+    #[serde(default)]
+    pub l3: Option<aistr_engine::L3Settings>,
 }
 
 /// `[scan]` as written in a file: every key optional.
@@ -201,6 +207,12 @@ pub struct Resolved {
     /// Absent in runs recorded before `[judge]` existed: the default judge, no LLM.
     #[serde(default)]
     pub judge: JudgeConfig,
+    /// The L3 attacker model (the embedded local model unless configured).
+    #[serde(default)]
+    pub attacker: TargetConfig,
+    /// L3 budgets.
+    #[serde(default)]
+    pub l3: aistr_engine::L3Settings,
 }
 
 /// Parses a config file, reporting `path:line:column: problem` on error.
@@ -287,6 +299,34 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     if let Some(out) = &args.out {
         scan.out.clone_from(out);
     }
+    let mut attacker = file.attacker.unwrap_or_default();
+    if let Some(k) = args.attacker
+        && k != attacker.kind
+    {
+        attacker = TargetConfig { kind: k, ..TargetConfig::default() };
+    }
+    for (flag, field) in [
+        (&args.attacker_model, &mut attacker.model),
+        (&args.attacker_base_url, &mut attacker.base_url),
+        (&args.attacker_api_key_env, &mut attacker.api_key_env),
+    ] {
+        if flag.is_some() {
+            field.clone_from(flag);
+        }
+    }
+    let mut l3 = file.l3.unwrap_or_default();
+    if let Some(n) = args.query_budget {
+        l3.query_budget = n;
+    }
+    if let Some(n) = args.turn_budget {
+        l3.turn_budget = n;
+    }
+    if l3.query_budget == 0 || l3.turn_budget == 0 {
+        bail!("the L3 query and turn budgets must be at least 1");
+    }
+    if attacker.kind == TargetKind::Openai && (attacker.base_url.is_none() || attacker.model.is_none()) {
+        bail!("an openai attacker needs --attacker-base-url and --attacker-model (or base_url and model in [attacker])");
+    }
     let mut judge = file.judge.unwrap_or_default();
     if args.judge_target.is_some() && args.judge_target != judge.target {
         judge = JudgeConfig { name: judge.name, ..JudgeConfig::default() };
@@ -304,7 +344,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     }
     validate(&target, &scan)?;
     validate_judge(&judge)?;
-    Ok(Resolved { target, scan, judge })
+    Ok(Resolved { target, scan, judge, attacker, l3 })
 }
 
 fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
@@ -394,6 +434,24 @@ mod tests {
         assert_eq!(r.scan.seed, 9);
         assert_eq!(r.target.model.as_deref(), Some("other"));
         assert_eq!(r.scan.attacks.iter().map(ChainEntry::steps).collect::<Vec<_>>(), vec![vec!["a", "b"], vec!["c", "d"]]);
+    }
+
+    #[test]
+    fn attacker_and_l3_budgets_come_from_file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[attacker]\nkind = \"openai\"\nbase_url = \"http://a/v1\"\nmodel = \"att\"\n[l3]\nquery_budget = 9\ntap_width = 5\n").unwrap();
+        let args = ScanArgs { config: Some(path.clone()), turn_budget: Some(2), ..ScanArgs::default() };
+        let r = resolve(&args).unwrap();
+        assert_eq!((r.attacker.kind, r.attacker.model.as_deref()), (TargetKind::Openai, Some("att")));
+        assert_eq!((r.l3.query_budget, r.l3.turn_budget, r.l3.tap_width), (9, 2, 5));
+        // Defaults: the embedded model attacks.
+        assert_eq!(resolve(&ScanArgs::default()).unwrap().attacker.kind, TargetKind::Local);
+        let zero = ScanArgs { query_budget: Some(0), ..ScanArgs::default() };
+        assert!(resolve(&zero).unwrap_err().to_string().contains("budgets"));
+        std::fs::write(&path, "[l3]\nbranches = 3\n").unwrap();
+        let e = resolve(&ScanArgs { config: Some(path), ..ScanArgs::default() }).unwrap_err().to_string();
+        assert!(e.contains("c.toml:") && e.contains("branches"), "{e}");
     }
 
     #[test]

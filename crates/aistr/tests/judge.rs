@@ -87,6 +87,22 @@ async fn verdicts(db: &Path, run: &str) -> Vec<(String, String, String, String)>
     rows
 }
 
+/// Attempts recorded so far; 0 while the journal is still being created (the scan may be between
+/// creating the file and its first migration).
+async fn recorded(db: &Path, run: &str) -> usize {
+    if !db.exists() {
+        return 0;
+    }
+    let Ok(pool) = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await else { return 0 };
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE run_id = ? AND status = 'done'")
+        .bind(run)
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(0);
+    pool.close().await;
+    usize::try_from(n).unwrap_or(0)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn llm_judge_decides_keeps_its_raw_answers_and_survives_resume() {
     // The target refuses everything, slowly, so the scan can be killed half-way.
@@ -116,9 +132,7 @@ async fn llm_judge_decides_keeps_its_raw_answers_and_survives_resume() {
     let mut done = 0;
     for _ in 0..400 {
         tokio::time::sleep(Duration::from_millis(25)).await;
-        if db.exists() {
-            done = verdicts(&db, "llm1").await.len();
-        }
+        done = done.max(recorded(&db, "llm1").await);
         if done >= 4 {
             break;
         }

@@ -146,7 +146,7 @@ async fn sigkill_mid_scan_then_resume_records_every_attempt_exactly_once() {
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     let recorded_before = count_done(&db).await.max(recorded_before);
-    assert!(recorded_before >= 20 && recorded_before < 200, "killed at {recorded_before}");
+    assert!((20..200).contains(&recorded_before), "killed at {recorded_before}");
     let prompts_done = done_prompts(&db).await;
     let seen_before = server.requests().len();
 

@@ -72,7 +72,15 @@ async fn run_async(args: ScanArgs) -> CmdResult {
     let progress: aistr_engine::ProgressFn = Arc::new(move |_| progress_bar.inc(1));
     journal.set_status(&run_id, "running").await.map_err(anyhow::Error::from)?;
 
-    let execution = aistr_engine::execute(&journal, &run_id, Arc::clone(&target), judge, pending, Some(progress));
+    let l3 = if pending.iter().any(|a| a.level == Level::L3) {
+        let attacker = build_attacker(&resolved, &target).map_err(CliError::usage)?;
+        let info = attacker.info();
+        eprintln!("aistr: L3 attacker: {} `{}`", info.kind, info.model);
+        Some(aistr_engine::L3Runtime { attacker_name: format!("{}:{}", info.kind, info.model), attacker, settings: resolved.l3.clone() })
+    } else {
+        None
+    };
+    let execution = aistr_engine::execute_with(&journal, &run_id, Arc::clone(&target), judge, pending, Some(progress), l3);
     let interrupted = tokio::select! {
         result = execution => { result.map_err(anyhow::Error::from)?; false }
         _ = tokio::signal::ctrl_c() => true,
@@ -153,6 +161,21 @@ fn target_identity(resolved: &Resolved) -> serde_json::Value {
     }
 }
 
+/// The L3 attacker's identity for the report (never a secret), or null when no L3 attack ran.
+fn attacker_identity(resolved: &Resolved, levels: &[Level]) -> serde_json::Value {
+    if !levels.contains(&Level::L3) {
+        return serde_json::Value::Null;
+    }
+    let a = &resolved.attacker;
+    match a.kind {
+        TargetKind::Openai => serde_json::json!({"kind": "openai", "model": a.model, "base_url": a.base_url}),
+        TargetKind::Local => {
+            let path = a.model.clone().map_or_else(default_local_path, std::path::PathBuf::from);
+            serde_json::json!({"kind": "local", "model": path.display().to_string()})
+        }
+    }
+}
+
 fn local_model_path(resolved: &Resolved) -> std::path::PathBuf {
     match &resolved.target.model {
         Some(p) => std::path::PathBuf::from(p),
@@ -168,6 +191,17 @@ fn default_local_path() -> std::path::PathBuf {
 #[cfg(not(feature = "local"))]
 fn default_local_path() -> std::path::PathBuf {
     std::path::PathBuf::from("models/SmolLM2-135M-Instruct.Q8_0.gguf")
+}
+
+/// The L3 attacker exactly as configured. When it is the same local model as the target, the
+/// loaded model is shared (one copy in memory; calls take turns on it, none holds it while waiting).
+fn build_attacker(resolved: &Resolved, target: &Arc<dyn Target>) -> anyhow::Result<Arc<dyn Target>> {
+    let a = &resolved.attacker;
+    if a.kind == TargetKind::Local && resolved.target.kind == TargetKind::Local && a.model == resolved.target.model {
+        return Ok(Arc::clone(target));
+    }
+    let as_target = Resolved { target: a.clone(), ..resolved.clone() };
+    build_target(&as_target).context("cannot build the L3 attacker")
 }
 
 fn build_target(resolved: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
@@ -248,6 +282,8 @@ pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Res
         "max_retries": resolved.target.max_retries,
         "concurrency": resolved.target.concurrency,
         "rpm": resolved.target.rpm,
+        "attacker": attacker_identity(resolved, &run_levels),
+        "l3": run_levels.contains(&Level::L3).then(|| serde_json::to_value(&resolved.l3).unwrap_or_default()),
         "judge_model": judge_identity(&resolved.judge),
     });
     let report = build_report(&ReportInputs {
