@@ -156,6 +156,25 @@ fn histogram(h: &BTreeMap<u32, u64>) -> String {
     h.iter().map(|(k, n)| format!("{k}:{n}")).collect::<Vec<_>>().join(" ")
 }
 
+/// One method's row of the summary table, unescaped, in the column order both reports use:
+/// method, attacker, conversations, successes, unscored, turns to success, queries to success,
+/// median queries, target / attacker queries, stop reasons.
+fn summary_cells(method: &str, c: &ConversationStats) -> [String; 10] {
+    let stops = c.stop_reasons.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ");
+    [
+        method.to_owned(),
+        c.attackers.join(", "),
+        c.conversations.to_string(),
+        c.successes.to_string(),
+        c.unscored.to_string(),
+        histogram(&c.turns_to_success),
+        histogram(&c.queries_to_success),
+        median_text(c.median_queries_to_success),
+        format!("{} / {}", c.target_queries, c.attacker_queries),
+        stops,
+    ]
+}
+
 /// The L3 block of the terminal summary.
 pub(crate) fn terminal_section(out: &mut String, stats: &BTreeMap<String, ConversationStats>) {
     use std::fmt::Write as _;
@@ -191,22 +210,8 @@ pub(crate) fn markdown_section(out: &mut String, stats: &BTreeMap<String, Conver
     out.push_str("\n## L3 conversations\n\nEach conversation is one sample: it succeeds when any target answer is risky.\n\n");
     out.push_str("| method | attacker | conversations | successes | unscored | turns to success | queries to success | median queries | target / attacker queries | stop reasons |\n|---|---|--:|--:|--:|---|---|--:|--:|---|\n");
     for (m, c) in stats {
-        let stops = c.stop_reasons.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ");
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} |",
-            md_inline(m),
-            md_inline(&c.attackers.join(", ")),
-            c.conversations,
-            c.successes,
-            c.unscored,
-            histogram(&c.turns_to_success),
-            histogram(&c.queries_to_success),
-            median_text(c.median_queries_to_success),
-            c.target_queries,
-            c.attacker_queries,
-            md_inline(&stops)
-        );
+        let cells: Vec<String> = summary_cells(m, c).iter().map(|v| md_inline(v)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
     }
     for (m, c) in stats {
         for t in &c.transcripts {
@@ -238,22 +243,11 @@ pub(crate) fn html_section(out: &mut String, stats: &BTreeMap<String, Conversati
     out.push_str("<h2>L3 conversations</h2><p class=muted>Each conversation is one sample: it succeeds when any target answer is risky.</p>");
     out.push_str("<table><thead><tr><th>method</th><th>attacker</th><th>conversations</th><th>successes</th><th>unscored</th><th>turns to success</th><th>queries to success</th><th>median queries</th><th>target / attacker queries</th><th>stop reasons</th></tr></thead><tbody>");
     for (m, c) in stats {
-        let stops = c.stop_reasons.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ");
-        let _ = write!(
-            out,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} / {}</td><td>{}</td></tr>",
-            esc(m),
-            esc(&c.attackers.join(", ")),
-            c.conversations,
-            c.successes,
-            c.unscored,
-            esc(&histogram(&c.turns_to_success)),
-            esc(&histogram(&c.queries_to_success)),
-            esc(&median_text(c.median_queries_to_success)),
-            c.target_queries,
-            c.attacker_queries,
-            esc(&stops)
-        );
+        out.push_str("<tr>");
+        for v in summary_cells(m, c) {
+            let _ = write!(out, "<td>{}</td>", esc(&v));
+        }
+        out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
     for (m, c) in stats {
