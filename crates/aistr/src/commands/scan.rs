@@ -154,10 +154,14 @@ async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, 
 }
 
 fn target_identity(resolved: &Resolved) -> serde_json::Value {
-    let t = &resolved.target;
+    model_identity(&resolved.target)
+}
+
+/// Who a configured model is (target or attacker), for journals and reports; never a secret.
+fn model_identity(t: &crate::config::TargetConfig) -> serde_json::Value {
     match t.kind {
         TargetKind::Openai => serde_json::json!({"kind": "openai", "model": t.model, "base_url": t.base_url, "stream": t.stream}),
-        TargetKind::Local => serde_json::json!({"kind": "local", "model": local_model_path(resolved).display().to_string()}),
+        TargetKind::Local => serde_json::json!({"kind": "local", "model": local_model_path(t).display().to_string()}),
     }
 }
 
@@ -166,18 +170,11 @@ fn attacker_identity(resolved: &Resolved, levels: &[Level]) -> serde_json::Value
     if !levels.contains(&Level::L3) {
         return serde_json::Value::Null;
     }
-    let a = &resolved.attacker;
-    match a.kind {
-        TargetKind::Openai => serde_json::json!({"kind": "openai", "model": a.model, "base_url": a.base_url}),
-        TargetKind::Local => {
-            let path = a.model.clone().map_or_else(default_local_path, std::path::PathBuf::from);
-            serde_json::json!({"kind": "local", "model": path.display().to_string()})
-        }
-    }
+    model_identity(&resolved.attacker)
 }
 
-fn local_model_path(resolved: &Resolved) -> std::path::PathBuf {
-    match &resolved.target.model {
+fn local_model_path(t: &crate::config::TargetConfig) -> std::path::PathBuf {
+    match &t.model {
         Some(p) => std::path::PathBuf::from(p),
         None => default_local_path(),
     }
@@ -226,7 +223,7 @@ fn build_target(resolved: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
 
 #[cfg(feature = "local")]
 fn build_local(resolved: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
-    let path = local_model_path(resolved);
+    let path = local_model_path(&resolved.target);
     Ok(Arc::new(aistr_targets::LocalTarget::load(&aistr_targets::LocalConfig { model_path: path })?))
 }
 
