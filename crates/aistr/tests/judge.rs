@@ -3,33 +3,14 @@
 //! verdict-source counts after a human review; the judge-calibrated block of `report.json`; and the
 //! shipped calibration file agreeing with what `aistr judge eval` measures today.
 
+mod common;
+use common::{aistr, run, stderr, read_json};
 use aistr_test_support::{MockServer, Reply};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn aistr() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aistr"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("aistr runs"))
-        .await
-        .expect("join")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .expect("json")
-}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

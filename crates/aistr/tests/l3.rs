@@ -1,6 +1,8 @@
 //! `aistr scan` with L3 attacks, end to end: the real binary, scripted attacker and target servers on
 //! loopback, the real journal. A whole conversation is one sample; a killed run resumes mid-conversation.
 
+mod common;
+use common::{aistr, report};
 use aistr_test_support::{MockServer, Reply, SeenRequest};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
@@ -8,16 +10,6 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn aistr() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aistr"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json written")).unwrap()
-}
 
 fn l3_scan(target: &MockServer, attacker: &MockServer, dir: &Path) -> Command {
     let mut c = aistr();

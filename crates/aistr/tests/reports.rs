@@ -3,29 +3,15 @@
 //! every format from the journal, `aistr compare` flagging a regression, and Debian's headless
 //! Chromium opening the HTML report of a run whose answers are XSS payloads.
 
+mod common;
+use common::{aistr, run, stderr, read_json};
 use aistr_test_support::{MockServer, Reply};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-fn aistr() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aistr"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("aistr runs"))
-        .await
-        .expect("join")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 fn scan(server: &MockServer, dir: &Path, run_id: &str) -> Command {
     let mut c = aistr();
@@ -60,11 +46,6 @@ fn mixed() -> aistr_test_support::Script {
             REFUSE.into()
         })
     })
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-        .expect("json")
 }
 
 #[tokio::test(flavor = "multi_thread")]

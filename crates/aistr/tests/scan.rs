@@ -1,26 +1,14 @@
 //! End-to-end tests of `aistr scan` as a user runs it: the real binary, a real HTTP server on
 //! loopback with scripted answers, a real SQLite journal and the report it writes.
 
+mod common;
+use common::{aistr, run, report};
 use aistr_test_support::{MockServer, Reply};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-
-fn aistr() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_aistr"));
-    c.env_remove("CI").env("NO_COLOR", "1");
-    c
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("aistr runs")).await.unwrap()
-}
-
-fn report(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).expect("report.json written")).unwrap()
-}
 
 fn openai_scan(server: &MockServer, dir: &Path) -> Command {
     let mut c = aistr();
