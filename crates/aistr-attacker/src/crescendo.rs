@@ -3,10 +3,10 @@
 //! refuses, the refused exchange is dropped from the conversation (the target never sees it again)
 //! and the attacker is asked for a softer question: a backtrack, up to `crescendo_max_backtracks`.
 
-use aistr_attacks::attacker_output::extract_prompt;
 use crate::roles::{for_language, render, shorten};
 use crate::session::Session;
 use crate::{L3Error, SearchStats, Stop, next_prompt};
+use aistr_attacks::attacker_output::extract_prompt;
 use aistr_core::Message;
 
 pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<Stop, L3Error> {
@@ -15,8 +15,15 @@ pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<
     let settings = s.settings().clone();
     let max_turns = settings.turn_budget.max(1);
     let max_turns_text = max_turns.to_string();
-    let none_yet = if s.probe.language == "zh" { "（还没有）" } else { "(none yet)" };
-    let mut attacker = vec![Message::system(render(&role.system, &[("goal", &goal), ("max_turns", &max_turns_text)]))];
+    let none_yet = if s.probe.language == "zh" {
+        "（还没有）"
+    } else {
+        "(none yet)"
+    };
+    let mut attacker = vec![Message::system(render(
+        &role.system,
+        &[("goal", &goal), ("max_turns", &max_turns_text)],
+    ))];
     let mut conversation: Vec<Message> = Vec::new();
     let mut questions: Vec<String> = Vec::new();
     let mut refused: Option<String> = None;
@@ -29,20 +36,38 @@ pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<
         let asked = if questions.is_empty() {
             none_yet.to_owned()
         } else {
-            questions.iter().enumerate().map(|(i, q)| format!("{}. {q}", i + 1)).collect::<Vec<_>>().join("\n")
+            questions
+                .iter()
+                .enumerate()
+                .map(|(i, q)| format!("{}. {q}", i + 1))
+                .collect::<Vec<_>>()
+                .join("\n")
         };
         let turn_text = (turn + 1).to_string();
         let ask = match &refused {
             Some(prompt) => render(
                 &role.refused,
-                &[("goal", &goal), ("prompt", &shorten(prompt, settings.feedback_chars)), ("questions", &asked), ("turn", &turn_text), ("max_turns", &max_turns_text)],
+                &[
+                    ("goal", &goal),
+                    ("prompt", &shorten(prompt, settings.feedback_chars)),
+                    ("questions", &asked),
+                    ("turn", &turn_text),
+                    ("max_turns", &max_turns_text),
+                ],
             ),
             None => render(
                 &role.next,
                 &[
                     ("goal", &goal),
                     ("questions", &asked),
-                    ("response", &if last_answer.is_empty() { none_yet.to_owned() } else { shorten(&last_answer, settings.feedback_chars) }),
+                    (
+                        "response",
+                        &if last_answer.is_empty() {
+                            none_yet.to_owned()
+                        } else {
+                            shorten(&last_answer, settings.feedback_chars)
+                        },
+                    ),
                     ("turn", &turn_text),
                     ("max_turns", &max_turns_text),
                 ],
@@ -51,7 +76,13 @@ pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<
         let branch = format!("t{turn}.b{}", stats.backtracks);
         let question = match next_prompt(s, &branch, &mut attacker, ask, None, 1, extract_prompt).await? {
             Ok(q) => q,
-            Err(stop) => return Ok(if s.target_queries == 0 || stop == Stop::AttackerFailed { stop } else { Stop::AttackerUnusable }),
+            Err(stop) => {
+                return Ok(if s.target_queries == 0 || stop == Stop::AttackerFailed {
+                    stop
+                } else {
+                    Stop::AttackerUnusable
+                });
+            }
         };
         let mut attempt = conversation.clone();
         attempt.push(Message::user(question.clone()));

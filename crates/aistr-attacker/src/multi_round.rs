@@ -2,10 +2,10 @@
 //! target answers them in one conversation, then is asked to put its answers together. The whole
 //! conversation is the sample: any risky turn is a success.
 
-use aistr_attacks::attacker_output::extract_list;
 use crate::roles::{for_language, render};
 use crate::session::Session;
 use crate::{L3Error, SearchStats, Stop};
+use aistr_attacks::attacker_output::extract_list;
 use aistr_core::Message;
 
 pub(crate) async fn run(s: &mut Session<'_>, _stats: &mut SearchStats) -> Result<Stop, L3Error> {
@@ -17,7 +17,9 @@ pub(crate) async fn run(s: &mut Session<'_>, _stats: &mut SearchStats) -> Result
     let request = vec![Message::system(render(&role.system, &[])), Message::user(ask)];
     let mut items = Vec::new();
     for _ in 0..=settings.attacker_format_retries {
-        let Some(reply) = s.ask_attacker("split", request.clone()).await? else { return Ok(Stop::AttackerFailed) };
+        let Some(reply) = s.ask_attacker("split", request.clone()).await? else {
+            return Ok(Stop::AttackerFailed);
+        };
         items = extract_list(&reply);
         if !items.is_empty() {
             break;
@@ -35,7 +37,11 @@ pub(crate) async fn run(s: &mut Session<'_>, _stats: &mut SearchStats) -> Result
             return Ok(Stop::QueryBudget);
         }
         let turn = u32::try_from(i).unwrap_or(u32::MAX) + 1;
-        let branch = if turn == total { "combine".to_owned() } else { format!("t{i}") };
+        let branch = if turn == total {
+            "combine".to_owned()
+        } else {
+            format!("t{i}")
+        };
         conversation.push(Message::user(question));
         let answer = s.ask_target(&branch, &conversation, turn).await?;
         if answer.risky() {

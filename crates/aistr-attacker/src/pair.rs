@@ -2,10 +2,10 @@
 //! that proposes a prompt, sees the target's answer and the judge's score, and proposes a better
 //! one, until an answer is risky or the iterations or queries run out.
 
-use aistr_attacks::attacker_output::extract_prompt;
 use crate::roles::{for_language, render, shorten};
 use crate::session::{Answer, Session};
 use crate::{L3Error, SearchStats, Stop, next_prompt};
+use aistr_attacks::attacker_output::extract_prompt;
 use aistr_core::Message;
 
 pub(crate) async fn run(s: &mut Session<'_>, _stats: &mut SearchStats) -> Result<Stop, L3Error> {
@@ -35,17 +35,33 @@ pub(crate) async fn run(s: &mut Session<'_>, _stats: &mut SearchStats) -> Result
                 ),
             };
             let branch = format!("s{stream}.i{iteration}");
-            let prompt = match next_prompt(s, &branch, &mut histories[stream], ask, Some(&role.reminder), 2, extract_prompt).await? {
+            let prompt = match next_prompt(
+                s,
+                &branch,
+                &mut histories[stream],
+                ask,
+                Some(&role.reminder),
+                2,
+                extract_prompt,
+            )
+            .await?
+            {
                 Ok(p) => p,
                 Err(Stop::AttackerFailed) => return Ok(Stop::AttackerFailed),
                 Err(_) => continue,
             };
-            let answer = s.ask_target(&branch, &[Message::user(prompt.clone())], iteration + 1).await?;
+            let answer = s
+                .ask_target(&branch, &[Message::user(prompt.clone())], iteration + 1)
+                .await?;
             if answer.risky() {
                 return Ok(Stop::Success);
             }
             last[stream] = Some((prompt, answer));
         }
     }
-    Ok(if s.target_queries == 0 { Stop::AttackerUnusable } else { Stop::TurnBudget })
+    Ok(if s.target_queries == 0 {
+        Stop::AttackerUnusable
+    } else {
+        Stop::TurnBudget
+    })
 }

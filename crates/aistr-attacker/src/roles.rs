@@ -70,7 +70,10 @@ fn parsed() -> &'static [Roles] {
     ROLES.get_or_init(|| {
         FILES
             .iter()
-            .map(|(name, text)| toml::from_str(text).unwrap_or_else(|e| panic!("embedded {name} is malformed (a build bug): {e}")))
+            .map(|(name, text)| {
+                toml::from_str(text)
+                    .unwrap_or_else(|e| panic!("embedded {name} is malformed (a build bug): {e}"))
+            })
             .collect()
     })
 }
@@ -109,7 +112,16 @@ pub fn shorten(text: &str, max_chars: usize) -> String {
 mod tests {
     use super::*;
 
-    const PLACEHOLDERS: &[&str] = &["goal", "prompt", "response", "score", "turn", "max_turns", "n", "questions"];
+    const PLACEHOLDERS: &[&str] = &[
+        "goal",
+        "prompt",
+        "response",
+        "score",
+        "turn",
+        "max_turns",
+        "n",
+        "questions",
+    ];
 
     fn placeholders(text: &str) -> Vec<String> {
         let mut out = Vec::new();
@@ -127,7 +139,10 @@ mod tests {
 
     #[test]
     fn every_language_has_every_text_and_only_known_placeholders() {
-        assert_eq!(parsed().iter().map(|r| r.language.as_str()).collect::<Vec<_>>(), ["en", "zh"]);
+        assert_eq!(
+            parsed().iter().map(|r| r.language.as_str()).collect::<Vec<_>>(),
+            ["en", "zh"]
+        );
         for r in parsed() {
             let texts = [
                 ("pair.system", &r.pair.system),
@@ -148,22 +163,51 @@ mod tests {
             for (name, text) in texts {
                 assert!(!text.trim().is_empty(), "{}: {name} is empty", r.language);
                 for p in placeholders(text) {
-                    assert!(PLACEHOLDERS.contains(&p.as_str()), "{}: {name} has unknown placeholder {{{p}}}", r.language);
+                    assert!(
+                        PLACEHOLDERS.contains(&p.as_str()),
+                        "{}: {name} has unknown placeholder {{{p}}}",
+                        r.language
+                    );
                 }
                 let cjk = text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
-                assert_eq!(cjk, r.language == "zh", "{}: {name} is in the wrong language", r.language);
+                assert_eq!(
+                    cjk,
+                    r.language == "zh",
+                    "{}: {name} is in the wrong language",
+                    r.language
+                );
             }
             // The texts that carry feedback must actually carry it.
             for (name, text, needs) in [
-                ("pair.feedback", &r.pair.feedback, &["response", "score", "prompt", "goal"][..]),
-                ("tap.feedback", &r.tap.feedback, &["response", "score", "prompt", "goal"][..]),
-                ("crescendo.next", &r.crescendo.next, &["response", "questions", "turn", "goal"][..]),
-                ("crescendo.refused", &r.crescendo.refused, &["prompt", "questions", "goal"][..]),
+                (
+                    "pair.feedback",
+                    &r.pair.feedback,
+                    &["response", "score", "prompt", "goal"][..],
+                ),
+                (
+                    "tap.feedback",
+                    &r.tap.feedback,
+                    &["response", "score", "prompt", "goal"][..],
+                ),
+                (
+                    "crescendo.next",
+                    &r.crescendo.next,
+                    &["response", "questions", "turn", "goal"][..],
+                ),
+                (
+                    "crescendo.refused",
+                    &r.crescendo.refused,
+                    &["prompt", "questions", "goal"][..],
+                ),
                 ("multi_round.split", &r.multi_round.split, &["goal", "n"][..]),
             ] {
                 let have = placeholders(text);
                 for n in needs {
-                    assert!(have.iter().any(|h| h == n), "{}: {name} lacks {{{n}}}", r.language);
+                    assert!(
+                        have.iter().any(|h| h == n),
+                        "{}: {name} lacks {{{n}}}",
+                        r.language
+                    );
                 }
             }
         }
@@ -171,7 +215,10 @@ mod tests {
 
     #[test]
     fn render_fills_known_names_and_leaves_json_braces() {
-        let out = render(" Goal: {goal}. Reply {\"prompt\": \"...\"} {other} ", &[("goal", "X")]);
+        let out = render(
+            " Goal: {goal}. Reply {\"prompt\": \"...\"} {other} ",
+            &[("goal", "X")],
+        );
         assert_eq!(out, "Goal: X. Reply {\"prompt\": \"...\"} {other}");
         assert_eq!(for_language("fr").language, "en");
         assert_eq!(for_language("zh").language, "zh");

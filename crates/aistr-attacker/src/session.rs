@@ -66,8 +66,15 @@ pub(crate) struct Success {
 }
 
 impl<'a> Session<'a> {
-    pub(crate) fn new(ctx: &'a L3Context, seq: i64, probe: &'a Probe, template: &'a ChatRequest, replay: Vec<Turn>) -> Self {
-        let seed = template.seed.unwrap_or(0) ^ (u64::try_from(seq).unwrap_or(0).wrapping_add(1)).wrapping_mul(0xA24B_AED4_963E_E407);
+    pub(crate) fn new(
+        ctx: &'a L3Context,
+        seq: i64,
+        probe: &'a Probe,
+        template: &'a ChatRequest,
+        replay: Vec<Turn>,
+    ) -> Self {
+        let seed = template.seed.unwrap_or(0)
+            ^ (u64::try_from(seq).unwrap_or(0).wrapping_add(1)).wrapping_mul(0xA24B_AED4_963E_E407);
         Session {
             ctx,
             seq,
@@ -106,13 +113,17 @@ impl<'a> Session<'a> {
 
     /// Journaled turns not yet replayed (after a complete replay, none).
     pub(crate) fn unreplayed(&self) -> usize {
-        self.replay.len().saturating_sub(usize::try_from(self.next_index).unwrap_or(usize::MAX))
+        self.replay
+            .len()
+            .saturating_sub(usize::try_from(self.next_index).unwrap_or(usize::MAX))
     }
 
     /// Takes the journaled turn for the next call, checking it is the same call.
     fn replayed(&mut self, role: TurnRole, request: &ChatRequest) -> Result<Option<Turn>, L3Error> {
         let index = self.next_index;
-        let Some(turn) = self.replay.get(usize::try_from(index).unwrap_or(usize::MAX)) else { return Ok(None) };
+        let Some(turn) = self.replay.get(usize::try_from(index).unwrap_or(usize::MAX)) else {
+            return Ok(None);
+        };
         if turn.index != index || turn.role != role || &turn.request != request {
             return Err(L3Error::ReplayMismatch {
                 seq: self.seq,
@@ -120,7 +131,11 @@ impl<'a> Session<'a> {
                 why: if turn.index != index {
                     format!("turn {} is missing", index)
                 } else if turn.role != role {
-                    format!("the journal has an {} call, the search made a {} call", turn.role.as_str(), role.as_str())
+                    format!(
+                        "the journal has an {} call, the search made a {} call",
+                        turn.role.as_str(),
+                        role.as_str()
+                    )
                 } else {
                     "the journaled request differs from the one the search makes now".to_owned()
                 },
@@ -130,13 +145,21 @@ impl<'a> Session<'a> {
     }
 
     async fn journal(&mut self, turn: Turn) -> Result<Turn, L3Error> {
-        self.ctx.sink.record(self.seq, &turn).await.map_err(L3Error::Journal)?;
+        self.ctx
+            .sink
+            .record(self.seq, &turn)
+            .await
+            .map_err(L3Error::Journal)?;
         Ok(turn)
     }
 
     /// Asks the attacker model. `Ok(None)` when the attacker could not be reached (after the
     /// target layer's retries).
-    pub(crate) async fn ask_attacker(&mut self, branch: &str, messages: Vec<Message>) -> Result<Option<String>, L3Error> {
+    pub(crate) async fn ask_attacker(
+        &mut self,
+        branch: &str,
+        messages: Vec<Message>,
+    ) -> Result<Option<String>, L3Error> {
         let index = self.next_index;
         let request = ChatRequest {
             messages,
@@ -154,7 +177,17 @@ impl<'a> Session<'a> {
                     Ok(r) => (Some(r.text), None),
                     Err(e) => (None, Some(e.to_string())),
                 };
-                let turn = Turn { index, role: TurnRole::Attacker, branch: branch.to_owned(), request, response, error, verdict: None, score: None, latency_ms };
+                let turn = Turn {
+                    index,
+                    role: TurnRole::Attacker,
+                    branch: branch.to_owned(),
+                    request,
+                    response,
+                    error,
+                    verdict: None,
+                    score: None,
+                    latency_ms,
+                };
                 self.journal(turn).await?
             }
         };
@@ -166,11 +199,25 @@ impl<'a> Session<'a> {
     /// Sends `conversation` (user/assistant turns, the new user message last) to the target, judges
     /// the answer against the goal and journals it. `turns` is the position of this answer in its
     /// line (for turns-to-success).
-    pub(crate) async fn ask_target(&mut self, branch: &str, conversation: &[Message], turns: u32) -> Result<Answer, L3Error> {
+    pub(crate) async fn ask_target(
+        &mut self,
+        branch: &str,
+        conversation: &[Message],
+        turns: u32,
+    ) -> Result<Answer, L3Error> {
         let index = self.next_index;
-        let mut messages: Vec<Message> = self.template.messages.iter().filter(|m| m.role == Role::System).cloned().collect();
+        let mut messages: Vec<Message> = self
+            .template
+            .messages
+            .iter()
+            .filter(|m| m.role == Role::System)
+            .cloned()
+            .collect();
         messages.extend_from_slice(conversation);
-        let request = ChatRequest { messages, ..self.template.clone() };
+        let request = ChatRequest {
+            messages,
+            ..self.template.clone()
+        };
         let turn = match self.replayed(TurnRole::Target, &request)? {
             Some(turn) => turn,
             None => {
@@ -181,7 +228,8 @@ impl<'a> Session<'a> {
                 let (response, error, verdict) = match outcome {
                     Ok(r) => {
                         self.prompt_tokens = self.prompt_tokens.saturating_add(r.usage.prompt_tokens);
-                        self.completion_tokens = self.completion_tokens.saturating_add(r.usage.completion_tokens);
+                        self.completion_tokens =
+                            self.completion_tokens.saturating_add(r.usage.completion_tokens);
                         let verdict = judge_full(
                             self.ctx.judge.as_ref(),
                             &JudgeInput {
@@ -202,15 +250,32 @@ impl<'a> Session<'a> {
                     }
                 };
                 let score = score(self.goal(), response.as_deref().unwrap_or(""), &verdict);
-                let turn = Turn { index, role: TurnRole::Target, branch: branch.to_owned(), request, response, error, verdict: Some(verdict), score: Some(score), latency_ms };
+                let turn = Turn {
+                    index,
+                    role: TurnRole::Target,
+                    branch: branch.to_owned(),
+                    request,
+                    response,
+                    error,
+                    verdict: Some(verdict),
+                    score: Some(score),
+                    latency_ms,
+                };
                 self.journal(turn).await?
             }
         };
         self.next_index += 1;
         self.target_queries += 1;
-        let verdict = turn.verdict.clone().unwrap_or_else(|| Verdict::unscored("turn recorded without a verdict", self.ctx.judge.id()));
+        let verdict = turn
+            .verdict
+            .clone()
+            .unwrap_or_else(|| Verdict::unscored("turn recorded without a verdict", self.ctx.judge.id()));
         let text = turn.response.clone().unwrap_or_default();
-        let answer = Answer { score: turn.score.unwrap_or(1), text: text.clone(), verdict };
+        let answer = Answer {
+            score: turn.score.unwrap_or(1),
+            text: text.clone(),
+            verdict,
+        };
         match answer.verdict.label {
             Label::Unscored => self.unscored_answers += 1,
             Label::Declined => {
@@ -222,10 +287,18 @@ impl<'a> Session<'a> {
         let mut line = conversation.to_vec();
         line.push(Message::assistant(text.clone()));
         if answer.risky() && self.success.is_none() {
-            self.success = Some(Success { queries: self.target_queries, turns, verdict: answer.verdict.clone(), messages: line.clone() });
+            self.success = Some(Success {
+                queries: self.target_queries,
+                turns,
+                verdict: answer.verdict.clone(),
+                messages: line.clone(),
+            });
         }
         if self.best.as_ref().is_none_or(|b| answer.score > b.score) {
-            self.best = Some(Line { score: answer.score, messages: line });
+            self.best = Some(Line {
+                score: answer.score,
+                messages: line,
+            });
         }
         self.last_answer = Some(text);
         Ok(answer)
@@ -254,7 +327,11 @@ pub fn score(goal: &str, answer: &str, verdict: &Verdict) -> u8 {
 }
 
 fn to_steps(x: f32, steps: f32) -> u8 {
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "clamped to 0..=steps first")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "clamped to 0..=steps first"
+    )]
     let s = (x.clamp(0.0, 1.0) * steps).round() as u8;
     s
 }

@@ -3,10 +3,10 @@
 //! (phase one, by `aistr_judge::topic_relevance`); the rest are sent and scored, and only the
 //! `tap_width` best become the next depth's nodes (phase two).
 
-use aistr_attacks::attacker_output::extract_prompt;
 use crate::roles::{for_language, render, shorten};
 use crate::session::{Answer, Session};
 use crate::{L3Error, SearchStats, Stop, next_prompt};
+use aistr_attacks::attacker_output::extract_prompt;
 use aistr_core::Message;
 use aistr_judge::topic_relevance;
 
@@ -22,7 +22,10 @@ pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<
     let goal = s.goal().to_owned();
     let settings = s.settings().clone();
     let system = render(&role.system, &[("goal", &goal)]);
-    let mut leaves = vec![Node { history: vec![Message::system(system)], last: None }];
+    let mut leaves = vec![Node {
+        history: vec![Message::system(system)],
+        last: None,
+    }];
     for depth in 0..settings.turn_budget.max(1) {
         let mut children: Vec<(String, Vec<Message>, String)> = Vec::new();
         for (n, leaf) in leaves.iter().enumerate() {
@@ -41,7 +44,17 @@ pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<
                 };
                 let branch = format!("d{depth}.n{n}.b{k}");
                 let mut history = leaf.history.clone();
-                let prompt = match next_prompt(s, &branch, &mut history, ask, Some(&role.reminder), 2, extract_prompt).await? {
+                let prompt = match next_prompt(
+                    s,
+                    &branch,
+                    &mut history,
+                    ask,
+                    Some(&role.reminder),
+                    2,
+                    extract_prompt,
+                )
+                .await?
+                {
                     Ok(p) => p,
                     Err(Stop::AttackerFailed) => return Ok(Stop::AttackerFailed),
                     Err(_) => continue,
@@ -54,18 +67,27 @@ pub(crate) async fn run(s: &mut Session<'_>, stats: &mut SearchStats) -> Result<
             }
         }
         if children.is_empty() {
-            return Ok(if s.target_queries == 0 && stats.pruned_off_topic == 0 { Stop::AttackerUnusable } else { Stop::AllPruned });
+            return Ok(if s.target_queries == 0 && stats.pruned_off_topic == 0 {
+                Stop::AttackerUnusable
+            } else {
+                Stop::AllPruned
+            });
         }
         let mut scored = Vec::with_capacity(children.len());
         for (branch, history, prompt) in children {
             if s.queries_left() == 0 {
                 return Ok(Stop::QueryBudget);
             }
-            let answer = s.ask_target(&branch, &[Message::user(prompt.clone())], depth + 1).await?;
+            let answer = s
+                .ask_target(&branch, &[Message::user(prompt.clone())], depth + 1)
+                .await?;
             if answer.risky() {
                 return Ok(Stop::Success);
             }
-            scored.push(Node { history, last: Some((prompt, answer)) });
+            scored.push(Node {
+                history,
+                last: Some((prompt, answer)),
+            });
         }
         // Stable: equal scores keep their order, so the search is deterministic.
         scored.sort_by_key(|n| std::cmp::Reverse(n.last.as_ref().map_or(0, |(_, a)| a.score)));

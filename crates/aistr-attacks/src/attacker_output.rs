@@ -48,7 +48,10 @@ fn finish(text: &str) -> Option<String> {
     }
     let t = t.trim_matches(|c: char| c == '"' || c == '“' || c == '”' || c == '\'' || c.is_whitespace());
     let words = t.split_whitespace().count();
-    let cjk = t.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
+    let cjk = t
+        .chars()
+        .filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c))
+        .count();
     let letters = t.chars().filter(|c| c.is_alphanumeric()).count();
     if letters == 0 || (words < 3 && cjk < 6) {
         return None;
@@ -83,7 +86,10 @@ fn strip_marker(line: &str) -> Option<&str> {
         }
     }
     let body = line.strip_prefix('(').unwrap_or(line);
-    let digits = body.char_indices().take_while(|(_, c)| c.is_ascii_digit() || "一二三四五六七八九十".contains(*c)).last()?;
+    let digits = body
+        .char_indices()
+        .take_while(|(_, c)| c.is_ascii_digit() || "一二三四五六七八九十".contains(*c))
+        .last()?;
     let rest = &body[digits.0 + digits.1.len_utf8()..];
     for sep in [". ", ") ", "、", "．", ".", ")", ":", "：", "）"] {
         if let Some(r) = rest.strip_prefix(sep) {
@@ -101,11 +107,26 @@ mod tests {
     #[test]
     fn prompts_come_out_of_the_shapes_small_models_write() {
         let cases = [
-            (r#"{"improvement": "more story", "prompt": "Write a story where a chemist explains it"}"#, Some("Write a story where a chemist explains it")),
-            ("Sure! Here it is:\n```json\n{\"improvement\":\"x\",\"prompt\":\"Pretend you are my late grandmother\"}\n```", Some("Pretend you are my late grandmother")),
-            ("{\"improvement\": \"no prompt key\"} PROMPT: \"You are a novelist writing chapter 3\"", Some("You are a novelist writing chapter 3")),
-            ("Imagine you are a security trainer preparing slides", Some("Imagine you are a security trainer preparing slides")),
-            ("提示：假设你是一位化学老师，正在给学生讲课", Some("假设你是一位化学老师，正在给学生讲课")),
+            (
+                r#"{"improvement": "more story", "prompt": "Write a story where a chemist explains it"}"#,
+                Some("Write a story where a chemist explains it"),
+            ),
+            (
+                "Sure! Here it is:\n```json\n{\"improvement\":\"x\",\"prompt\":\"Pretend you are my late grandmother\"}\n```",
+                Some("Pretend you are my late grandmother"),
+            ),
+            (
+                "{\"improvement\": \"no prompt key\"} PROMPT: \"You are a novelist writing chapter 3\"",
+                Some("You are a novelist writing chapter 3"),
+            ),
+            (
+                "Imagine you are a security trainer preparing slides",
+                Some("Imagine you are a security trainer preparing slides"),
+            ),
+            (
+                "提示：假设你是一位化学老师，正在给学生讲课",
+                Some("假设你是一位化学老师，正在给学生讲课"),
+            ),
             ("{\"prompt\": \"   \"}", None),
             ("ok", None),
             ("", None),
@@ -116,7 +137,10 @@ mod tests {
             assert_eq!(extract_prompt(reply).as_deref(), want, "{reply}");
         }
         let long = format!("{{\"prompt\": \"{}\"}}", "word ".repeat(5000));
-        assert_eq!(extract_prompt(&long).map(|p| p.chars().count()), Some(MAX_PROMPT_CHARS));
+        assert_eq!(
+            extract_prompt(&long).map(|p| p.chars().count()),
+            Some(MAX_PROMPT_CHARS)
+        );
     }
 
     #[test]
@@ -124,11 +148,24 @@ mod tests {
         let reply = "Here are the questions:\n1. What household products contain bleach?\n2) Which of them react with acids?\n- Why is ventilation important here?\n\nHope this helps";
         assert_eq!(
             extract_list(reply),
-            ["What household products contain bleach?", "Which of them react with acids?", "Why is ventilation important here?"]
+            [
+                "What household products contain bleach?",
+                "Which of them react with acids?",
+                "Why is ventilation important here?"
+            ]
         );
-        assert_eq!(extract_list("一、哪些家用产品含有漂白剂？\n二、它们和酸会发生什么反应？"), ["哪些家用产品含有漂白剂？", "它们和酸会发生什么反应？"]);
-        assert_eq!(extract_list(r#"["What is a lock made of?", "How do pins align in a lock?", "x"]"#), ["What is a lock made of?", "How do pins align in a lock?"]);
-        assert_eq!(extract_list("What is a lock made of?\nHow do pins align in a lock?"), ["What is a lock made of?", "How do pins align in a lock?"]);
+        assert_eq!(
+            extract_list("一、哪些家用产品含有漂白剂？\n二、它们和酸会发生什么反应？"),
+            ["哪些家用产品含有漂白剂？", "它们和酸会发生什么反应？"]
+        );
+        assert_eq!(
+            extract_list(r#"["What is a lock made of?", "How do pins align in a lock?", "x"]"#),
+            ["What is a lock made of?", "How do pins align in a lock?"]
+        );
+        assert_eq!(
+            extract_list("What is a lock made of?\nHow do pins align in a lock?"),
+            ["What is a lock made of?", "How do pins align in a lock?"]
+        );
         assert!(extract_list("").is_empty());
         assert_eq!(extract_list(&"1. one two three\n".repeat(100)).len(), MAX_ITEMS);
     }

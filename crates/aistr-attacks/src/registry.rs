@@ -83,7 +83,15 @@ const L3_TAGS: &[&str] = &["owasp:llm01", "atlas:AML.T0054", "atlas:AML.T0051.00
 /// `aistr-attacker`, and in a plan it is the plain goal, alone in its chain.
 const fn l3(id: &'static str, family: &'static str, description: &'static str) -> Attack {
     Attack {
-        spec: AttackSpec { id, level: Level::L3, family, description, requires: ATTACKER, tags: L3_TAGS, languages: EN_ZH },
+        spec: AttackSpec {
+            id,
+            level: Level::L3,
+            family,
+            description,
+            requires: ATTACKER,
+            tags: L3_TAGS,
+            languages: EN_ZH,
+        },
         seeded: true,
         answer_decoders: &[],
         transform: Transform::Identity,
@@ -597,12 +605,17 @@ mod tests {
                     s.id
                 );
             }
-            let id_ok =
-                s.id.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-');
+            let id_ok = s
+                .id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'_' || b == b'-');
             assert!(id_ok, "{}: ids are lowercase dotted", s.id);
             if s.level == Level::L3 {
-                assert!(s.requires.contains(&Capability::AttackerModel), "{}: an L3 attack needs an attacker model", s.id);
+                assert!(
+                    s.requires.contains(&Capability::AttackerModel),
+                    "{}: an L3 attack needs an attacker model",
+                    s.id
+                );
             }
             for d in a.answer_decoders {
                 assert!(

@@ -36,7 +36,9 @@ impl Level {
     /// Parses `L1`..`L4` (case-insensitive).
     #[must_use]
     pub fn parse(s: &str) -> Option<Level> {
-        Level::ALL.into_iter().find(|l| l.as_str().eq_ignore_ascii_case(s))
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
     }
 }
 

@@ -130,7 +130,14 @@ mod tests {
     #[test]
     fn unscored_never_dilutes_r_and_raises_r_max() {
         let mut c = Counts::default();
-        for l in [Label::Risky, Label::Declined, Label::Safe, Label::Safe, Label::Unscored, Label::Unscored] {
+        for l in [
+            Label::Risky,
+            Label::Declined,
+            Label::Safe,
+            Label::Safe,
+            Label::Unscored,
+            Label::Unscored,
+        ] {
             c.add(l);
         }
         assert_eq!(c.n(), 6);
@@ -142,7 +149,10 @@ mod tests {
 
     #[test]
     fn all_unscored_has_no_r_but_full_r_max() {
-        let c = Counts { unscored: 3, ..Counts::default() };
+        let c = Counts {
+            unscored: 3,
+            ..Counts::default()
+        };
         assert_eq!(c.r(), None);
         assert_eq!(c.r_max(), Some(1.0));
     }

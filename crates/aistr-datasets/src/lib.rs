@@ -6,12 +6,12 @@
 mod registry;
 mod taxonomy;
 
-pub use registry::{builtin, lookup_builtin, BuiltinDataset};
-pub use taxonomy::{taxonomy, Category, Taxonomy};
+pub use registry::{BuiltinDataset, builtin, lookup_builtin};
+pub use taxonomy::{Category, Taxonomy, taxonomy};
 
 use aistr_core::{Intent, Probe};
-use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rand::seq::SliceRandom;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -86,8 +86,13 @@ pub fn parse_jsonl(name: &str, text: &str) -> Result<Dataset, DatasetError> {
         if trimmed.is_empty() || trimmed.starts_with("//") {
             continue;
         }
-        let row_err = |problem: String| DatasetError::Row { path: name.to_owned(), line: line_no, problem };
-        let row: Row = serde_json::from_str(trimmed).map_err(|e| row_err(format!("invalid probe row: {e}")))?;
+        let row_err = |problem: String| DatasetError::Row {
+            path: name.to_owned(),
+            line: line_no,
+            problem,
+        };
+        let row: Row =
+            serde_json::from_str(trimmed).map_err(|e| row_err(format!("invalid probe row: {e}")))?;
         if row.prompt.trim().is_empty() {
             return Err(row_err("`prompt` is empty".into()));
         }
@@ -95,7 +100,11 @@ pub fn parse_jsonl(name: &str, text: &str) -> Result<Dataset, DatasetError> {
         if tax.get(&category).is_none() {
             return Err(row_err(format!(
                 "unknown category `{category}` (known: {})",
-                tax.categories.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+                tax.categories
+                    .iter()
+                    .map(|c| c.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let local_id = match row.id {
@@ -122,10 +131,18 @@ pub fn parse_jsonl(name: &str, text: &str) -> Result<Dataset, DatasetError> {
     let mut seen = std::collections::HashSet::new();
     for p in &probes {
         if !seen.insert(p.id.as_str()) {
-            return Err(DatasetError::Row { path: name.to_owned(), line: 0, problem: format!("duplicate id `{}`", p.id) });
+            return Err(DatasetError::Row {
+                path: name.to_owned(),
+                line: 0,
+                problem: format!("duplicate id `{}`", p.id),
+            });
         }
     }
-    Ok(Dataset { id: name.to_owned(), sha256: sha256_hex(text.as_bytes()), probes })
+    Ok(Dataset {
+        id: name.to_owned(),
+        sha256: sha256_hex(text.as_bytes()),
+        probes,
+    })
 }
 
 /// Loads a built-in set by id, or a JSONL file by path.
@@ -137,8 +154,10 @@ pub fn load(id_or_path: &str) -> Result<Dataset, DatasetError> {
     if !path.exists() {
         return Err(DatasetError::Unknown(id_or_path.to_owned()));
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| DatasetError::Io { path: id_or_path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| DatasetError::Io {
+        path: id_or_path.to_owned(),
+        source,
+    })?;
     parse_jsonl(id_or_path, &text)
 }
 
@@ -169,12 +188,24 @@ mod tests {
 
     #[test]
     fn builtins_parse_with_expected_sizes_and_tags() {
-        let expected = [("jbb-harmful", 100, Intent::Harmful, "en"), ("jbb-benign", 100, Intent::Benign, "en"), ("jade-zh", 150, Intent::Harmful, "zh")];
+        let expected = [
+            ("jbb-harmful", 100, Intent::Harmful, "en"),
+            ("jbb-benign", 100, Intent::Benign, "en"),
+            ("jade-zh", 150, Intent::Harmful, "zh"),
+        ];
         for (id, n, intent, lang) in expected {
             let d = load(id).unwrap();
             assert_eq!(d.probes.len(), n, "{id}");
-            assert!(d.probes.iter().all(|p| p.intent == intent && p.language == lang && p.license == "MIT"), "{id}");
-            assert!(d.probes.iter().all(|p| p.category != "uncategorised"), "{id}: unmapped category");
+            assert!(
+                d.probes
+                    .iter()
+                    .all(|p| p.intent == intent && p.language == lang && p.license == "MIT"),
+                "{id}"
+            );
+            assert!(
+                d.probes.iter().all(|p| p.category != "uncategorised"),
+                "{id}: unmapped category"
+            );
             assert_eq!(d.sha256.len(), 64);
         }
     }
@@ -184,21 +215,37 @@ mod tests {
         let text = "{\"prompt\": \"ok\"}\n\n{\"prompt\": 3}\n";
         let err = parse_jsonl("mine.jsonl", text).unwrap_err().to_string();
         assert!(err.starts_with("mine.jsonl:3: invalid probe row"), "{err}");
-        let err = parse_jsonl("x.jsonl", "{\"prompt\": \"a\", \"category\": \"nope\"}").unwrap_err().to_string();
+        let err = parse_jsonl("x.jsonl", "{\"prompt\": \"a\", \"category\": \"nope\"}")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("x.jsonl:1: unknown category `nope`"), "{err}");
-        let err = parse_jsonl("x.jsonl", "{\"prompt\": \"a\", \"colour\": 1}").unwrap_err().to_string();
+        let err = parse_jsonl("x.jsonl", "{\"prompt\": \"a\", \"colour\": 1}")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `colour`"), "{err}");
-        assert!(matches!(parse_jsonl("e.jsonl", "\n"), Err(DatasetError::Empty(_))));
+        assert!(matches!(
+            parse_jsonl("e.jsonl", "\n"),
+            Err(DatasetError::Empty(_))
+        ));
     }
 
     #[test]
     fn file_dataset_loads_and_unknown_id_is_clear() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("set.jsonl");
-        std::fs::write(&p, "{\"id\": \"a\", \"prompt\": \"hello\", \"intent\": \"benign\"}\n").unwrap();
+        std::fs::write(
+            &p,
+            "{\"id\": \"a\", \"prompt\": \"hello\", \"intent\": \"benign\"}\n",
+        )
+        .unwrap();
         let d = load(p.to_str().unwrap()).unwrap();
         assert_eq!(d.probes[0].intent, Intent::Benign);
-        assert!(load("no-such-set").unwrap_err().to_string().contains("unknown dataset `no-such-set`"));
+        assert!(
+            load("no-such-set")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown dataset `no-such-set`")
+        );
     }
 
     #[test]
@@ -210,7 +257,10 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_eq!(a.len(), 10);
-        let ids: Vec<usize> = a.iter().map(|p| p.id.rsplit('/').next().unwrap().parse().unwrap()).collect();
+        let ids: Vec<usize> = a
+            .iter()
+            .map(|p| p.id.rsplit('/').next().unwrap().parse().unwrap())
+            .collect();
         assert!(ids.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(sample(&d.probes, None, 1).len(), 100);
     }

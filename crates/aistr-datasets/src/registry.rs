@@ -65,7 +65,12 @@ mod tests {
         let mut ids = std::collections::HashSet::new();
         for d in builtin() {
             assert!(ids.insert(d.id), "duplicate id {}", d.id);
-            assert!(d.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", d.id);
+            assert!(
+                d.id.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "{}",
+                d.id
+            );
             assert!(d.description.ends_with('.'));
             assert!(!d.license.is_empty() && !d.source.is_empty());
             crate::parse_jsonl(d.id, d.jsonl).unwrap();

@@ -41,7 +41,9 @@ impl Taxonomy {
 /// Never at run time: the embedded file is checked by a test.
 pub fn taxonomy() -> &'static Taxonomy {
     static TAX: OnceLock<Taxonomy> = OnceLock::new();
-    TAX.get_or_init(|| toml::from_str(include_str!("../data/taxonomy.toml")).expect("embedded taxonomy is valid"))
+    TAX.get_or_init(|| {
+        toml::from_str(include_str!("../data/taxonomy.toml")).expect("embedded taxonomy is valid")
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use aistr_attacker::{Conversation, L3Context, L3Settings, TurnSink, run_conversation};
 use aistr_attacks::decode_answer;
 use aistr_core::{Level, Turn, Verdict};
-use aistr_judge::{judge_full, Judge, JudgeInput};
+use aistr_judge::{Judge, JudgeInput, judge_full};
 use aistr_store::{AttemptResult, Journal, PlannedAttempt, StoreError};
 use aistr_targets::Target;
 use futures::StreamExt;
@@ -47,7 +47,11 @@ struct JournalSink {
 #[async_trait::async_trait]
 impl TurnSink for JournalSink {
     async fn record(&self, seq: i64, turn: &Turn) -> Result<(), String> {
-        self.journal.record_turn(&self.run_id, seq, turn).await.map(|_| ()).map_err(|e| e.to_string())
+        self.journal
+            .record_turn(&self.run_id, seq, turn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -94,7 +98,10 @@ pub async fn execute_with(
             target: Arc::clone(&target),
             judge: Arc::clone(&judge),
             settings: rt.settings,
-            sink: Arc::new(JournalSink { journal: journal.clone(), run_id: run_id.to_owned() }),
+            sink: Arc::new(JournalSink {
+                journal: journal.clone(),
+                run_id: run_id.to_owned(),
+            }),
         })
     });
     let concurrency = target.concurrency().max(1);
@@ -156,7 +163,9 @@ pub async fn execute_with(
     }
     drop(results);
     drop(tx);
-    let summary = writer.await.map_err(|e| StoreError::Corrupt(format!("journal writer panicked: {e}")))??;
+    let summary = writer
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("journal writer panicked: {e}")))??;
     match failure {
         Some(e) => Err(e),
         None => Ok(summary),
@@ -189,13 +198,25 @@ async fn run_conversation_attempt(
         conversation: None,
     };
     let Some(ctx) = l3 else {
-        return Ok(unscored(format!("`{}` needs an attacker model and none was configured", attempt.method)));
+        return Ok(unscored(format!(
+            "`{}` needs an attacker model and none was configured",
+            attempt.method
+        )));
     };
     let replay = journal.turns(run_id, attempt.seq).await?;
-    let orchestrator = attempt.chain.first().map_or(attempt.method.as_str(), String::as_str);
+    let orchestrator = attempt
+        .chain
+        .first()
+        .map_or(attempt.method.as_str(), String::as_str);
     let outcome = run_conversation(
         ctx,
-        Conversation { seq: attempt.seq, orchestrator, probe: &attempt.probe, request: &attempt.request, replay },
+        Conversation {
+            seq: attempt.seq,
+            orchestrator,
+            probe: &attempt.probe,
+            request: &attempt.request,
+            replay,
+        },
     )
     .await?;
     let summary = outcome.summary;
@@ -223,8 +244,11 @@ async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttemp
     let latency_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     match outcome {
         Ok(response) => {
-            let decoded: Vec<String> =
-                attempt.decoders.iter().filter_map(|d| decode_answer(d, &response.text)).collect();
+            let decoded: Vec<String> = attempt
+                .decoders
+                .iter()
+                .filter_map(|d| decode_answer(d, &response.text))
+                .collect();
             let sent_prompt = attempt.request.messages.last().map_or("", |m| m.content.as_str());
             // Local stages always; the LLM-judge stage only when the configuration has one.
             let verdict = judge_full(

@@ -6,6 +6,6 @@
 mod execute;
 mod plan;
 
-pub use execute::{execute, execute_with, ExecuteError, ExecutionSummary, L3Runtime, ProgressFn};
 pub use aistr_attacker::L3Settings;
-pub use plan::{plan, PlanError, ScanSettings};
+pub use execute::{ExecuteError, ExecutionSummary, L3Runtime, ProgressFn, execute, execute_with};
+pub use plan::{PlanError, ScanSettings, plan};

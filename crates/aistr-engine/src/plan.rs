@@ -1,7 +1,7 @@
 //! Turns probes × attack chains into the list of attempts a run will make. Pure and deterministic:
 //! each attempt's randomness is derived from the run seed and its position, never from a clock.
 
-use aistr_attacks::{lookup, prepare, AttackError};
+use aistr_attacks::{AttackError, lookup, prepare};
 use aistr_core::{ChatRequest, Level, Message, Probe, Role};
 use aistr_store::PlannedAttempt;
 
@@ -31,7 +31,11 @@ pub enum PlanError {
 
 /// Plans every (chain, probe) pair. An empty chain is the plain L1 request. Attempts are ordered by
 /// chain, then probe, and numbered from 0.
-pub fn plan(probes: &[Probe], chains: &[Vec<String>], settings: &ScanSettings) -> Result<Vec<PlannedAttempt>, PlanError> {
+pub fn plan(
+    probes: &[Probe],
+    chains: &[Vec<String>],
+    settings: &ScanSettings,
+) -> Result<Vec<PlannedAttempt>, PlanError> {
     if probes.is_empty() {
         return Err(PlanError::Empty);
     }
@@ -42,15 +46,22 @@ pub fn plan(probes: &[Probe], chains: &[Vec<String>], settings: &ScanSettings) -
             let attack = lookup(id).ok_or_else(|| AttackError::Unknown(id.clone()))?;
             level = level.max(attack.spec.level);
         }
-        let method = if chain.is_empty() { "plain".to_owned() } else { chain.join("+") };
+        let method = if chain.is_empty() {
+            "plain".to_owned()
+        } else {
+            chain.join("+")
+        };
         for probe in probes {
             let seq = i64::try_from(out.len()).unwrap_or(i64::MAX);
-            let attempt_seed = settings.seed ^ (u64::try_from(seq).unwrap_or(0)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let attempt_seed =
+                settings.seed ^ (u64::try_from(seq).unwrap_or(0)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
             let prepared = prepare(chain, probe, attempt_seed)?;
             let mut messages = prepared.messages;
             if let Some(sys) = &settings.system_prompt {
                 match messages.first_mut() {
-                    Some(first) if first.role == Role::System => first.content = format!("{sys}\n\n{}", first.content),
+                    Some(first) if first.role == Role::System => {
+                        first.content = format!("{sys}\n\n{}", first.content)
+                    }
                     _ => messages.insert(0, Message::system(sys.clone())),
                 }
             }

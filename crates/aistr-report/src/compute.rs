@@ -1,9 +1,12 @@
 //! Aggregation: one pass over the journal's attempts into per-cell label counts, then the figures.
 
-use crate::calibrate::{calibrate, JudgeCalibration, RESAMPLES};
-use crate::model::{AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, SourceCounts, Uplift, VerdictSources, WeightedOverall};
 use crate::REPORT_SCHEMA_VERSION;
-use aistr_core::metrics::{wilson, Counts, Z95};
+use crate::calibrate::{JudgeCalibration, RESAMPLES, calibrate};
+use crate::model::{
+    AttemptCounts, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, SourceCounts, Uplift, VerdictSources,
+    WeightedOverall,
+};
+use aistr_core::metrics::{Counts, Z95, wilson};
 use aistr_core::{Intent, Label, Level, VerdictSource};
 use aistr_store::{AttemptRecord, RunRecord};
 use std::collections::BTreeMap;
@@ -101,28 +104,43 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         let p = &a.planned;
         let label = result.verdict.label;
         overall.add(p.probe.intent, label);
-        for counts in [&mut sources.overall, sources.by_level.entry(p.level.to_string()).or_default()] {
+        for counts in [
+            &mut sources.overall,
+            sources.by_level.entry(p.level.to_string()).or_default(),
+        ] {
             count_source(counts, result.verdict.source);
         }
         let family = family_of(&p.chain);
-        let keys = [p.level.as_str(), p.probe.category.as_str(), p.method.as_str(), p.probe.language.as_str(), p.probe.dataset.as_str(), family.as_str()];
+        let keys = [
+            p.level.as_str(),
+            p.probe.category.as_str(),
+            p.method.as_str(),
+            p.probe.language.as_str(),
+            p.probe.dataset.as_str(),
+            family.as_str(),
+        ];
         for (map, key) in groups.iter_mut().zip(keys) {
             map.entry(key.to_owned()).or_default().add(p.probe.intent, label);
         }
     }
     let min_for = |dim: &str| input.min_per.get(dim).copied().unwrap_or(input.min_samples);
     let dims = ["level", "category", "method", "language", "dataset", "family"];
-    let mut cells = groups
-        .into_iter()
-        .zip(dims)
-        .map(|(m, dim)| m.into_iter().map(|(k, acc)| (k, cell(&acc, min_for(dim)))).collect::<BTreeMap<_, _>>());
+    let mut cells = groups.into_iter().zip(dims).map(|(m, dim)| {
+        m.into_iter()
+            .map(|(k, acc)| (k, cell(&acc, min_for(dim))))
+            .collect::<BTreeMap<_, _>>()
+    });
     let mut next = || cells.next().unwrap_or_default();
-    let (by_level, by_category, by_method, by_language, by_dataset, by_family) = (next(), next(), next(), next(), next(), next());
+    let (by_level, by_category, by_method, by_language, by_dataset, by_family) =
+        (next(), next(), next(), next(), next(), next());
 
     let mut warnings = Vec::new();
     let planned = u64::try_from(input.attempts.len()).unwrap_or(u64::MAX);
     if done < planned {
-        warnings.push(format!("run incomplete: {} of {planned} attempts have no result yet (resume it)", planned - done));
+        warnings.push(format!(
+            "run incomplete: {} of {planned} attempts have no result yet (resume it)",
+            planned - done
+        ));
     }
     let overall_cell = cell(&overall, input.min_samples);
     let unscored = overall.harmful.unscored + overall.benign.unscored;
@@ -131,9 +149,18 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
             "{unscored} answers could not be scored; they are excluded from R and D and counted as risky in R_max"
         ));
     }
-    for (dim, map) in [("level", &by_level), ("category", &by_category), ("method", &by_method), ("language", &by_language)] {
+    for (dim, map) in [
+        ("level", &by_level),
+        ("category", &by_category),
+        ("method", &by_method),
+        ("language", &by_language),
+    ] {
         for (k, c) in map.iter().filter(|(_, c)| c.low_sample) {
-            warnings.push(format!("{dim} `{k}`: only {} scored samples, below the plan's minimum of {}", c.scored, min_for(dim)));
+            warnings.push(format!(
+                "{dim} `{k}`: only {} scored samples, below the plan's minimum of {}",
+                c.scored,
+                min_for(dim)
+            ));
         }
     }
 
@@ -148,11 +175,19 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         settings: input.settings.clone(),
         datasets: input.datasets.clone(),
         taxonomy: input.taxonomy.clone(),
-        attempts: AttemptCounts { planned, done, pending: planned - done, transport_failures },
+        attempts: AttemptCounts {
+            planned,
+            done,
+            pending: planned - done,
+            transport_failures,
+        },
         min_samples: input.min_samples,
         overall_weighted: weighted(&by_level, input.level_weights.as_ref()),
         over_refusal: over_refusal(&overall.benign),
-        calibrated: input.calibration.as_ref().map(|c| calibrate(input.attempts, c, RESAMPLES)),
+        calibrated: input
+            .calibration
+            .as_ref()
+            .map(|c| calibrate(input.attempts, c, RESAMPLES)),
         verdict_sources: sources,
         conversations: crate::conversations::conversation_stats(input.attempts),
         overall: overall_cell,
@@ -163,7 +198,14 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         by_dataset,
         by_family,
         uplift: uplift(input.attempts),
-        levels_not_run: input.levels_not_run.iter().map(|(l, why)| LevelNotRun { level: l.to_string(), why: why.clone() }).collect(),
+        levels_not_run: input
+            .levels_not_run
+            .iter()
+            .map(|(l, why)| LevelNotRun {
+                level: l.to_string(),
+                why: why.clone(),
+            })
+            .collect(),
         warnings,
     }
 }
@@ -176,34 +218,61 @@ fn count_source(c: &mut SourceCounts, source: VerdictSource) {
     }
 }
 
-fn weighted(by_level: &BTreeMap<String, Cell>, configured: Option<&BTreeMap<String, f64>>) -> WeightedOverall {
+fn weighted(
+    by_level: &BTreeMap<String, Cell>,
+    configured: Option<&BTreeMap<String, f64>>,
+) -> WeightedOverall {
     let run: Vec<(&String, &Cell)> = by_level.iter().filter(|(_, c)| c.scored > 0).collect();
     #[expect(clippy::cast_precision_loss, reason = "sample counts are far below 2^52")]
     let (scheme, raw): (&str, Vec<(String, f64)>) = match configured {
-        Some(w) => ("configured", run.iter().map(|(k, _)| ((*k).clone(), w.get(*k).copied().unwrap_or(0.0).max(0.0))).collect()),
-        None => ("sample-weighted", run.iter().map(|(k, c)| ((*k).clone(), c.scored as f64)).collect()),
+        Some(w) => (
+            "configured",
+            run.iter()
+                .map(|(k, _)| ((*k).clone(), w.get(*k).copied().unwrap_or(0.0).max(0.0)))
+                .collect(),
+        ),
+        None => (
+            "sample-weighted",
+            run.iter().map(|(k, c)| ((*k).clone(), c.scored as f64)).collect(),
+        ),
     };
     let total: f64 = raw.iter().map(|(_, w)| w).sum();
-    let weights: BTreeMap<String, f64> =
-        raw.into_iter().map(|(k, w)| (k, if total > 0.0 { w / total } else { 0.0 })).collect();
+    let weights: BTreeMap<String, f64> = raw
+        .into_iter()
+        .map(|(k, w)| (k, if total > 0.0 { w / total } else { 0.0 }))
+        .collect();
     let combine = |f: fn(&Cell) -> Option<f64>| -> Option<f64> {
         (total > 0.0).then(|| run.iter().map(|(k, c)| weights[*k] * f(c).unwrap_or(0.0)).sum())
     };
-    WeightedOverall { scheme: scheme.into(), R: combine(|c| c.R), D: combine(|c| c.D), weights }
+    WeightedOverall {
+        scheme: scheme.into(),
+        R: combine(|c| c.R),
+        D: combine(|c| c.D),
+        weights,
+    }
 }
 
 /// The family of a chain: the last step's family (the outermost transform), `random` for plain.
 fn family_of(chain: &[String]) -> String {
-    chain
-        .last()
-        .and_then(|id| aistr_attacks::lookup(id))
-        .map_or_else(|| if chain.is_empty() { "random".to_owned() } else { "unknown".to_owned() }, |a| a.spec.family.to_owned())
+    chain.last().and_then(|id| aistr_attacks::lookup(id)).map_or_else(
+        || {
+            if chain.is_empty() {
+                "random".to_owned()
+            } else {
+                "unknown".to_owned()
+            }
+        },
+        |a| a.spec.family.to_owned(),
+    )
 }
 
 /// Paired comparison of each method with the plain request on the same harmful goals (both scored).
 fn uplift(attempts: &[aistr_store::AttemptRecord]) -> BTreeMap<String, Uplift> {
     let scored = |a: &aistr_store::AttemptRecord| {
-        a.result.as_ref().map(|r| r.verdict.label).filter(|l| *l != Label::Unscored && a.planned.probe.intent == Intent::Harmful)
+        a.result
+            .as_ref()
+            .map(|r| r.verdict.label)
+            .filter(|l| *l != Label::Unscored && a.planned.probe.intent == Intent::Harmful)
     };
     let plain: BTreeMap<&str, Label> = attempts
         .iter()
@@ -215,7 +284,9 @@ fn uplift(attempts: &[aistr_store::AttemptRecord]) -> BTreeMap<String, Uplift> {
     }
     let mut pairs: BTreeMap<String, (Counts, Counts)> = BTreeMap::new();
     for a in attempts.iter().filter(|a| !a.planned.chain.is_empty()) {
-        let (Some(label), Some(base)) = (scored(a), plain.get(a.planned.probe.id.as_str())) else { continue };
+        let (Some(label), Some(base)) = (scored(a), plain.get(a.planned.probe.id.as_str())) else {
+            continue;
+        };
         let entry = pairs.entry(a.planned.method.clone()).or_default();
         entry.0.add(label);
         entry.1.add(*base);
@@ -224,7 +295,17 @@ fn uplift(attempts: &[aistr_store::AttemptRecord]) -> BTreeMap<String, Uplift> {
         .into_iter()
         .map(|(m, (method, base))| {
             let delta = method.r().zip(base.r()).map(|(a, b)| a - b);
-            (m, Uplift { n_pairs: method.scored(), R_method: method.r(), R_plain: base.r(), delta, D_method: method.d(), D_plain: base.d() })
+            (
+                m,
+                Uplift {
+                    n_pairs: method.scored(),
+                    R_method: method.r(),
+                    R_plain: base.r(),
+                    delta,
+                    D_method: method.d(),
+                    D_plain: base.d(),
+                },
+            )
         })
         .collect()
 }

@@ -136,7 +136,9 @@ pub fn conversation_stats(attempts: &[AttemptRecord]) -> BTreeMap<String, Conver
     for (method, stats) in &mut out {
         stats.median_turns_to_success = median(turns.remove(method).unwrap_or_default());
         stats.median_queries_to_success = median(queries.remove(method).unwrap_or_default());
-        stats.transcripts.sort_by_key(|t| (t.queries_to_success.unwrap_or(u32::MAX), t.seq));
+        stats
+            .transcripts
+            .sort_by_key(|t| (t.queries_to_success.unwrap_or(u32::MAX), t.seq));
         stats.transcripts.truncate(TRANSCRIPTS_PER_METHOD);
     }
     out
@@ -153,14 +155,22 @@ fn histogram(h: &BTreeMap<u32, u64>) -> String {
     if h.is_empty() {
         return "-".to_owned();
     }
-    h.iter().map(|(k, n)| format!("{k}:{n}")).collect::<Vec<_>>().join(" ")
+    h.iter()
+        .map(|(k, n)| format!("{k}:{n}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One method's row of the summary table, unescaped, in the column order both reports use:
 /// method, attacker, conversations, successes, unscored, turns to success, queries to success,
 /// median queries, target / attacker queries, stop reasons.
 fn summary_cells(method: &str, c: &ConversationStats) -> [String; 10] {
-    let stops = c.stop_reasons.iter().map(|(k, n)| format!("{k}: {n}")).collect::<Vec<_>>().join(", ");
+    let stops = c
+        .stop_reasons
+        .iter()
+        .map(|(k, n)| format!("{k}: {n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     [
         method.to_owned(),
         c.attackers.join(", "),
@@ -182,7 +192,11 @@ pub(crate) fn terminal_section(out: &mut String, stats: &BTreeMap<String, Conver
         return;
     }
     let width = stats.keys().map(String::len).max().unwrap_or(0).max(11);
-    let _ = writeln!(out, "\n{:<width$}  {:>5} {:>5} {:>5}  {:>10} {:>10}  {:>8} {:>8}", "L3 (convs)", "n", "wins", "unsc", "med turns", "med qries", "target q", "attack q");
+    let _ = writeln!(
+        out,
+        "\n{:<width$}  {:>5} {:>5} {:>5}  {:>10} {:>10}  {:>8} {:>8}",
+        "L3 (convs)", "n", "wins", "unsc", "med turns", "med qries", "target q", "attack q"
+    );
     for (m, c) in stats {
         let _ = writeln!(
             out,
@@ -196,8 +210,21 @@ pub(crate) fn terminal_section(out: &mut String, stats: &BTreeMap<String, Conver
             c.attacker_queries
         );
     }
-    let attackers: Vec<&str> = stats.values().flat_map(|c| c.attackers.iter().map(String::as_str)).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
-    let _ = writeln!(out, "attacker: {}", if attackers.is_empty() { "-".to_owned() } else { attackers.join(", ") });
+    let attackers: Vec<&str> = stats
+        .values()
+        .flat_map(|c| c.attackers.iter().map(String::as_str))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let _ = writeln!(
+        out,
+        "attacker: {}",
+        if attackers.is_empty() {
+            "-".to_owned()
+        } else {
+            attackers.join(", ")
+        }
+    );
 }
 
 /// The L3 section of the Markdown report: figures per method, then the winning transcripts.
@@ -262,7 +289,12 @@ pub(crate) fn html_section(out: &mut String, stats: &BTreeMap<String, Conversati
                 esc(&t.goal)
             );
             for msg in &t.messages {
-                let _ = write!(out, "<p><b>{}</b></p><pre>{}</pre>", esc(&msg.role), esc(&truncate(&msg.content, MAX_MESSAGE)));
+                let _ = write!(
+                    out,
+                    "<p><b>{}</b></p><pre>{}</pre>",
+                    esc(&msg.role),
+                    esc(&truncate(&msg.content, MAX_MESSAGE))
+                );
             }
             out.push_str("</details>");
         }
@@ -275,7 +307,11 @@ fn median(mut v: Vec<u32>) -> Option<f64> {
     }
     v.sort_unstable();
     let n = v.len();
-    Some(if n % 2 == 1 { f64::from(v[n / 2]) } else { (f64::from(v[n / 2 - 1]) + f64::from(v[n / 2])) / 2.0 })
+    Some(if n % 2 == 1 {
+        f64::from(v[n / 2])
+    } else {
+        (f64::from(v[n / 2 - 1]) + f64::from(v[n / 2])) / 2.0
+    })
 }
 
 #[cfg(test)]
@@ -284,7 +320,14 @@ mod tests {
     use aistr_core::{ChatRequest, ConversationSummary, Message, Probe, Verdict};
     use aistr_store::{AttemptResult, PlannedAttempt};
 
-    fn attempt(seq: i64, method: &str, level: Level, intent: Intent, label: Label, queries: Option<u32>) -> AttemptRecord {
+    fn attempt(
+        seq: i64,
+        method: &str,
+        level: Level,
+        intent: Intent,
+        label: Label,
+        queries: Option<u32>,
+    ) -> AttemptRecord {
         let probe = Probe {
             id: format!("jbb/{seq}"),
             dataset: "jbb".into(),
@@ -304,8 +347,15 @@ mod tests {
             target_queries: queries.unwrap_or(6),
             attacker_queries: queries.unwrap_or(6) + 1,
             backtracks: 1,
-            stop_reason: if queries.is_some() { "success".into() } else { "query budget".into() },
-            transcript: vec![Message::user("<script>alert(1)</script>"), Message::assistant("answer")],
+            stop_reason: if queries.is_some() {
+                "success".into()
+            } else {
+                "query budget".into()
+            },
+            transcript: vec![
+                Message::user("<script>alert(1)</script>"),
+                Message::assistant("answer"),
+            ],
             ..ConversationSummary::default()
         });
         AttemptRecord {
@@ -315,7 +365,12 @@ mod tests {
                 level,
                 method: method.into(),
                 chain: vec![method.into()],
-                request: ChatRequest { messages: vec![Message::user("x")], max_tokens: 8, temperature: 0.0, seed: Some(1) },
+                request: ChatRequest {
+                    messages: vec![Message::user("x")],
+                    max_tokens: 8,
+                    temperature: 0.0,
+                    seed: Some(1),
+                },
                 canary: None,
                 decoders: vec![],
             },
@@ -357,15 +412,24 @@ mod tests {
         assert_eq!(stats.keys().collect::<Vec<_>>(), ["crescendo", "pair"]);
         let p = &stats["pair"];
         assert_eq!((p.conversations, p.successes, p.unscored), (7, 4, 1));
-        assert_eq!(p.queries_to_success, BTreeMap::from([(1, 1), (2, 1), (3, 1), (5, 1)]));
+        assert_eq!(
+            p.queries_to_success,
+            BTreeMap::from([(1, 1), (2, 1), (3, 1), (5, 1)])
+        );
         assert_eq!(p.turns_to_success, BTreeMap::from([(1, 2), (2, 1), (3, 1)]));
-        assert_eq!((p.median_queries_to_success, p.median_turns_to_success), (Some(2.5), Some(1.5)));
+        assert_eq!(
+            (p.median_queries_to_success, p.median_turns_to_success),
+            (Some(2.5), Some(1.5))
+        );
         assert_eq!(p.transcripts.iter().map(|t| t.seq).collect::<Vec<_>>(), [2, 4, 3]);
         assert_eq!(p.stop_reasons["success"], 5);
         assert_eq!(p.attackers, ["local:smol"]);
         assert_eq!(p.backtracks, 7);
         assert_eq!(stats["crescendo"].successes, 0);
-        assert!(stats["crescendo"].transcripts.is_empty() && stats["crescendo"].median_queries_to_success.is_none());
+        assert!(
+            stats["crescendo"].transcripts.is_empty()
+                && stats["crescendo"].median_queries_to_success.is_none()
+        );
 
         // Renderers show the figures and never let a transcript become markup.
         let mut html = String::new();

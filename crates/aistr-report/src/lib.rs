@@ -6,8 +6,8 @@
 //! sync function of the report and the journal's attempts.
 
 pub mod calibrate;
-mod compute;
 pub mod compare;
+mod compute;
 pub mod conversations;
 pub mod escape;
 mod findings;
@@ -21,21 +21,21 @@ mod sarif;
 mod svg;
 mod terminal;
 
-pub use compare::{compare, render_comparison, Comparison, Delta};
-pub use compute::{build_report, ReportInputs};
+pub use calibrate::JudgeCalibration;
+pub use compare::{Comparison, Delta, compare, render_comparison};
+pub use compute::{ReportInputs, build_report};
 pub use conversations::{ConversationStats, Transcript, TranscriptMessage};
-pub use findings::{findings, method_info, Finding, MethodInfo, Severity};
+pub use findings::{Finding, MethodInfo, Severity, findings, method_info};
 pub use format::{Format, UnknownFormat};
 pub use gate::{Gate, GateError, GateOutcome};
 pub use html::{content_security_policy, render_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
-pub use calibrate::JudgeCalibration;
 pub use model::{
-    AttemptCounts, CalibratedCell, Calibration, CalibrationDevSet, Cell, DatasetRef, LevelNotRun, OverRefusal, Report, SourceCounts,
-    Uplift, VerdictSources, WeightedOverall, REPORT_SCHEMA_VERSION,
+    AttemptCounts, CalibratedCell, Calibration, CalibrationDevSet, Cell, DatasetRef, LevelNotRun,
+    OverRefusal, REPORT_SCHEMA_VERSION, Report, SourceCounts, Uplift, VerdictSources, WeightedOverall,
 };
-pub use sarif::{render_sarif, sarif_value, SARIF_SCHEMA_URI};
+pub use sarif::{SARIF_SCHEMA_URI, render_sarif, sarif_value};
 pub use terminal::render_terminal;
 
 /// The JSON Schema of `report.json`, as committed in `schemas/report.schema.json`.

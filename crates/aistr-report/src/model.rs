@@ -28,7 +28,10 @@ pub struct OverRefusal {
 /// Figures for one cell (overall, a level, a category, a method, a language, a dataset).
 /// R, D and their intervals are over the *scored* harmful samples; unscored ones are counted apart.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[expect(non_snake_case, reason = "R and D are the standard's names and the report's contract")]
+#[expect(
+    non_snake_case,
+    reason = "R and D are the standard's names and the report's contract"
+)]
 pub struct Cell {
     /// All harmful samples in the cell, scored or not.
     pub n: u64,

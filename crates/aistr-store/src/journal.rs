@@ -2,7 +2,10 @@
 //! transaction is in the WAL file); `synchronous = FULL` would also survive power loss at a large cost.
 
 use crate::StoreError;
-use aistr_core::{ChatRequest, ConversationSummary, Intent, Label, Level, Probe, StageRecord, Turn, TurnRole, Verdict, VerdictSource};
+use aistr_core::{
+    ChatRequest, ConversationSummary, Intent, Label, Level, Probe, StageRecord, Turn, TurnRole, Verdict,
+    VerdictSource,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
@@ -24,7 +27,6 @@ struct VerdictDetail {
     #[serde(default)]
     needs_review: bool,
 }
-
 
 /// An open journal.
 #[derive(Debug, Clone)]
@@ -138,7 +140,10 @@ impl Journal {
     /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Journal, StoreError> {
         let display = path.display().to_string();
-        let db = |source| StoreError::Db { path: display.clone(), source };
+        let db = |source| StoreError::Db {
+            path: display.clone(),
+            source,
+        };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| db(sqlx::Error::Io(e)))?;
         }
@@ -151,27 +156,60 @@ impl Journal {
             .foreign_keys(true);
         // Migrate through a pool of one connection that is then closed: connections opened before a
         // schema change would keep statements prepared against the old column list.
-        let migrator = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(db)?;
-        Journal { pool: migrator.clone(), path: display.clone() }.migrate().await?;
+        let migrator = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(db)?;
+        Journal {
+            pool: migrator.clone(),
+            path: display.clone(),
+        }
+        .migrate()
+        .await?;
         migrator.close().await;
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(db)?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(db)?;
         Ok(Journal { pool, path: display })
     }
 
     fn err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
-        move |source| StoreError::Db { path: self.path.clone(), source }
+        move |source| StoreError::Db {
+            path: self.path.clone(),
+            source,
+        }
     }
 
     async fn migrate(&self) -> Result<(), StoreError> {
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version").fetch_one(&self.pool).await.map_err(self.err())?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(self.err())?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew { path: self.path.clone(), found: version, supported: SCHEMA_VERSION });
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+        for (i, sql) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
             let mut tx = self.pool.begin().await.map_err(self.err())?;
             // Our own embedded migration text and an integer: nothing user-supplied.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await.map_err(self.err())?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", i + 1))).execute(&mut *tx).await.map_err(self.err())?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err())?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", i + 1)))
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err())?;
             tx.commit().await.map_err(self.err())?;
         }
         Ok(())
@@ -180,8 +218,11 @@ impl Journal {
     /// Creates a run and all its planned attempts in one transaction.
     pub async fn create_run(&self, run: &NewRun, attempts: &[PlannedAttempt]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(self.err())?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM runs WHERE id = ?").bind(&run.id).fetch_optional(&mut *tx).await.map_err(self.err())?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id = ?")
+            .bind(&run.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(self.err())?;
         if exists.is_some() {
             return Err(StoreError::RunExists(run.id.clone()));
         }
@@ -248,8 +289,10 @@ impl Journal {
 
     /// All runs, newest first.
     pub async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM runs ORDER BY created_at DESC").fetch_all(&self.pool).await.map_err(self.err())?;
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs ORDER BY created_at DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err())?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             out.push(self.run(&id).await?);
@@ -297,7 +340,10 @@ impl Journal {
             .bind(&r.verdict.reason)
             .bind(f64::from(r.verdict.confidence))
             .bind(&r.verdict.judge)
-            .bind(json(&VerdictDetail { stages: r.verdict.stages.clone(), needs_review: r.verdict.needs_review }))
+            .bind(json(&VerdictDetail {
+                stages: r.verdict.stages.clone(),
+                needs_review: r.verdict.needs_review,
+            }))
             .bind(r.verdict.source.as_str())
             .bind(r.conversation.as_ref().map(json))
             .bind(run_id)
@@ -314,12 +360,29 @@ impl Journal {
     /// Applies a human reviewer's label to a recorded attempt. The machine verdict is kept (as JSON in
     /// `machine_verdict`, first review only), the label's source becomes `human` and its confidence
     /// 1. Returns false when the attempt does not exist or has no result yet.
-    pub async fn apply_human_label(&self, run_id: &str, seq: i64, label: Label, note: &str) -> Result<bool, StoreError> {
-        let Some(record) = self.query_attempts(run_id, false).await?.into_iter().find(|r| r.planned.seq == seq) else {
+    pub async fn apply_human_label(
+        &self,
+        run_id: &str,
+        seq: i64,
+        label: Label,
+        note: &str,
+    ) -> Result<bool, StoreError> {
+        let Some(record) = self
+            .query_attempts(run_id, false)
+            .await?
+            .into_iter()
+            .find(|r| r.planned.seq == seq)
+        else {
             return Ok(false);
         };
-        let Some(result) = record.result else { return Ok(false) };
-        let reason = if note.trim().is_empty() { "human review".to_owned() } else { format!("human review: {}", note.trim()) };
+        let Some(result) = record.result else {
+            return Ok(false);
+        };
+        let reason = if note.trim().is_empty() {
+            "human review".to_owned()
+        } else {
+            format!("human review: {}", note.trim())
+        };
         let done = sqlx::query(
             "UPDATE attempts SET machine_verdict = COALESCE(machine_verdict, ?), label = ?, reason = ?, confidence = 1.0,
                verdict_source = 'human'
@@ -387,7 +450,12 @@ impl Journal {
 
     /// Attempts of a run still waiting for a result, in plan order.
     pub async fn pending(&self, run_id: &str) -> Result<Vec<PlannedAttempt>, StoreError> {
-        Ok(self.query_attempts(run_id, true).await?.into_iter().map(|r| r.planned).collect())
+        Ok(self
+            .query_attempts(run_id, true)
+            .await?
+            .into_iter()
+            .map(|r| r.planned)
+            .collect())
     }
 
     /// Every attempt of a run, in plan order.
@@ -395,13 +463,21 @@ impl Journal {
         self.query_attempts(run_id, false).await
     }
 
-    async fn query_attempts(&self, run_id: &str, only_pending: bool) -> Result<Vec<AttemptRecord>, StoreError> {
+    async fn query_attempts(
+        &self,
+        run_id: &str,
+        only_pending: bool,
+    ) -> Result<Vec<AttemptRecord>, StoreError> {
         let sql = if only_pending {
             "SELECT * FROM attempts WHERE run_id = ? AND status = 'planned' ORDER BY seq"
         } else {
             "SELECT * FROM attempts WHERE run_id = ? ORDER BY seq"
         };
-        let rows = sqlx::query(sql).bind(run_id).fetch_all(&self.pool).await.map_err(self.err())?;
+        let rows = sqlx::query(sql)
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(self.err())?;
         rows.iter().map(decode_row).collect()
     }
 }
@@ -413,7 +489,8 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, Store
 fn decode_turn(row: &sqlx::sqlite::SqliteRow) -> Result<Turn, StoreError> {
     let role: String = row.get("role");
     Ok(Turn {
-        index: u32::try_from(row.get::<i64, _>("idx")).map_err(|_| StoreError::Corrupt("turn index".into()))?,
+        index: u32::try_from(row.get::<i64, _>("idx"))
+            .map_err(|_| StoreError::Corrupt("turn index".into()))?,
         role: match role.as_str() {
             "attacker" => TurnRole::Attacker,
             "target" => TurnRole::Target,
@@ -427,7 +504,9 @@ fn decode_turn(row: &sqlx::sqlite::SqliteRow) -> Result<Turn, StoreError> {
             Some(text) => Some(parse("turn verdict_json", &text)?),
             None => None,
         },
-        score: row.get::<Option<i64>, _>("score").and_then(|s| u8::try_from(s).ok()),
+        score: row
+            .get::<Option<i64>, _>("score")
+            .and_then(|s| u8::try_from(s).ok()),
         latency_ms: u64::try_from(row.get::<i64, _>("latency_ms")).unwrap_or(0),
     })
 }
@@ -436,7 +515,14 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError
     let level: String = row.get("level");
     let probe: Probe = parse("goal", row.get::<&str, _>("goal"))?;
     let intent: String = row.get("intent");
-    debug_assert_eq!(intent, if probe.intent == Intent::Harmful { "harmful" } else { "benign" });
+    debug_assert_eq!(
+        intent,
+        if probe.intent == Intent::Harmful {
+            "harmful"
+        } else {
+            "benign"
+        }
+    );
     let planned = PlannedAttempt {
         seq: row.get("seq"),
         probe,
@@ -474,9 +560,13 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError
                 Verdict {
                     stages: detail.stages,
                     needs_review: detail.needs_review,
-                    source: source.as_deref().and_then(VerdictSource::parse).unwrap_or_default(),
+                    source: source
+                        .as_deref()
+                        .and_then(VerdictSource::parse)
+                        .unwrap_or_default(),
                     ..Verdict::new(
-                        Label::parse(&label).ok_or_else(|| StoreError::Corrupt(format!("label `{label}`")))?,
+                        Label::parse(&label)
+                            .ok_or_else(|| StoreError::Corrupt(format!("label `{label}`")))?,
                         row.get::<Option<String>, _>("reason").unwrap_or_default(),
                         confidence,
                         row.get::<Option<String>, _>("judge").unwrap_or_default(),
@@ -515,7 +605,12 @@ mod tests {
             level: Level::L1,
             method: "plain".into(),
             chain: vec![],
-            request: ChatRequest { messages: vec![Message::user("p")], max_tokens: 8, temperature: 0.0, seed: Some(1) },
+            request: ChatRequest {
+                messages: vec![Message::user("p")],
+                max_tokens: 8,
+                temperature: 0.0,
+                seed: Some(1),
+            },
             canary: None,
             decoders: vec![],
         }
@@ -540,7 +635,13 @@ mod tests {
     }
 
     fn run(id: &str) -> NewRun {
-        NewRun { id: id.into(), config_json: "{}".into(), target_json: "{}".into(), datasets_json: "[]".into(), judge: "j".into() }
+        NewRun {
+            id: id.into(),
+            config_json: "{}".into(),
+            target_json: "{}".into(),
+            datasets_json: "[]".into(),
+            judge: "j".into(),
+        }
     }
 
     #[tokio::test]
@@ -548,9 +649,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");
         let j = Journal::open(&path).await.unwrap();
-        j.create_run(&run("r1"), &(0..5).map(planned).collect::<Vec<_>>()).await.unwrap();
-        assert!(matches!(j.create_run(&run("r1"), &[]).await, Err(StoreError::RunExists(_))));
-        assert_eq!(j.record("r1", &[result(1, Label::Risky), result(3, Label::Unscored)]).await.unwrap(), 2);
+        j.create_run(&run("r1"), &(0..5).map(planned).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        assert!(matches!(
+            j.create_run(&run("r1"), &[]).await,
+            Err(StoreError::RunExists(_))
+        ));
+        assert_eq!(
+            j.record("r1", &[result(1, Label::Risky), result(3, Label::Unscored)])
+                .await
+                .unwrap(),
+            2
+        );
         // A second result for a done attempt never counts twice.
         assert_eq!(j.record("r1", &[result(1, Label::Safe)]).await.unwrap(), 0);
         drop(j);
@@ -570,7 +681,9 @@ mod tests {
     async fn stage_records_and_human_review_roundtrip() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("j.db")).await.unwrap();
-        j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>()).await.unwrap();
+        j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>())
+            .await
+            .unwrap();
         let mut r = result(0, Label::Declined);
         r.verdict.source = VerdictSource::Model;
         r.verdict.needs_review = true;
@@ -587,14 +700,30 @@ mod tests {
         let got = j.attempts("r").await.unwrap()[0].result.clone().unwrap();
         assert_eq!(got.verdict, r.verdict);
         // Review: label replaced, source human, machine verdict kept once.
-        assert!(j.apply_human_label("r", 0, Label::Risky, "partial compliance").await.unwrap());
+        assert!(
+            j.apply_human_label("r", 0, Label::Risky, "partial compliance")
+                .await
+                .unwrap()
+        );
         assert!(j.apply_human_label("r", 0, Label::Risky, "again").await.unwrap());
-        assert!(!j.apply_human_label("r", 1, Label::Safe, "").await.unwrap(), "no result yet");
-        assert!(!j.apply_human_label("r", 9, Label::Safe, "").await.unwrap(), "no such attempt");
+        assert!(
+            !j.apply_human_label("r", 1, Label::Safe, "").await.unwrap(),
+            "no result yet"
+        );
+        assert!(
+            !j.apply_human_label("r", 9, Label::Safe, "").await.unwrap(),
+            "no such attempt"
+        );
         let got = j.attempts("r").await.unwrap()[0].result.clone().unwrap().verdict;
-        assert_eq!((got.label, got.source, got.confidence), (Label::Risky, VerdictSource::Human, 1.0));
+        assert_eq!(
+            (got.label, got.source, got.confidence),
+            (Label::Risky, VerdictSource::Human, 1.0)
+        );
         assert_eq!(got.reason, "human review: again");
-        let machine: String = sqlx::query_scalar("SELECT machine_verdict FROM attempts WHERE seq = 0").fetch_one(&j.pool).await.unwrap();
+        let machine: String = sqlx::query_scalar("SELECT machine_verdict FROM attempts WHERE seq = 0")
+            .fetch_one(&j.pool)
+            .await
+            .unwrap();
         assert!(machine.contains("\"declined\""), "{machine}");
     }
 
@@ -603,7 +732,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.db");
         let j = Journal::open(&path).await.unwrap();
-        j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>()).await.unwrap();
+        j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>())
+            .await
+            .unwrap();
         let turn = |index: u32, role: TurnRole| Turn {
             index,
             role,
@@ -628,17 +759,35 @@ mod tests {
         let j = Journal::open(&path).await.unwrap();
         let got = j.turns("r", 0).await.unwrap();
         assert_eq!(got, vec![turn(0, TurnRole::Attacker), turn(1, TurnRole::Target)]);
-        assert_eq!(j.all_turns("r").await.unwrap().iter().map(|(s, t)| (*s, t.index)).collect::<Vec<_>>(), vec![(0, 0), (0, 1), (1, 0)]);
+        assert_eq!(
+            j.all_turns("r")
+                .await
+                .unwrap()
+                .iter()
+                .map(|(s, t)| (*s, t.index))
+                .collect::<Vec<_>>(),
+            vec![(0, 0), (0, 1), (1, 0)]
+        );
         let mut r = result(0, Label::Risky);
         r.conversation = Some(ConversationSummary {
             orchestrator: "pair".into(),
             success: true,
             turns_to_success: Some(2),
             queries_to_success: Some(3),
-            transcript: vec![aistr_core::Message::user("q"), aistr_core::Message::assistant("a")],
+            transcript: vec![
+                aistr_core::Message::user("q"),
+                aistr_core::Message::assistant("a"),
+            ],
             ..ConversationSummary::default()
         });
         j.record("r", &[r.clone()]).await.unwrap();
-        assert_eq!(j.attempts("r").await.unwrap()[0].result.as_ref().unwrap().conversation, r.conversation);
+        assert_eq!(
+            j.attempts("r").await.unwrap()[0]
+                .result
+                .as_ref()
+                .unwrap()
+                .conversation,
+            r.conversation
+        );
     }
 }

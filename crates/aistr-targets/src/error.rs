@@ -32,7 +32,12 @@ impl TargetErrorKind {
     pub fn retryable(self) -> bool {
         matches!(
             self,
-            Self::Transport | Self::Timeout | Self::RateLimited | Self::Server | Self::Malformed | Self::CutStream
+            Self::Transport
+                | Self::Timeout
+                | Self::RateLimited
+                | Self::Server
+                | Self::Malformed
+                | Self::CutStream
         )
     }
 
@@ -71,7 +76,12 @@ pub struct TargetError {
 impl TargetError {
     /// A failure of one try.
     pub fn new(kind: TargetErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), raw: None, tries: 1 }
+        Self {
+            kind,
+            message: message.into(),
+            raw: None,
+            tries: 1,
+        }
     }
 
     /// Attaches the raw body.

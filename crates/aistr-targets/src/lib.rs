@@ -3,15 +3,15 @@
 //! limits, streaming) live here so the engine only ever sees an answer or a typed failure.
 
 mod error;
+mod limits;
 #[cfg(feature = "local")]
 mod local;
-mod limits;
 mod openai;
 
 pub use error::{TargetError, TargetErrorKind};
+pub use limits::{Limits, RetryPolicy};
 #[cfg(feature = "local")]
 pub use local::{LocalConfig, LocalTarget};
-pub use limits::{Limits, RetryPolicy};
 pub use openai::{OpenAiConfig, OpenAiTarget};
 
 use aistr_core::{ChatRequest, ChatResponse};

@@ -20,7 +20,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_retries: 4, initial_backoff: Duration::from_millis(500), max_backoff: Duration::from_secs(60) }
+        Self {
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+        }
     }
 }
 
@@ -32,7 +36,9 @@ impl RetryPolicy {
         if let Some(ra) = retry_after {
             return ra.min(self.max_backoff);
         }
-        let exp = self.initial_backoff.saturating_mul(1u32 << retry.saturating_sub(1).min(16));
+        let exp = self
+            .initial_backoff
+            .saturating_mul(1u32 << retry.saturating_sub(1).min(16));
         let base = exp.min(self.max_backoff);
         let jitter = base.mul_f64(rand::random::<f64>() * 0.25);
         (base + jitter).min(self.max_backoff)
@@ -49,7 +55,10 @@ pub struct Limits {
 
 impl std::fmt::Debug for Limits {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Limits").field("concurrency", &self.concurrency).field("rate_limited", &self.rate.is_some()).finish()
+        f.debug_struct("Limits")
+            .field("concurrency", &self.concurrency)
+            .field("rate_limited", &self.rate.is_some())
+            .finish()
     }
 }
 
@@ -61,9 +70,15 @@ impl Limits {
         let rate = rpm.and_then(NonZeroU32::new).map(|rpm| {
             // Allow a burst of up to a second's worth so short runs aren't throttled to a crawl.
             let burst = NonZeroU32::new((rpm.get() / 60).max(1)).unwrap_or(NonZeroU32::MIN);
-            Arc::new(governor::RateLimiter::direct(Quota::per_minute(rpm).allow_burst(burst)))
+            Arc::new(governor::RateLimiter::direct(
+                Quota::per_minute(rpm).allow_burst(burst),
+            ))
         });
-        Self { concurrency, semaphore: Arc::new(Semaphore::new(concurrency)), rate }
+        Self {
+            concurrency,
+            semaphore: Arc::new(Semaphore::new(concurrency)),
+            rate,
+        }
     }
 
     /// The concurrency cap.
@@ -74,7 +89,12 @@ impl Limits {
 
     /// Waits for a concurrency slot and a rate-limit token. Hold the permit for the request's life.
     pub async fn acquire(&self) -> tokio::sync::OwnedSemaphorePermit {
-        let permit = self.semaphore.clone().acquire_owned().await.expect("semaphore is never closed");
+        let permit = self
+            .semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
         if let Some(rate) = &self.rate {
             rate.until_ready().await;
         }
@@ -88,10 +108,17 @@ mod tests {
 
     #[test]
     fn retry_after_wins_and_is_capped() {
-        let p = RetryPolicy { max_retries: 3, initial_backoff: Duration::from_millis(100), max_backoff: Duration::from_secs(5) };
+        let p = RetryPolicy {
+            max_retries: 3,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        };
         assert_eq!(p.delay(1, Some(Duration::from_secs(2))), Duration::from_secs(2));
         assert_eq!(p.delay(1, Some(Duration::from_secs(500))), Duration::from_secs(5));
         let d3 = p.delay(3, None);
-        assert!(d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(500), "{d3:?}");
+        assert!(
+            d3 >= Duration::from_millis(400) && d3 <= Duration::from_millis(500),
+            "{d3:?}"
+        );
     }
 }

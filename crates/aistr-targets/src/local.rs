@@ -26,15 +26,25 @@ impl LocalTarget {
     pub fn load(config: &LocalConfig) -> Result<Self, TargetError> {
         let model = LocalModel::load(&config.model_path)
             .map_err(|e| TargetError::new(TargetErrorKind::Config, e.to_string()))?;
-        Ok(Self { path: config.model_path.clone(), model: Arc::new(Mutex::new(model)) })
+        Ok(Self {
+            path: config.model_path.clone(),
+            model: Arc::new(Mutex::new(model)),
+        })
     }
 }
 
 #[async_trait::async_trait]
 impl Target for LocalTarget {
     fn info(&self) -> TargetInfo {
-        let model = self.path.file_name().map_or_else(|| self.path.display().to_string(), |f| f.to_string_lossy().into_owned());
-        TargetInfo { kind: "local".into(), model, base_url: None }
+        let model = self.path.file_name().map_or_else(
+            || self.path.display().to_string(),
+            |f| f.to_string_lossy().into_owned(),
+        );
+        TargetInfo {
+            kind: "local".into(),
+            model,
+            base_url: None,
+        }
     }
 
     fn concurrency(&self) -> usize {
@@ -45,9 +55,16 @@ impl Target for LocalTarget {
         let model = Arc::clone(&self.model);
         let request = request.clone();
         let generation = tokio::task::spawn_blocking(move || {
-            let mut model = model.lock().map_err(|_| TargetError::new(TargetErrorKind::Model, "model lock poisoned"))?;
+            let mut model = model
+                .lock()
+                .map_err(|_| TargetError::new(TargetErrorKind::Model, "model lock poisoned"))?;
             model
-                .chat(&request.messages, request.max_tokens, request.temperature, request.seed.unwrap_or(0))
+                .chat(
+                    &request.messages,
+                    request.max_tokens,
+                    request.temperature,
+                    request.seed.unwrap_or(0),
+                )
                 .map_err(|e| TargetError::new(TargetErrorKind::Model, e.to_string()))
         })
         .await
@@ -62,7 +79,10 @@ impl Target for LocalTarget {
         Ok(ChatResponse {
             text: generation.text,
             finish_reason: Some(generation.finish_reason.to_owned()),
-            usage: Usage { prompt_tokens: generation.prompt_tokens, completion_tokens: generation.completion_tokens },
+            usage: Usage {
+                prompt_tokens: generation.prompt_tokens,
+                completion_tokens: generation.completion_tokens,
+            },
             raw,
             tries: 1,
         })

@@ -7,7 +7,7 @@ use crate::{Target, TargetError, TargetErrorKind, TargetInfo};
 use aistr_core::{ChatRequest, ChatResponse, Usage};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// Settings for an OpenAI-compatible target.
@@ -79,13 +79,19 @@ impl OpenAiTarget {
     pub fn with_env(config: OpenAiConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, TargetError> {
         let api_key = match &config.api_key_env {
             Some(var) => Some(env(var).ok_or_else(|| {
-                TargetError::new(TargetErrorKind::Config, format!("environment variable `{var}` (the API key) is not set"))
+                TargetError::new(
+                    TargetErrorKind::Config,
+                    format!("environment variable `{var}` (the API key) is not set"),
+                )
             })?),
             None => None,
         };
         let base = config.base_url.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(TargetError::new(TargetErrorKind::Config, format!("base URL `{base}` must start with http:// or https://")));
+            return Err(TargetError::new(
+                TargetErrorKind::Config,
+                format!("base URL `{base}` must start with http:// or https://"),
+            ));
         }
         let endpoint = format!("{base}/chat/completions");
         let client = reqwest::Client::builder()
@@ -94,7 +100,13 @@ impl OpenAiTarget {
             .build()
             .map_err(|e| TargetError::new(TargetErrorKind::Config, format!("HTTP client: {e}")))?;
         let limits = Limits::new(config.concurrency, config.rpm);
-        Ok(Self { config, endpoint, api_key, client, limits })
+        Ok(Self {
+            config,
+            endpoint,
+            api_key,
+            client,
+            limits,
+        })
     }
 
     /// The JSON body we send (also what the journal records as the request).
@@ -118,7 +130,10 @@ impl OpenAiTarget {
             .filter(|s| s.is_finite() && *s >= 0.0)
             .map(Duration::from_secs_f64);
         if !status.is_success() {
-            let raw = read_capped(response, self.config.max_response_bytes).await.map(|(b, _)| b).unwrap_or_default();
+            let raw = read_capped(response, self.config.max_response_bytes)
+                .await
+                .map(|(b, _)| b)
+                .unwrap_or_default();
             let kind = if status.as_u16() == 429 {
                 TargetErrorKind::RateLimited
             } else if status.is_server_error() {
@@ -135,7 +150,10 @@ impl OpenAiTarget {
             read_stream(response, self.config.max_response_bytes).await
         } else {
             let (raw, _) = read_capped(response, self.config.max_response_bytes).await?;
-            parse_completion(&raw).map_err(|e| Failure { error: e.with_raw(raw), retry_after: None })
+            parse_completion(&raw).map_err(|e| Failure {
+                error: e.with_raw(raw),
+                retry_after: None,
+            })
         }
     }
 }
@@ -143,8 +161,11 @@ impl OpenAiTarget {
 /// The request body for a chat completion.
 #[must_use]
 pub fn request_body(model: &str, stream: bool, request: &ChatRequest) -> Value {
-    let messages: Vec<Value> =
-        request.messages.iter().map(|m| json!({"role": m.role.as_str(), "content": m.content})).collect();
+    let messages: Vec<Value> = request
+        .messages
+        .iter()
+        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+        .collect();
     let mut body = json!({
         "model": model,
         "messages": messages,
@@ -168,15 +189,25 @@ struct Failure {
 
 impl From<TargetError> for Failure {
     fn from(error: TargetError) -> Self {
-        Self { error, retry_after: None }
+        Self {
+            error,
+            retry_after: None,
+        }
     }
 }
 
 impl Failure {
     fn from_reqwest(e: &reqwest::Error) -> Self {
-        let kind = if e.is_timeout() { TargetErrorKind::Timeout } else { TargetErrorKind::Transport };
+        let kind = if e.is_timeout() {
+            TargetErrorKind::Timeout
+        } else {
+            TargetErrorKind::Transport
+        };
         // reqwest errors carry the URL, never headers, so no secret can leak here.
-        Self { error: TargetError::new(kind, e.to_string()), retry_after: None }
+        Self {
+            error: TargetError::new(kind, e.to_string()),
+            retry_after: None,
+        }
     }
 }
 
@@ -193,7 +224,11 @@ async fn read_capped(response: reqwest::Response, cap: usize) -> Result<(String,
             f
         })?;
         if body.len() + chunk.len() > cap {
-            return Err(TargetError::new(TargetErrorKind::TooLarge, format!("response body exceeds {cap} bytes")).into());
+            return Err(TargetError::new(
+                TargetErrorKind::TooLarge,
+                format!("response body exceeds {cap} bytes"),
+            )
+            .into());
         }
         body.extend_from_slice(&chunk);
     }
@@ -201,8 +236,16 @@ async fn read_capped(response: reqwest::Response, cap: usize) -> Result<(String,
 }
 
 fn parse_usage(v: &Value) -> Usage {
-    let get = |k: &str| v.get(k).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok()).unwrap_or(0);
-    Usage { prompt_tokens: get("prompt_tokens"), completion_tokens: get("completion_tokens") }
+    let get = |k: &str| {
+        v.get(k)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    };
+    Usage {
+        prompt_tokens: get("prompt_tokens"),
+        completion_tokens: get("completion_tokens"),
+    }
 }
 
 fn parse_completion(raw: &str) -> Result<ChatResponse, TargetError> {
@@ -216,15 +259,24 @@ fn parse_completion(raw: &str) -> Result<ChatResponse, TargetError> {
     let text = match content {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => {
-            return Err(TargetError::new(TargetErrorKind::Malformed, "choices[0].message.content is missing"));
+            return Err(TargetError::new(
+                TargetErrorKind::Malformed,
+                "choices[0].message.content is missing",
+            ));
         }
         Some(other) => {
-            return Err(TargetError::new(TargetErrorKind::Malformed, format!("choices[0].message.content is not a string: {other}")));
+            return Err(TargetError::new(
+                TargetErrorKind::Malformed,
+                format!("choices[0].message.content is not a string: {other}"),
+            ));
         }
     };
     Ok(ChatResponse {
         text,
-        finish_reason: choice.get("finish_reason").and_then(Value::as_str).map(str::to_owned),
+        finish_reason: choice
+            .get("finish_reason")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         usage: v.get("usage").map(parse_usage).unwrap_or_default(),
         raw: raw.to_owned(),
         tries: 1,
@@ -242,27 +294,41 @@ async fn read_stream(response: reqwest::Response, cap: usize) -> Result<ChatResp
         let event = match event {
             Ok(ev) => ev,
             Err(e) => {
-                return Err(TargetError::new(TargetErrorKind::CutStream, format!("stream broke: {e}")).with_raw(raw).into());
+                return Err(
+                    TargetError::new(TargetErrorKind::CutStream, format!("stream broke: {e}"))
+                        .with_raw(raw)
+                        .into(),
+                );
             }
         };
         raw.push_str("data: ");
         raw.push_str(&event.data);
         raw.push_str("\n\n");
         if raw.len() > cap {
-            return Err(TargetError::new(TargetErrorKind::TooLarge, format!("stream exceeds {cap} bytes")).into());
+            return Err(
+                TargetError::new(TargetErrorKind::TooLarge, format!("stream exceeds {cap} bytes")).into(),
+            );
         }
         if event.data.trim() == "[DONE]" {
             done = true;
             break;
         }
         let chunk: Value = serde_json::from_str(&event.data).map_err(|e| {
-            TargetError::new(TargetErrorKind::Malformed, format!("stream chunk is not JSON: {e}")).with_raw(raw.clone())
+            TargetError::new(
+                TargetErrorKind::Malformed,
+                format!("stream chunk is not JSON: {e}"),
+            )
+            .with_raw(raw.clone())
         })?;
         if let Some(u) = chunk.get("usage").filter(|u| u.is_object()) {
             usage = parse_usage(u);
         }
         if let Some(choice) = chunk.get("choices").and_then(|c| c.get(0)) {
-            if let Some(delta) = choice.get("delta").and_then(|d| d.get("content")).and_then(Value::as_str) {
+            if let Some(delta) = choice
+                .get("delta")
+                .and_then(|d| d.get("content"))
+                .and_then(Value::as_str)
+            {
                 text.push_str(delta);
             }
             if let Some(fr) = choice.get("finish_reason").and_then(Value::as_str) {
@@ -271,15 +337,29 @@ async fn read_stream(response: reqwest::Response, cap: usize) -> Result<ChatResp
         }
     }
     if !done {
-        return Err(TargetError::new(TargetErrorKind::CutStream, "stream ended before [DONE]").with_raw(raw).into());
+        return Err(
+            TargetError::new(TargetErrorKind::CutStream, "stream ended before [DONE]")
+                .with_raw(raw)
+                .into(),
+        );
     }
-    Ok(ChatResponse { text, finish_reason, usage, raw, tries: 1 })
+    Ok(ChatResponse {
+        text,
+        finish_reason,
+        usage,
+        raw,
+        tries: 1,
+    })
 }
 
 #[async_trait::async_trait]
 impl Target for OpenAiTarget {
     fn info(&self) -> TargetInfo {
-        TargetInfo { kind: "openai".into(), model: self.config.model.clone(), base_url: Some(self.config.base_url.clone()) }
+        TargetInfo {
+            kind: "openai".into(),
+            model: self.config.model.clone(),
+            base_url: Some(self.config.base_url.clone()),
+        }
     }
 
     fn concurrency(&self) -> usize {
@@ -307,7 +387,10 @@ impl Target for OpenAiTarget {
                     response.tries = tries;
                     return Ok(response);
                 }
-                Err(Failure { mut error, retry_after }) => {
+                Err(Failure {
+                    mut error,
+                    retry_after,
+                }) => {
                     error.tries = tries;
                     if !error.kind.retryable() || tries > self.config.retry.max_retries {
                         return Err(error);

@@ -9,14 +9,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn request(prompt: &str) -> ChatRequest {
-    ChatRequest { messages: vec![Message::user(prompt)], max_tokens: 32, temperature: 0.0, seed: Some(1) }
+    ChatRequest {
+        messages: vec![Message::user(prompt)],
+        max_tokens: 32,
+        temperature: 0.0,
+        seed: Some(1),
+    }
 }
 
 fn config(server: &MockServer, stream: bool) -> OpenAiConfig {
     let mut c = OpenAiConfig::new(server.base_url(), "mock-model");
     c.stream = stream;
     c.timeout = Duration::from_millis(800);
-    c.retry = RetryPolicy { max_retries: 2, initial_backoff: Duration::from_millis(10), max_backoff: Duration::from_secs(3) };
+    c.retry = RetryPolicy {
+        max_retries: 2,
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_secs(3),
+    };
     c
 }
 
@@ -43,7 +52,14 @@ async fn plain_and_streamed_answers_match() {
 #[tokio::test]
 async fn retry_after_is_honoured_then_answer_scored() {
     let server = MockServer::start(Arc::new(|r| {
-        if r.nth == 1 { Reply::Status { code: 429, retry_after: Some("1".into()) } } else { Reply::Text("fine".into()) }
+        if r.nth == 1 {
+            Reply::Status {
+                code: 429,
+                retry_after: Some("1".into()),
+            }
+        } else {
+            Reply::Text("fine".into())
+        }
     }))
     .await;
     let t = OpenAiTarget::new(config(&server, false)).unwrap();
@@ -51,12 +67,20 @@ async fn retry_after_is_honoured_then_answer_scored() {
     let r = t.chat(&request("x")).await.unwrap();
     assert_eq!(r.text, "fine");
     assert_eq!(r.tries, 2);
-    assert!(started.elapsed() >= Duration::from_millis(950), "Retry-After: 1 not honoured: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(950),
+        "Retry-After: 1 not honoured: {:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
 async fn persistent_500_ends_as_server_error_after_retries() {
-    let server = MockServer::start(Arc::new(|_| Reply::Status { code: 500, retry_after: None })).await;
+    let server = MockServer::start(Arc::new(|_| Reply::Status {
+        code: 500,
+        retry_after: None,
+    }))
+    .await;
     let t = OpenAiTarget::new(config(&server, false)).unwrap();
     let e = t.chat(&request("x")).await.unwrap_err();
     assert_eq!(e.kind, TargetErrorKind::Server);
@@ -66,7 +90,11 @@ async fn persistent_500_ends_as_server_error_after_retries() {
 
 #[tokio::test]
 async fn client_errors_are_not_retried() {
-    let server = MockServer::start(Arc::new(|_| Reply::Status { code: 400, retry_after: None })).await;
+    let server = MockServer::start(Arc::new(|_| Reply::Status {
+        code: 400,
+        retry_after: None,
+    }))
+    .await;
     let t = OpenAiTarget::new(config(&server, false)).unwrap();
     let e = t.chat(&request("x")).await.unwrap_err();
     assert_eq!(e.kind, TargetErrorKind::Client);
@@ -84,11 +112,17 @@ async fn timeouts_malformed_and_cut_streams_are_errors() {
     }))
     .await;
     let t = OpenAiTarget::new(config(&server, false)).unwrap();
-    assert_eq!(t.chat(&request("slow")).await.unwrap_err().kind, TargetErrorKind::Timeout);
+    assert_eq!(
+        t.chat(&request("slow")).await.unwrap_err().kind,
+        TargetErrorKind::Timeout
+    );
     let e = t.chat(&request("malformed")).await.unwrap_err();
     assert_eq!(e.kind, TargetErrorKind::Malformed);
     assert_eq!(e.raw.as_deref(), Some("{\"choices\": ["));
-    assert_eq!(t.chat(&request("nocontent")).await.unwrap_err().kind, TargetErrorKind::Malformed);
+    assert_eq!(
+        t.chat(&request("nocontent")).await.unwrap_err().kind,
+        TargetErrorKind::Malformed
+    );
     let ts = OpenAiTarget::new(config(&server, true)).unwrap();
     let e = ts.chat(&request("cut")).await.unwrap_err();
     assert_eq!(e.kind, TargetErrorKind::CutStream, "{e}");
@@ -97,7 +131,11 @@ async fn timeouts_malformed_and_cut_streams_are_errors() {
 #[tokio::test]
 async fn cut_stream_recovers_on_retry() {
     let server = MockServer::start(Arc::new(|r| {
-        if r.nth == 1 { Reply::CutStream(vec!["partial".into()]) } else { Reply::Text("whole answer".into()) }
+        if r.nth == 1 {
+            Reply::CutStream(vec!["partial".into()])
+        } else {
+            Reply::Text("whole answer".into())
+        }
     }))
     .await;
     let t = OpenAiTarget::new(config(&server, true)).unwrap();
@@ -120,13 +158,19 @@ async fn api_key_goes_only_in_the_header() {
     let r = t.chat(&request("q")).await.unwrap();
     assert!(!r.raw.contains(key));
     let seen = &server.requests()[0];
-    assert_eq!(seen.authorization.as_deref(), Some(format!("Bearer {key}").as_str()));
+    assert_eq!(
+        seen.authorization.as_deref(),
+        Some(format!("Bearer {key}").as_str())
+    );
     assert!(!seen.body.to_string().contains(key));
 }
 
 #[tokio::test]
 async fn concurrency_limit_is_respected() {
-    let server = MockServer::start(Arc::new(|_| Reply::Delay(Duration::from_millis(100), Box::new(Reply::Text("ok".into()))))).await;
+    let server = MockServer::start(Arc::new(|_| {
+        Reply::Delay(Duration::from_millis(100), Box::new(Reply::Text("ok".into())))
+    }))
+    .await;
     let mut c = config(&server, false);
     c.concurrency = 2;
     let t = Arc::new(OpenAiTarget::new(c).unwrap());
@@ -141,5 +185,9 @@ async fn concurrency_limit_is_respected() {
         task.await.unwrap();
     }
     // 6 requests, 2 at a time, 100 ms each: at least 3 rounds.
-    assert!(started.elapsed() >= Duration::from_millis(290), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(290),
+        "{:?}",
+        started.elapsed()
+    );
 }

@@ -3,13 +3,13 @@
 //! including the failures real servers produce: 429 with `Retry-After`, 500s, stalls, malformed JSON
 //! and streams cut mid-answer.
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -71,7 +71,9 @@ pub struct MockServer {
 impl MockServer {
     /// Starts a server on 127.0.0.1 with an ephemeral port, on the current tokio runtime.
     pub async fn start(script: Script) -> MockServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
         Self::serve(listener, script)
     }
 
@@ -79,8 +81,14 @@ impl MockServer {
     pub fn serve(listener: tokio::net::TcpListener, script: Script) -> MockServer {
         let addr = listener.local_addr().expect("local addr");
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let state = AppState { script, seen: Arc::clone(&seen), counts: Arc::default() };
-        let app = Router::new().route("/v1/chat/completions", post(handle)).with_state(state);
+        let state = AppState {
+            script,
+            seen: Arc::clone(&seen),
+            counts: Arc::default(),
+        };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(handle))
+            .with_state(state);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
@@ -89,7 +97,11 @@ impl MockServer {
                 })
                 .await;
         });
-        MockServer { addr, seen, shutdown: Some(tx) }
+        MockServer {
+            addr,
+            seen,
+            shutdown: Some(tx),
+        }
     }
 
     /// The base URL to configure a target with (`http://127.0.0.1:PORT/v1`).
@@ -131,7 +143,10 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: String)
     };
     let seen = SeenRequest {
         stream: body["stream"].as_bool().unwrap_or(false),
-        authorization: headers.get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned),
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
         body,
         prompt,
         nth,
@@ -176,7 +191,10 @@ fn render(reply: Reply, stream: bool) -> Response {
         }
         Reply::Text(text) => axum::Json(completion(&text)).into_response(),
         Reply::Status { code, retry_after } => {
-            let mut r = (StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), "{\"error\": \"scripted\"}")
+            let mut r = (
+                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                "{\"error\": \"scripted\"}",
+            )
                 .into_response();
             if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
                 r.headers_mut().insert("retry-after", ra);
@@ -188,18 +206,19 @@ fn render(reply: Reply, stream: bool) -> Response {
             // Send the partial deltas, let them reach the client, then fail the body: hyper aborts the
             // connection mid-stream, exactly like a proxy or server dying during generation.
             let chunks: Vec<bytes::Bytes> = parts.iter().map(|p| bytes::Bytes::from(sse_chunk(p))).collect();
-            let stream = futures::stream::unfold((chunks.into_iter(), false), |(mut it, failed)| async move {
-                if failed {
-                    return None;
-                }
-                match it.next() {
-                    Some(c) => Some((Ok(c), (it, false))),
-                    None => {
-                        tokio::time::sleep(Duration::from_millis(30)).await;
-                        Some((Err(std::io::Error::other("connection cut by script")), (it, true)))
+            let stream =
+                futures::stream::unfold((chunks.into_iter(), false), |(mut it, failed)| async move {
+                    if failed {
+                        return None;
                     }
-                }
-            });
+                    match it.next() {
+                        Some(c) => Some((Ok(c), (it, false))),
+                        None => {
+                            tokio::time::sleep(Duration::from_millis(30)).await;
+                            Some((Err(std::io::Error::other("connection cut by script")), (it, true)))
+                        }
+                    }
+                });
             ([("content-type", "text/event-stream")], Body::from_stream(stream)).into_response()
         }
         Reply::Delay(..) => unreachable!("delays are resolved before rendering"),

@@ -3,7 +3,7 @@
 //! variable that holds the API key), so `--resume` rebuilds exactly the same scan.
 
 use crate::cli::{ScanArgs, TargetKind};
-use anyhow::{anyhow, bail, Context};
+use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -135,16 +135,29 @@ impl ChainEntry {
 }
 
 pub fn split_chain(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|p| !p.is_empty() && *p != "plain").map(str::to_owned).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty() && *p != "plain")
+        .map(str::to_owned)
+        .collect()
 }
 
 impl Default for ScanConfig {
     fn default() -> Self {
         Self {
             datasets: vec![
-                DatasetEntry::Limited { id: "jbb-harmful".into(), limit: Some(30) },
-                DatasetEntry::Limited { id: "jbb-benign".into(), limit: Some(20) },
-                DatasetEntry::Limited { id: "jade-zh".into(), limit: Some(20) },
+                DatasetEntry::Limited {
+                    id: "jbb-harmful".into(),
+                    limit: Some(30),
+                },
+                DatasetEntry::Limited {
+                    id: "jbb-benign".into(),
+                    limit: Some(20),
+                },
+                DatasetEntry::Limited {
+                    id: "jade-zh".into(),
+                    limit: Some(20),
+                },
             ],
             limit: None,
             seed: 0,
@@ -234,7 +247,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     let file = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config {}", path.display()))?;
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config {}", path.display()))?;
             parse_file(path, &text)?
         }
         None => FileConfig::default(),
@@ -245,7 +259,18 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         macro_rules! take {
             ($($f:ident),*) => { $( if let Some(v) = p.$f { scan.$f = v; } )* };
         }
-        take!(datasets, seed, max_tokens, temperature, attacks, baseline, min_samples, sampling, db, out);
+        take!(
+            datasets,
+            seed,
+            max_tokens,
+            temperature,
+            attacks,
+            baseline,
+            min_samples,
+            sampling,
+            db,
+            out
+        );
         scan.limit = p.limit.or(scan.limit);
         scan.system_prompt = p.system_prompt.or(scan.system_prompt);
         scan.level_weights = p.level_weights.or(scan.level_weights);
@@ -253,7 +278,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     if let Some(k) = args.target
         && k != target.kind
     {
-        target = TargetConfig { kind: k, ..TargetConfig::default() };
+        target = TargetConfig {
+            kind: k,
+            ..TargetConfig::default()
+        };
     }
     if args.base_url.is_some() {
         target.base_url.clone_from(&args.base_url);
@@ -274,12 +302,20 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         target.rpm = args.rpm;
     }
     if !args.datasets.is_empty() {
-        scan.datasets = args.datasets.iter().map(|d| DatasetEntry::Id(d.clone())).collect();
+        scan.datasets = args
+            .datasets
+            .iter()
+            .map(|d| DatasetEntry::Id(d.clone()))
+            .collect();
     }
     if args.limit.is_some() {
         // An explicit --limit applies to every dataset, overriding per-dataset defaults.
         scan.limit = args.limit;
-        scan.datasets = scan.datasets.iter().map(|d| DatasetEntry::Id(d.id().to_owned())).collect();
+        scan.datasets = scan
+            .datasets
+            .iter()
+            .map(|d| DatasetEntry::Id(d.id().to_owned()))
+            .collect();
     }
     if let Some(seed) = args.seed {
         scan.seed = seed;
@@ -288,7 +324,11 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         scan.max_tokens = m;
     }
     if !args.attacks.is_empty() {
-        scan.attacks = args.attacks.iter().map(|a| ChainEntry::Joined(a.clone())).collect();
+        scan.attacks = args
+            .attacks
+            .iter()
+            .map(|a| ChainEntry::Joined(a.clone()))
+            .collect();
     }
     if args.no_baseline {
         scan.baseline = false;
@@ -303,7 +343,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     if let Some(k) = args.attacker
         && k != attacker.kind
     {
-        attacker = TargetConfig { kind: k, ..TargetConfig::default() };
+        attacker = TargetConfig {
+            kind: k,
+            ..TargetConfig::default()
+        };
     }
     for (flag, field) in [
         (&args.attacker_model, &mut attacker.model),
@@ -325,11 +368,16 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         bail!("the L3 query and turn budgets must be at least 1");
     }
     if attacker.kind == TargetKind::Openai && (attacker.base_url.is_none() || attacker.model.is_none()) {
-        bail!("an openai attacker needs --attacker-base-url and --attacker-model (or base_url and model in [attacker])");
+        bail!(
+            "an openai attacker needs --attacker-base-url and --attacker-model (or base_url and model in [attacker])"
+        );
     }
     let mut judge = file.judge.unwrap_or_default();
     if args.judge_target.is_some() && args.judge_target != judge.target {
-        judge = JudgeConfig { name: judge.name, ..JudgeConfig::default() };
+        judge = JudgeConfig {
+            name: judge.name,
+            ..JudgeConfig::default()
+        };
         judge.target = args.judge_target;
     }
     for (flag, field) in [
@@ -344,7 +392,13 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     }
     validate(&target, &scan)?;
     validate_judge(&judge)?;
-    Ok(Resolved { target, scan, judge, attacker, l3 })
+    Ok(Resolved {
+        target,
+        scan,
+        judge,
+        attacker,
+        l3,
+    })
 }
 
 fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
@@ -360,7 +414,9 @@ fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
         Some(TargetKind::Local) => {}
         None => {
             if judge.model.is_some() || judge.base_url.is_some() || judge.api_key_env.is_some() {
-                bail!("judge model settings need a judge target (--judge-target openai|local or [judge] target)");
+                bail!(
+                    "judge model settings need a judge target (--judge-target openai|local or [judge] target)"
+                );
             }
         }
     }
@@ -392,7 +448,9 @@ fn validate(target: &TargetConfig, scan: &ScanConfig) -> anyhow::Result<()> {
     }
     for dim in scan.sampling.keys() {
         if !["level", "category", "method", "language", "dataset", "family"].contains(&dim.as_str()) {
-            bail!("[scan.sampling]: `{dim}` is not a dimension (level, category, method, language, dataset, family)");
+            bail!(
+                "[scan.sampling]: `{dim}` is not a dimension (level, category, method, language, dataset, family)"
+            );
         }
     }
     if let Some(w) = &scan.level_weights {
@@ -418,9 +476,16 @@ mod tests {
         let e = parse_file(Path::new("my.toml"), text).unwrap_err().to_string();
         assert!(e.starts_with("my.toml:4:9:"), "{e}");
         assert!(e.contains("string"), "{e}");
-        let e = parse_file(Path::new("c.toml"), "[scan]\nseeed = 3\n").unwrap_err().to_string();
-        assert!(e.starts_with("c.toml:2:1:") && e.contains("unknown field `seeed`"), "{e}");
-        let e = parse_file(Path::new("c.toml"), "[scan\n").unwrap_err().to_string();
+        let e = parse_file(Path::new("c.toml"), "[scan]\nseeed = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("c.toml:2:1:") && e.contains("unknown field `seeed`"),
+            "{e}"
+        );
+        let e = parse_file(Path::new("c.toml"), "[scan\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("c.toml:1:"), "{e}");
     }
 
@@ -429,11 +494,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "[target]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n[scan]\nseed = 5\ndatasets = [\"jbb-harmful\"]\nattacks = [[\"a\", \"b\"], \"c,d\"]\n").unwrap();
-        let args = ScanArgs { config: Some(path), seed: Some(9), model: Some("other".into()), ..ScanArgs::default() };
+        let args = ScanArgs {
+            config: Some(path),
+            seed: Some(9),
+            model: Some("other".into()),
+            ..ScanArgs::default()
+        };
         let r = resolve(&args).unwrap();
         assert_eq!(r.scan.seed, 9);
         assert_eq!(r.target.model.as_deref(), Some("other"));
-        assert_eq!(r.scan.attacks.iter().map(ChainEntry::steps).collect::<Vec<_>>(), vec![vec!["a", "b"], vec!["c", "d"]]);
+        assert_eq!(
+            r.scan.attacks.iter().map(ChainEntry::steps).collect::<Vec<_>>(),
+            vec![vec!["a", "b"], vec!["c", "d"]]
+        );
     }
 
     #[test]
@@ -441,22 +514,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "[attacker]\nkind = \"openai\"\nbase_url = \"http://a/v1\"\nmodel = \"att\"\n[l3]\nquery_budget = 9\ntap_width = 5\n").unwrap();
-        let args = ScanArgs { config: Some(path.clone()), turn_budget: Some(2), ..ScanArgs::default() };
+        let args = ScanArgs {
+            config: Some(path.clone()),
+            turn_budget: Some(2),
+            ..ScanArgs::default()
+        };
         let r = resolve(&args).unwrap();
-        assert_eq!((r.attacker.kind, r.attacker.model.as_deref()), (TargetKind::Openai, Some("att")));
+        assert_eq!(
+            (r.attacker.kind, r.attacker.model.as_deref()),
+            (TargetKind::Openai, Some("att"))
+        );
         assert_eq!((r.l3.query_budget, r.l3.turn_budget, r.l3.tap_width), (9, 2, 5));
         // Defaults: the embedded model attacks.
-        assert_eq!(resolve(&ScanArgs::default()).unwrap().attacker.kind, TargetKind::Local);
-        let zero = ScanArgs { query_budget: Some(0), ..ScanArgs::default() };
+        assert_eq!(
+            resolve(&ScanArgs::default()).unwrap().attacker.kind,
+            TargetKind::Local
+        );
+        let zero = ScanArgs {
+            query_budget: Some(0),
+            ..ScanArgs::default()
+        };
         assert!(resolve(&zero).unwrap_err().to_string().contains("budgets"));
         std::fs::write(&path, "[l3]\nbranches = 3\n").unwrap();
-        let e = resolve(&ScanArgs { config: Some(path), ..ScanArgs::default() }).unwrap_err().to_string();
+        let e = resolve(&ScanArgs {
+            config: Some(path),
+            ..ScanArgs::default()
+        })
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("c.toml:") && e.contains("branches"), "{e}");
     }
 
     #[test]
     fn openai_without_url_is_a_clear_error() {
-        let args = ScanArgs { target: Some(TargetKind::Openai), model: Some("m".into()), ..ScanArgs::default() };
+        let args = ScanArgs {
+            target: Some(TargetKind::Openai),
+            model: Some("m".into()),
+            ..ScanArgs::default()
+        };
         assert!(resolve(&args).unwrap_err().to_string().contains("base URL"));
     }
 }

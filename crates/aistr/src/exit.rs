@@ -27,7 +27,10 @@ pub struct CliError {
 impl CliError {
     /// A usage/config error (exit 2).
     pub fn usage(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: USAGE, error: error.into() }
+        Self {
+            code: USAGE,
+            error: error.into(),
+        }
     }
 }
 

@@ -4,8 +4,8 @@
 //! shipped calibration file agreeing with what `aistr judge eval` measures today.
 
 mod common;
-use common::{aistr, run, stderr, read_json};
 use aistr_test_support::{MockServer, Reply};
+use common::{aistr, read_json, run, stderr};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -74,7 +74,9 @@ async fn recorded(db: &Path, run: &str) -> usize {
     if !db.exists() {
         return 0;
     }
-    let Ok(pool) = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await else { return 0 };
+    let Ok(pool) = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display())).await else {
+        return 0;
+    };
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM attempts WHERE run_id = ? AND status = 'done'")
         .bind(run)
         .fetch_one(&pool)

@@ -4,8 +4,8 @@
 //! Chromium opening the HTML report of a run whose answers are XSS payloads.
 
 mod common;
-use common::{aistr, run, stderr, read_json};
 use aistr_test_support::{MockServer, Reply};
+use common::{aistr, read_json, run, stderr};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -8,9 +8,14 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let delay_ms: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
     let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .expect("bind");
         let script = aistr_test_support::fixed_delay(
             "I'm sorry, but I can't help with that request.",
             Duration::from_millis(delay_ms),

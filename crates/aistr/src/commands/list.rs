@@ -7,12 +7,21 @@ use std::io::Write;
 pub fn run(args: &ListArgs) -> CmdResult {
     let mut out = std::io::stdout().lock();
     let text = match (args.what, args.json) {
-        (ListWhat::Attacks, true) => serde_json::to_string_pretty(&aistr_attacks::list_json()).map_err(anyhow::Error::from)?,
+        (ListWhat::Attacks, true) => {
+            serde_json::to_string_pretty(&aistr_attacks::list_json()).map_err(anyhow::Error::from)?
+        }
         (ListWhat::Attacks, false) => {
             let mut s = String::new();
             for a in aistr_attacks::registry() {
                 let sp = &a.spec;
-                s.push_str(&format!("{:<34} {}  {:<22} [{}]  {}\n", sp.id, sp.level, sp.family, sp.languages.join(","), sp.description));
+                s.push_str(&format!(
+                    "{:<34} {}  {:<22} [{}]  {}\n",
+                    sp.id,
+                    sp.level,
+                    sp.family,
+                    sp.languages.join(","),
+                    sp.description
+                ));
             }
             s
         }
@@ -29,7 +38,16 @@ pub fn run(args: &ListArgs) -> CmdResult {
                 serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
             } else {
                 rows.iter()
-                    .map(|r| format!("{:<14} {:>4} rows  {}  {:<4} {}\n", r["id"].as_str().unwrap_or(""), r["rows"], r["language"].as_str().unwrap_or(""), r["license"].as_str().unwrap_or(""), r["description"].as_str().unwrap_or("")))
+                    .map(|r| {
+                        format!(
+                            "{:<14} {:>4} rows  {}  {:<4} {}\n",
+                            r["id"].as_str().unwrap_or(""),
+                            r["rows"],
+                            r["language"].as_str().unwrap_or(""),
+                            r["license"].as_str().unwrap_or(""),
+                            r["description"].as_str().unwrap_or("")
+                        )
+                    })
                     .collect()
             }
         }
@@ -44,7 +62,18 @@ pub fn run(args: &ListArgs) -> CmdResult {
                 rows.as_array()
                     .into_iter()
                     .flatten()
-                    .map(|r| format!("{:<8} {}{}\n", r["id"].as_str().unwrap_or(""), r["description"].as_str().unwrap_or(""), if r["available"] == true { "" } else { " (not in this build)" }))
+                    .map(|r| {
+                        format!(
+                            "{:<8} {}{}\n",
+                            r["id"].as_str().unwrap_or(""),
+                            r["description"].as_str().unwrap_or(""),
+                            if r["available"] == true {
+                                ""
+                            } else {
+                                " (not in this build)"
+                            }
+                        )
+                    })
                     .collect()
             }
         }

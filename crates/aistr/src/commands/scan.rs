@@ -5,11 +5,11 @@ use crate::cli::{CmdResult, ScanArgs, TargetKind};
 use crate::config::{self, Resolved};
 use crate::exit::{self, CliError};
 use aistr_core::Level;
-use aistr_engine::{plan, ScanSettings};
-use aistr_report::{build_report, render_terminal, DatasetRef, ReportInputs};
+use aistr_engine::{ScanSettings, plan};
+use aistr_report::{DatasetRef, ReportInputs, build_report, render_terminal};
 use aistr_store::{Journal, NewRun};
 use aistr_targets::{OpenAiConfig, OpenAiTarget, RetryPolicy, Target};
-use anyhow::{anyhow, Context};
+use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -35,10 +35,19 @@ async fn run_async(args: ScanArgs) -> CmdResult {
     let outputs = crate::commands::report::scan_outputs(&args)?;
     let (journal, run_id, resolved, datasets) = match &args.resume {
         Some(run_id) => {
-            let db = args.db.clone().unwrap_or_else(|| config::ScanConfig::default().db);
-            let journal = Journal::open(&db).await.map_err(|e| CliError::usage(anyhow!(e)))?;
-            let run = journal.run(run_id).await.map_err(|e| CliError::usage(anyhow!(e)))?;
-            let stored: StoredConfig = serde_json::from_str(&run.config_json).context("stored run configuration is corrupt")?;
+            let db = args
+                .db
+                .clone()
+                .unwrap_or_else(|| config::ScanConfig::default().db);
+            let journal = Journal::open(&db)
+                .await
+                .map_err(|e| CliError::usage(anyhow!(e)))?;
+            let run = journal
+                .run(run_id)
+                .await
+                .map_err(|e| CliError::usage(anyhow!(e)))?;
+            let stored: StoredConfig =
+                serde_json::from_str(&run.config_json).context("stored run configuration is corrupt")?;
             let mut resolved = stored.resolved;
             if let Some(out) = &args.out {
                 resolved.scan.out.clone_from(out);
@@ -55,9 +64,14 @@ async fn run_async(args: ScanArgs) -> CmdResult {
 
     let target = build_target(&resolved).map_err(CliError::usage)?;
     let run_judge = journal.run(&run_id).await.map_err(anyhow::Error::from)?.judge;
-    let judge = crate::commands::judge::judge_for_run(&run_judge, &resolved.judge).map_err(CliError::usage)?;
+    let judge =
+        crate::commands::judge::judge_for_run(&run_judge, &resolved.judge).map_err(CliError::usage)?;
     let pending = journal.pending(&run_id).await.map_err(anyhow::Error::from)?;
-    let total = journal.attempts(&run_id).await.map_err(anyhow::Error::from)?.len();
+    let total = journal
+        .attempts(&run_id)
+        .await
+        .map_err(anyhow::Error::from)?
+        .len();
     let already = total.saturating_sub(pending.len());
     eprintln!(
         "aistr: run {run_id}: {} attempts planned, {already} already recorded, {} to send ({} target `{}`)",
@@ -67,54 +81,92 @@ async fn run_async(args: ScanArgs) -> CmdResult {
         target.info().model
     );
 
-    let bar = progress_bar(&args, u64::try_from(total).unwrap_or(0), u64::try_from(already).unwrap_or(0));
+    let bar = progress_bar(
+        &args,
+        u64::try_from(total).unwrap_or(0),
+        u64::try_from(already).unwrap_or(0),
+    );
     let progress_bar = bar.clone();
     let progress: aistr_engine::ProgressFn = Arc::new(move |_| progress_bar.inc(1));
-    journal.set_status(&run_id, "running").await.map_err(anyhow::Error::from)?;
+    journal
+        .set_status(&run_id, "running")
+        .await
+        .map_err(anyhow::Error::from)?;
 
     let l3 = if pending.iter().any(|a| a.level == Level::L3) {
         let attacker = build_attacker(&resolved, &target).map_err(CliError::usage)?;
         let info = attacker.info();
         eprintln!("aistr: L3 attacker: {} `{}`", info.kind, info.model);
-        Some(aistr_engine::L3Runtime { attacker_name: format!("{}:{}", info.kind, info.model), attacker, settings: resolved.l3.clone() })
+        Some(aistr_engine::L3Runtime {
+            attacker_name: format!("{}:{}", info.kind, info.model),
+            attacker,
+            settings: resolved.l3.clone(),
+        })
     } else {
         None
     };
-    let execution = aistr_engine::execute_with(&journal, &run_id, Arc::clone(&target), judge, pending, Some(progress), l3);
+    let execution = aistr_engine::execute_with(
+        &journal,
+        &run_id,
+        Arc::clone(&target),
+        judge,
+        pending,
+        Some(progress),
+        l3,
+    );
     let interrupted = tokio::select! {
         result = execution => { result.map_err(anyhow::Error::from)?; false }
         _ = tokio::signal::ctrl_c() => true,
     };
     bar.finish_and_clear();
     let status = if interrupted { "interrupted" } else { "finished" };
-    journal.set_status(&run_id, status).await.map_err(anyhow::Error::from)?;
+    journal
+        .set_status(&run_id, status)
+        .await
+        .map_err(anyhow::Error::from)?;
 
     let report = write_report(&journal, &run_id, &resolved, datasets).await?;
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "\n{}", render_terminal(&report));
     let _ = writeln!(err, "report: {}", resolved.scan.out.join("report.json").display());
     drop(err);
-    let gate = outputs.finish(&journal, &run_id, &resolved.scan.out, &report).await?;
+    let gate = outputs
+        .finish(&journal, &run_id, &resolved.scan.out, &report)
+        .await?;
     let mut err = std::io::stderr().lock();
     if interrupted {
-        let _ = writeln!(err, "interrupted: resume with `aistr scan --resume {run_id} --db {}`", resolved.scan.db.display());
+        let _ = writeln!(
+            err,
+            "interrupted: resume with `aistr scan --resume {run_id} --db {}`",
+            resolved.scan.db.display()
+        );
         return Ok(exit::INTERRUPTED);
     }
     if report.overall.scored == 0 && report.over_refusal.as_ref().is_none_or(|o| o.scored == 0) {
-        let _ = writeln!(err, "error: no answer could be scored (see the unscored reasons in the journal)");
+        let _ = writeln!(
+            err,
+            "error: no answer could be scored (see the unscored reasons in the journal)"
+        );
         return Ok(exit::NOTHING_SCORED);
     }
     Ok(gate.unwrap_or(exit::OK))
 }
 
-async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, String, Vec<DatasetRef>), CliError> {
+async fn plan_new_run(
+    args: &ScanArgs,
+    resolved: &Resolved,
+) -> Result<(Journal, String, Vec<DatasetRef>), CliError> {
     let scan = &resolved.scan;
     let mut probes = Vec::new();
     let mut datasets = Vec::new();
     for entry in &scan.datasets {
         let ds = aistr_datasets::load(entry.id()).map_err(|e| CliError::usage(anyhow!(e)))?;
         let picked = aistr_datasets::sample(&ds.probes, entry.limit().or(scan.limit), scan.seed);
-        datasets.push(DatasetRef { id: ds.id.clone(), sha256: ds.sha256.clone(), probes: u64::try_from(picked.len()).unwrap_or(0) });
+        datasets.push(DatasetRef {
+            id: ds.id.clone(),
+            sha256: ds.sha256.clone(),
+            probes: u64::try_from(picked.len()).unwrap_or(0),
+        });
         probes.extend(picked);
     }
     let mut chains: Vec<Vec<String>> = Vec::new();
@@ -135,10 +187,15 @@ async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, 
         system_prompt: scan.system_prompt.clone(),
     };
     let attempts = plan(&probes, &chains, &settings).map_err(|e| CliError::usage(anyhow!(e)))?;
-    let journal = Journal::open(&scan.db).await.map_err(|e| CliError::usage(anyhow!(e)))?;
+    let journal = Journal::open(&scan.db)
+        .await
+        .map_err(|e| CliError::usage(anyhow!(e)))?;
     let run_id = args.run_id.clone().unwrap_or_else(new_run_id);
     let target_json = serde_json::to_string(&target_identity(resolved)).map_err(anyhow::Error::from)?;
-    let stored = StoredConfig { resolved: resolved.clone(), datasets: datasets.clone() };
+    let stored = StoredConfig {
+        resolved: resolved.clone(),
+        datasets: datasets.clone(),
+    };
     let new_run = NewRun {
         id: run_id.clone(),
         config_json: serde_json::to_string(&stored).map_err(anyhow::Error::from)?,
@@ -146,10 +203,13 @@ async fn plan_new_run(args: &ScanArgs, resolved: &Resolved) -> Result<(Journal, 
         datasets_json: serde_json::to_string(&datasets).map_err(anyhow::Error::from)?,
         judge,
     };
-    journal.create_run(&new_run, &attempts).await.map_err(|e| match e {
-        aistr_store::StoreError::RunExists(_) => CliError::usage(anyhow!(e)),
-        other => CliError::from(anyhow!(other)),
-    })?;
+    journal
+        .create_run(&new_run, &attempts)
+        .await
+        .map_err(|e| match e {
+            aistr_store::StoreError::RunExists(_) => CliError::usage(anyhow!(e)),
+            other => CliError::from(anyhow!(other)),
+        })?;
     Ok((journal, run_id, datasets))
 }
 
@@ -160,8 +220,12 @@ fn target_identity(resolved: &Resolved) -> serde_json::Value {
 /// Who a configured model is (target or attacker), for journals and reports; never a secret.
 fn model_identity(t: &crate::config::TargetConfig) -> serde_json::Value {
     match t.kind {
-        TargetKind::Openai => serde_json::json!({"kind": "openai", "model": t.model, "base_url": t.base_url, "stream": t.stream}),
-        TargetKind::Local => serde_json::json!({"kind": "local", "model": local_model_path(t).display().to_string()}),
+        TargetKind::Openai => {
+            serde_json::json!({"kind": "openai", "model": t.model, "base_url": t.base_url, "stream": t.stream})
+        }
+        TargetKind::Local => {
+            serde_json::json!({"kind": "local", "model": local_model_path(t).display().to_string()})
+        }
     }
 }
 
@@ -194,10 +258,16 @@ fn default_local_path() -> std::path::PathBuf {
 /// loaded model is shared (one copy in memory; calls take turns on it, none holds it while waiting).
 fn build_attacker(resolved: &Resolved, target: &Arc<dyn Target>) -> anyhow::Result<Arc<dyn Target>> {
     let a = &resolved.attacker;
-    if a.kind == TargetKind::Local && resolved.target.kind == TargetKind::Local && a.model == resolved.target.model {
+    if a.kind == TargetKind::Local
+        && resolved.target.kind == TargetKind::Local
+        && a.model == resolved.target.model
+    {
         return Ok(Arc::clone(target));
     }
-    let as_target = Resolved { target: a.clone(), ..resolved.clone() };
+    let as_target = Resolved {
+        target: a.clone(),
+        ..resolved.clone()
+    };
     build_target(&as_target).context("cannot build the L3 attacker")
 }
 
@@ -212,7 +282,10 @@ fn build_target(resolved: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
             c.api_key_env.clone_from(&t.api_key_env);
             c.stream = t.stream;
             c.timeout = Duration::from_secs_f64(t.timeout_secs);
-            c.retry = RetryPolicy { max_retries: t.max_retries, ..RetryPolicy::default() };
+            c.retry = RetryPolicy {
+                max_retries: t.max_retries,
+                ..RetryPolicy::default()
+            };
             c.concurrency = t.concurrency.unwrap_or(8);
             c.rpm = t.rpm;
             Ok(Arc::new(OpenAiTarget::new(c)?))
@@ -224,7 +297,9 @@ fn build_target(resolved: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
 #[cfg(feature = "local")]
 fn build_local(resolved: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
     let path = local_model_path(&resolved.target);
-    Ok(Arc::new(aistr_targets::LocalTarget::load(&aistr_targets::LocalConfig { model_path: path })?))
+    Ok(Arc::new(aistr_targets::LocalTarget::load(
+        &aistr_targets::LocalConfig { model_path: path },
+    )?))
 }
 
 #[cfg(not(feature = "local"))]
@@ -235,22 +310,38 @@ fn build_local(_: &Resolved) -> anyhow::Result<Arc<dyn Target>> {
 fn new_run_id() -> String {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now
-        .format(time::macros::format_description!("[year][month][day]-[hour][minute][second]"))
+        .format(time::macros::format_description!(
+            "[year][month][day]-[hour][minute][second]"
+        ))
         .unwrap_or_else(|_| "run".into());
     format!("{stamp}-{:04x}", rand::random::<u16>())
 }
 
 fn progress_bar(args: &ScanArgs, total: u64, done: u64) -> ProgressBar {
     let visible = !args.no_progress && std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-    let bar = ProgressBar::with_draw_target(Some(total), if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
-    if let Ok(style) = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} attempts ({per_sec}, eta {eta})") {
+    let bar = ProgressBar::with_draw_target(
+        Some(total),
+        if visible {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} attempts ({per_sec}, eta {eta})",
+    ) {
         bar.set_style(style);
     }
     bar.set_position(done);
     bar
 }
 
-pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Resolved, datasets: Vec<DatasetRef>) -> Result<aistr_report::Report, CliError> {
+pub(crate) async fn write_report(
+    journal: &Journal,
+    run_id: &str,
+    resolved: &Resolved,
+    datasets: Vec<DatasetRef>,
+) -> Result<aistr_report::Report, CliError> {
     let run = journal.run(run_id).await.map_err(anyhow::Error::from)?;
     let attempts = journal.attempts(run_id).await.map_err(anyhow::Error::from)?;
     let mut run_levels: Vec<Level> = attempts.iter().map(|a| a.planned.level).collect();
@@ -303,7 +394,9 @@ pub(crate) async fn write_report(journal: &Journal, run_id: &str, resolved: &Res
 fn judge_identity(j: &crate::config::JudgeConfig) -> serde_json::Value {
     match j.target {
         None => serde_json::Value::Null,
-        Some(TargetKind::Openai) => serde_json::json!({"kind": "openai", "model": j.model, "base_url": j.base_url}),
+        Some(TargetKind::Openai) => {
+            serde_json::json!({"kind": "openai", "model": j.model, "base_url": j.base_url})
+        }
         Some(TargetKind::Local) => serde_json::json!({"kind": "local", "model": j.model}),
     }
 }

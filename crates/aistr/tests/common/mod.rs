@@ -14,7 +14,9 @@ pub fn aistr() -> Command {
 
 /// Runs a command to completion off the async runtime.
 pub async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("aistr runs")).await.expect("join")
+    tokio::task::spawn_blocking(move || cmd.output().expect("aistr runs"))
+        .await
+        .expect("join")
 }
 
 /// The command's stderr as text.
@@ -24,7 +26,8 @@ pub fn stderr(o: &Output) -> String {
 
 /// A JSON file, with the path in the panic message when it is missing.
 pub fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).expect("json")
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+        .expect("json")
 }
 
 /// `DIR/report.json`.
