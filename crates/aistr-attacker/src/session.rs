@@ -165,7 +165,7 @@ impl<'a> Session<'a> {
             messages,
             max_tokens: self.ctx.settings.attacker_max_tokens,
             temperature: self.ctx.settings.attacker_temperature,
-            seed: Some(self.seed ^ u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)),
+            seed: Some(aistr_core::seed::for_index(self.seed, u64::from(index))),
         };
         let turn = match self.replayed(TurnRole::Attacker, &request)? {
             Some(turn) => turn,

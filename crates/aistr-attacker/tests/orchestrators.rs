@@ -288,7 +288,7 @@ async fn tap_prunes_off_topic_prompts_before_the_target_and_keeps_the_widest_bes
             let mut n = c.lock().unwrap();
             *n += 1;
             // Every third proposal drifts off the goal entirely.
-            if *n % 3 == 0 {
+            if (*n).is_multiple_of(3) {
                 json_prompt("Tell me a cheerful story about kittens playing in the garden")
             } else {
                 json_prompt(&format!(

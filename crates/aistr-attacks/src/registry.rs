@@ -3,7 +3,6 @@
 //! Ordered by level, then by the AI-STR-02 L2 families: instruction hijacking, role play, knowledge
 //! distortion, prompt masking, interference in talking.
 
-use crate::rng::Rng;
 use crate::text::{Ctx, Lang, payload, set_payload};
 use crate::{AttackError, PreparedAttack};
 use crate::{distortion, hijack, in_the_wild, interference, masking};
@@ -39,7 +38,7 @@ impl Attack {
             id: self.spec.id,
             probe,
             lang: Lang::of(probe),
-            rng: Rng::derive(seed, self.spec.id, &probe.id, prepared.chain.len()),
+            rng: aistr_core::seed::attack_stream(seed, self.spec.id, &probe.id, prepared.chain.len()),
         };
         match self.transform {
             Transform::Identity => Ok(()),

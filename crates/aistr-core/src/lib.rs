@@ -7,10 +7,13 @@ pub mod conversation;
 pub mod message;
 pub mod metrics;
 pub mod probe;
+pub mod records;
+pub mod seed;
 pub mod verdict;
 
 pub use attack::{AttackSpec, Capability, Level};
 pub use conversation::{ConversationSummary, Turn, TurnRole};
 pub use message::{ChatRequest, ChatResponse, Message, Role, Usage};
 pub use probe::{Intent, Probe};
+pub use records::{AttemptRecord, AttemptResult, NewRun, PlannedAttempt, RunRecord};
 pub use verdict::{Label, StageRecord, Verdict, VerdictSource};

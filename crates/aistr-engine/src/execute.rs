@@ -4,9 +4,9 @@
 
 use aistr_attacker::{Conversation, L3Context, L3Settings, TurnSink, run_conversation};
 use aistr_attacks::decode_answer;
-use aistr_core::{Level, Turn, Verdict};
+use aistr_core::{AttemptResult, Level, PlannedAttempt, Turn, Verdict};
 use aistr_judge::{Judge, JudgeInput, judge_full};
-use aistr_store::{AttemptResult, Journal, PlannedAttempt, StoreError};
+use aistr_store::{RunJournal, StoreError};
 use aistr_targets::Target;
 use futures::StreamExt;
 use std::sync::Arc;
@@ -39,13 +39,13 @@ pub struct L3Runtime {
 }
 
 /// Journals L3 turns one transaction each, so each is durable when its call returns.
-struct JournalSink {
-    journal: Journal,
+struct JournalSink<J> {
+    journal: J,
     run_id: String,
 }
 
 #[async_trait::async_trait]
-impl TurnSink for JournalSink {
+impl<J: RunJournal> TurnSink for JournalSink<J> {
     async fn record(&self, seq: i64, turn: &Turn) -> Result<(), String> {
         self.journal
             .record_turn(&self.run_id, seq, turn)
@@ -68,8 +68,8 @@ pub struct ExecutionSummary {
 const MAX_BATCH: usize = 512;
 
 /// Executes `pending` attempts of `run_id` and journals each result.
-pub async fn execute(
-    journal: &Journal,
+pub async fn execute<J: RunJournal + Clone + 'static>(
+    journal: &J,
     run_id: &str,
     target: Arc<dyn Target>,
     judge: Arc<dyn Judge>,
@@ -82,8 +82,8 @@ pub async fn execute(
 /// [`execute`], with what L3 attempts need. An L3 attempt is a whole conversation: it runs (or
 /// resumes from its journaled turns) to its end and is then recorded like any attempt. Without an
 /// attacker, L3 attempts are recorded as unscored.
-pub async fn execute_with(
-    journal: &Journal,
+pub async fn execute_with<J: RunJournal + Clone + 'static>(
+    journal: &J,
     run_id: &str,
     target: Arc<dyn Target>,
     judge: Arc<dyn Judge>,
@@ -173,8 +173,8 @@ pub async fn execute_with(
 }
 
 /// Runs (or resumes) one L3 conversation and turns it into the attempt's result.
-async fn run_conversation_attempt(
-    journal: &Journal,
+async fn run_conversation_attempt<J: RunJournal>(
+    journal: &J,
     run_id: &str,
     l3: Option<&L3Context>,
     judge: &dyn Judge,

@@ -2,8 +2,7 @@
 //! each attempt's randomness is derived from the run seed and its position, never from a clock.
 
 use aistr_attacks::{AttackError, lookup, prepare};
-use aistr_core::{ChatRequest, Level, Message, Probe, Role};
-use aistr_store::PlannedAttempt;
+use aistr_core::{ChatRequest, Level, Message, PlannedAttempt, Probe, Role};
 
 /// Settings shared by every request of a run; recorded in the journal for reproducibility.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,8 +52,7 @@ pub fn plan(
         };
         for probe in probes {
             let seq = i64::try_from(out.len()).unwrap_or(i64::MAX);
-            let attempt_seed =
-                settings.seed ^ (u64::try_from(seq).unwrap_or(0)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let attempt_seed = aistr_core::seed::for_index(settings.seed, u64::try_from(seq).unwrap_or(0));
             let prepared = prepare(chain, probe, attempt_seed)?;
             let mut messages = prepared.messages;
             if let Some(sys) = &settings.system_prompt {

@@ -153,18 +153,11 @@ fn round(v: f32) -> f32 {
 // ---------------------------------------------------------------------------------------------
 // Step 1: assemble the training rows
 
-/// A tiny deterministic generator (SplitMix64), so the data build needs no RNG crate.
-struct Rng(u64);
+/// The workspace's deterministic generator, so the data build needs no RNG crate.
+struct Rng(aistr_core::seed::SplitMix64);
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
     fn pick<'a>(&mut self, xs: &'a [&'a str]) -> &'a str {
-        xs[(self.next() % xs.len() as u64) as usize]
+        xs[(self.0.next_u64() % xs.len() as u64) as usize]
     }
 }
 
@@ -251,7 +244,7 @@ fn topic(goal: &str) -> String {
 }
 
 fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
-    let mut rng = Rng(20_261_128);
+    let mut rng = Rng(aistr_core::seed::SplitMix64::new(20_261_128));
     let mut out = Vec::new();
     // Tang poets' biographies (chinese-poetry, MIT): Chinese prose unrelated to any request.
     let authors: Vec<serde_json::Value> = serde_json::from_str(&std::fs::read_to_string(
@@ -294,7 +287,7 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
             out.push(row(q, &clip(good_answer, 400), "declined", "harmful", &src));
             // Off-topic Chinese prose (a Tang poet's biography) as an answer that delivers nothing.
             if id.is_multiple_of(3) && !offtopic_zh.is_empty() {
-                let bio = &offtopic_zh[(rng.next() % offtopic_zh.len() as u64) as usize];
+                let bio = &offtopic_zh[(rng.0.next_u64() % offtopic_zh.len() as u64) as usize];
                 out.push(row(
                     q,
                     &clip(bio, 200),
@@ -368,7 +361,7 @@ fn build_rows(data: &Path) -> Res<Vec<serde_json::Value>> {
                     rng.pick(DISCLAIMERS)
                 );
                 out.push(row(goal, &resp, "risky", "harmful", &src));
-                let (_, a) = &safe_answers[(rng.next() % safe_answers.len() as u64) as usize];
+                let (_, a) = &safe_answers[(rng.0.next_u64() % safe_answers.len() as u64) as usize];
                 out.push(row(
                     goal,
                     a,

@@ -41,6 +41,7 @@
 
 pub mod calibration;
 pub mod eval;
+pub mod evaluate;
 pub mod head;
 pub mod llm;
 pub mod pipeline;

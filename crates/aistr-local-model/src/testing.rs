@@ -109,19 +109,11 @@ pub fn tiny_content_metadata() -> HashMap<String, Value> {
     md
 }
 
-/// Deterministic pseudo-random numbers in [-1, 1) (splitmix64), so the fixtures need no RNG crate.
+/// Deterministic pseudo-random numbers in [-1, 1) (the workspace's SplitMix64), so the fixtures
+/// need no RNG crate.
 fn noise(seed: u64, n: usize) -> Vec<f32> {
-    let mut state = seed;
-    (0..n)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            ((z >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
+    let mut rng = aistr_core::seed::SplitMix64::new(seed);
+    (0..n).map(|_| rng.next_signed_unit_f32()).collect()
 }
 
 /// Embedding rows of equal length 0.375: the self logit is then 0.375·√64 = 3 and cross logits are

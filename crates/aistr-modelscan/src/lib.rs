@@ -20,16 +20,14 @@
 //! outside the allowlist). The precedence is malicious > suspicious > inconclusive > clean, and
 //! a container takes the worst verdict of its members.
 //!
-//! **Exit codes** of [`cli::run_modelscan`] / [`cli::run_bom`]: 0 all clean (or BOM written /
-//! verified), 1 error, 2 usage, 3 BOM verification failed, 4 malicious or suspicious found,
-//! 5 inconclusive present but nothing malicious or suspicious.
+//! **Running** ([`run_modelscan`], [`run_bom`]) returns the worst verdict or the BOM outcome; the
+//! `aistr` binary owns the flags and maps those outcomes to its exit codes (docs/cli.md).
 //!
 //! **Bounds** ([`Limits`]): opcodes, string bytes, stack/memo sizes, retained bytes, archive
 //! entries, nesting depth, decompressed bytes and ratio, header bytes, array lengths, graph
 //! nodes and wall-clock time. Lengths read from a file never size an allocation.
 
 pub mod bom;
-pub mod cli;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -41,6 +39,7 @@ pub mod onnx;
 pub mod pickle;
 pub mod policy;
 pub mod render;
+pub mod run;
 pub mod safetensors;
 pub mod scan;
 mod src;
@@ -48,8 +47,8 @@ pub mod tar;
 pub mod zip;
 
 pub use bom::{BomMismatch, build_bom, verify_bom};
-pub use cli::{BomArgs, ExitStatusCode, ModelscanArgs, run_bom, run_modelscan};
 pub use error::ModelscanError;
 pub use model::{FileReport, Finding, Format, Limits, ScanReport, ScanStatus, Severity, Verdict};
 pub use render::{render_json, render_sarif, render_text};
+pub use run::{BomJob, BomOutcome, ModelscanOptions, OutputFormat, run_bom, run_modelscan};
 pub use scan::{ModelCard, ScanOutput, scan_bytes, scan_file, scan_paths, sniff};

@@ -6,10 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use aistr_modelscan::cli::{BomArgs, BomCommand, LimitArgs, ModelscanArgs, OutputFormat};
 use aistr_modelscan::{
-    ExitStatusCode, Format, Limits, ScanStatus, Verdict, build_bom, run_bom, run_modelscan, scan_bytes,
-    scan_file, verify_bom,
+    BomJob, BomOutcome, Format, Limits, ModelscanOptions, OutputFormat, ScanStatus, Verdict, build_bom,
+    run_bom, run_modelscan, scan_bytes, scan_file, verify_bom,
 };
 
 fn gen_dir() -> PathBuf {
@@ -291,69 +290,66 @@ fn bom_round_trip_detects_changes() {
 }
 
 #[test]
-fn cli_run_functions() {
+fn run_functions() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ModelscanArgs {
+    let args = ModelscanOptions {
         paths: vec![gen_dir().join("evil_torch_zip.pt")],
         format: OutputFormat::Json,
         out: None,
         verbose: false,
-        limits: LimitArgs::default(),
+        limits: Limits::default(),
     };
     let mut buf = Vec::new();
-    assert_eq!(run_modelscan(&args, &mut buf).unwrap(), ExitStatusCode::Findings);
+    assert_eq!(run_modelscan(&args, &mut buf).unwrap(), Verdict::Malicious);
     let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
     assert_eq!(v["files"].as_array().unwrap().len(), 2);
 
-    let clean = ModelscanArgs {
+    let clean = ModelscanOptions {
         paths: vec![gen_dir().join("benign_tiny.gguf")],
         format: OutputFormat::Sarif,
         ..args.clone()
     };
     let mut buf = Vec::new();
-    assert_eq!(run_modelscan(&clean, &mut buf).unwrap(), ExitStatusCode::Clean);
-    let inconclusive = ModelscanArgs {
+    assert_eq!(run_modelscan(&clean, &mut buf).unwrap(), Verdict::Clean);
+    let inconclusive = ModelscanOptions {
         paths: vec![gen_dir().join("hostile_truncated.pkl")],
         format: OutputFormat::Text,
         ..args.clone()
     };
     assert_eq!(
         run_modelscan(&inconclusive, &mut Vec::new()).unwrap(),
-        ExitStatusCode::Inconclusive
+        Verdict::Inconclusive
     );
-    let missing = ModelscanArgs {
+    let missing = ModelscanOptions {
         paths: vec![dir.path().join("nope")],
         ..args.clone()
     };
     assert!(run_modelscan(&missing, &mut Vec::new()).is_err());
 
     let out = dir.path().join("bom.json");
-    let bom = BomArgs {
-        command: None,
-        path: Some(gen_dir().join("benign_tiny.gguf")),
+    let limits = Limits::default();
+    let bom = BomJob::Write {
+        path: gen_dir().join("benign_tiny.gguf"),
         out: Some(out.clone()),
-        limits: LimitArgs::default(),
-    };
-    assert_eq!(run_bom(&bom, &mut Vec::new()).unwrap(), ExitStatusCode::Clean);
-    let verify = BomArgs {
-        command: Some(BomCommand::Verify {
-            bom: out.clone(),
-            path: gen_dir().join("benign_tiny.gguf"),
-        }),
-        path: None,
-        out: None,
-        limits: LimitArgs::default(),
-    };
-    assert_eq!(run_bom(&verify, &mut Vec::new()).unwrap(), ExitStatusCode::Clean);
-    let wrong = BomArgs {
-        command: Some(BomCommand::Verify {
-            bom: out,
-            path: gen_dir().join("benign_float.npy"),
-        }),
-        ..verify
     };
     assert_eq!(
-        run_bom(&wrong, &mut Vec::new()).unwrap(),
-        ExitStatusCode::VerifyFailed
+        run_bom(&bom, &limits, &mut Vec::new()).unwrap(),
+        BomOutcome::Written
+    );
+    let verify = BomJob::Verify {
+        bom: out.clone(),
+        path: gen_dir().join("benign_tiny.gguf"),
+    };
+    assert_eq!(
+        run_bom(&verify, &limits, &mut Vec::new()).unwrap(),
+        BomOutcome::Verified
+    );
+    let wrong = BomJob::Verify {
+        bom: out,
+        path: gen_dir().join("benign_float.npy"),
+    };
+    assert_eq!(
+        run_bom(&wrong, &limits, &mut Vec::new()).unwrap(),
+        BomOutcome::Mismatch
     );
 }

@@ -29,8 +29,9 @@
 //! the rules, so the measured error is optimistic and the corrected intervals too narrow.
 
 use crate::model::{CalibratedCell, Calibration, CalibrationDevSet};
+use aistr_core::AttemptRecord;
+use aistr_core::seed::SplitMix64 as SplitMix;
 use aistr_core::{Intent, Label, VerdictSource};
-use aistr_store::AttemptRecord;
 use std::collections::BTreeMap;
 
 /// Bootstrap replicates.
@@ -245,31 +246,12 @@ pub fn estimate(m: &Matrix, c: &SplitCounts) -> Option<Shares> {
     }))
 }
 
-/// SplitMix64: a tiny, well-distributed, seedable generator (no dependency, fully deterministic).
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (multiply-shift; the bias is below 2⁻³² for the counts seen here).
-    fn below(&mut self, n: u64) -> u64 {
-        // The high half of a 128-bit product of two u64s always fits a u64.
-        u64::try_from((u128::from(self.next()) * u128::from(n)) >> 64).unwrap_or(0)
-    }
-}
-
 /// Draws `total` items with replacement from categories with the given counts.
 fn resample<const N: usize>(rng: &mut SplitMix, counts: &[u64; N]) -> [u64; N] {
     let total: u64 = counts.iter().sum();
     let mut out = [0u64; N];
     for _ in 0..total {
-        let mut x = rng.below(total);
+        let mut x = rng.below_u64(total);
         for (k, c) in counts.iter().enumerate() {
             if x < *c {
                 out[k] += 1;
@@ -360,7 +342,7 @@ pub fn calibrate_strata(
     let mut d_all = Vec::with_capacity(resamples as usize);
     let mut r_lv = vec![Vec::with_capacity(resamples as usize); k];
     let mut d_lv = vec![Vec::with_capacity(resamples as usize); k];
-    let mut rng = SplitMix(SEED);
+    let mut rng = SplitMix::new(SEED);
     if overall.scored() > 0 {
         for _ in 0..resamples {
             let flat = resample(&mut rng, &dev);
@@ -530,7 +512,7 @@ mod tests {
 
     #[test]
     fn bootstrap_is_deterministic_and_brackets_the_estimate() {
-        let mut rng = SplitMix(1);
+        let mut rng = SplitMix::new(1);
         let a = resample(&mut rng, &[5, 0, 5]);
         assert_eq!(a[1], 0, "empty categories stay empty");
         assert_eq!(a.iter().sum::<u64>(), 10);

@@ -7,8 +7,8 @@ use crate::model::{
     WeightedOverall,
 };
 use aistr_core::metrics::{Counts, Z95, wilson};
+use aistr_core::{AttemptRecord, RunRecord};
 use aistr_core::{Intent, Label, Level, VerdictSource};
-use aistr_store::{AttemptRecord, RunRecord};
 use std::collections::BTreeMap;
 
 /// What a report is built from.
@@ -267,8 +267,8 @@ fn family_of(chain: &[String]) -> String {
 }
 
 /// Paired comparison of each method with the plain request on the same harmful goals (both scored).
-fn uplift(attempts: &[aistr_store::AttemptRecord]) -> BTreeMap<String, Uplift> {
-    let scored = |a: &aistr_store::AttemptRecord| {
+fn uplift(attempts: &[aistr_core::AttemptRecord]) -> BTreeMap<String, Uplift> {
+    let scored = |a: &aistr_core::AttemptRecord| {
         a.result
             .as_ref()
             .map(|r| r.verdict.label)

@@ -2,8 +2,8 @@
 //! turns and target queries success took (distributions, not just means), why searches stopped, and
 //! the winning transcripts in full — the evidence a reader needs to believe an L3 figure.
 
+use aistr_core::AttemptRecord;
 use aistr_core::{Intent, Label, Level, Role};
-use aistr_store::AttemptRecord;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -317,8 +317,8 @@ fn median(mut v: Vec<u32>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aistr_core::{AttemptResult, PlannedAttempt};
     use aistr_core::{ChatRequest, ConversationSummary, Message, Probe, Verdict};
-    use aistr_store::{AttemptResult, PlannedAttempt};
 
     fn attempt(
         seq: i64,

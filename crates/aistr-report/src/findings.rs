@@ -2,9 +2,9 @@
 //! produced them (with its registry metadata) and how severe they are. Severity is a documented
 //! rule over facts the journal records, so every format ranks findings the same way.
 
+use aistr_core::AttemptRecord;
 use aistr_core::metrics::Counts;
 use aistr_core::{Intent, Label, Level};
-use aistr_store::AttemptRecord;
 use std::collections::BTreeMap;
 
 /// How bad a risky answer is (see `docs/reports.md`).

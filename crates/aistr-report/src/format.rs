@@ -2,7 +2,7 @@
 //! renders any of them, so `aistr scan --format` and `aistr report --format` cannot drift apart.
 
 use crate::model::Report;
-use aistr_store::AttemptRecord;
+use aistr_core::AttemptRecord;
 
 /// An output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -7,8 +7,8 @@
 use crate::escape::{truncate, xml, xml_text};
 use crate::findings::{Severity, method_info};
 use crate::model::Report;
+use aistr_core::AttemptRecord;
 use aistr_core::{Intent, Label};
-use aistr_store::AttemptRecord;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

@@ -6,8 +6,8 @@ use crate::escape::{md_fence, md_fence_lang, md_inline as md, truncate};
 use crate::findings::{findings, method_info};
 use crate::html::worst;
 use crate::model::{Cell, Report};
+use aistr_core::AttemptRecord;
 use aistr_core::Level;
-use aistr_store::AttemptRecord;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

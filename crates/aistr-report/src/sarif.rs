@@ -5,7 +5,7 @@
 
 use crate::findings::{Severity, findings, method_info};
 use crate::model::Report;
-use aistr_store::AttemptRecord;
+use aistr_core::AttemptRecord;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;

@@ -3,8 +3,8 @@
 
 use crate::StoreError;
 use aistr_core::{
-    ChatRequest, ConversationSummary, Intent, Label, Level, Probe, StageRecord, Turn, TurnRole, Verdict,
-    VerdictSource,
+    AttemptRecord, AttemptResult, Intent, Label, Level, NewRun, PlannedAttempt, Probe, RunRecord,
+    StageRecord, Turn, TurnRole, Verdict, VerdictSource,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -33,103 +33,6 @@ struct VerdictDetail {
 pub struct Journal {
     pool: SqlitePool,
     path: String,
-}
-
-/// A run to create.
-#[derive(Debug, Clone)]
-pub struct NewRun {
-    /// Run id.
-    pub id: String,
-    /// The resolved configuration (secrets never included), as JSON.
-    pub config_json: String,
-    /// Target identity, as JSON.
-    pub target_json: String,
-    /// Dataset ids and hashes, as JSON.
-    pub datasets_json: String,
-    /// Judge identity.
-    pub judge: String,
-}
-
-/// A run as stored.
-#[derive(Debug, Clone)]
-pub struct RunRecord {
-    /// Run id.
-    pub id: String,
-    /// Creation time.
-    pub created_at: String,
-    /// aistr version that created it.
-    pub aistr_version: String,
-    /// Resolved configuration JSON.
-    pub config_json: String,
-    /// Target identity JSON.
-    pub target_json: String,
-    /// Datasets JSON.
-    pub datasets_json: String,
-    /// Judge identity.
-    pub judge: String,
-    /// `running`, `finished`, `interrupted`.
-    pub status: String,
-}
-
-/// One attempt as planned: everything needed to send it and to report it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlannedAttempt {
-    /// Position in the run, unique per run.
-    pub seq: i64,
-    /// The base probe.
-    pub probe: Probe,
-    /// Attack level.
-    pub level: Level,
-    /// Method id (the chain joined with `+`, or `plain`).
-    pub method: String,
-    /// The attack chain.
-    pub chain: Vec<String>,
-    /// The exact request.
-    pub request: ChatRequest,
-    /// Canary planted in the system prompt, if any.
-    pub canary: Option<String>,
-    /// Decoders the judge should apply to the answer.
-    pub decoders: Vec<String>,
-}
-
-/// The outcome of one attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttemptResult {
-    /// Which attempt.
-    pub seq: i64,
-    /// Answer text (None when the transport failed).
-    pub response_text: Option<String>,
-    /// Raw bytes received.
-    pub response_raw: Option<String>,
-    /// Finish reason.
-    pub finish_reason: Option<String>,
-    /// Failure kind, when the transport failed.
-    pub error_kind: Option<String>,
-    /// Failure message.
-    pub error_message: Option<String>,
-    /// HTTP tries made.
-    pub tries: u32,
-    /// Prompt tokens.
-    pub prompt_tokens: u32,
-    /// Completion tokens.
-    pub completion_tokens: u32,
-    /// When the first try started.
-    pub started_at: String,
-    /// Wall time until the answer.
-    pub latency_ms: u64,
-    /// The verdict.
-    pub verdict: Verdict,
-    /// For a multi-turn (L3) attempt: how the conversation went.
-    pub conversation: Option<ConversationSummary>,
-}
-
-/// A planned attempt with its result, if it has one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AttemptRecord {
-    /// The plan.
-    pub planned: PlannedAttempt,
-    /// The result (None while planned).
-    pub result: Option<AttemptResult>,
 }
 
 fn json<T: serde::Serialize>(v: &T) -> String {
@@ -587,7 +490,7 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aistr_core::Message;
+    use aistr_core::{ChatRequest, ConversationSummary, Message};
 
     fn planned(seq: i64) -> PlannedAttempt {
         PlannedAttempt {

@@ -4,8 +4,11 @@
 //! SIGKILL) loses at most the answers that were in flight and never counts one twice.
 
 mod journal;
+mod run_journal;
 
-pub use journal::{AttemptRecord, AttemptResult, Journal, NewRun, PlannedAttempt, RunRecord};
+pub use aistr_core::{AttemptRecord, AttemptResult, NewRun, PlannedAttempt, RunRecord};
+pub use journal::Journal;
+pub use run_journal::RunJournal;
 
 /// Journal failures.
 #[derive(Debug, thiserror::Error)]

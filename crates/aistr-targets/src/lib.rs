@@ -1,13 +1,19 @@
 //! Everything aistr can attack, behind one async [`Target`] trait: chat messages in, an answer with
 //! usage and the raw bytes out. Transport concerns (retries, `Retry-After`, rate and concurrency
-//! limits, streaming) live here so the engine only ever sees an answer or a typed failure.
+//! limits, streaming) live here so the engine only ever sees an answer or a typed failure; so does
+//! [`EndpointSpec`], the one description of a model endpoint (target, attacker or judge) and the
+//! one builder of a [`Target`] from it.
 
+mod endpoint;
 mod error;
 mod limits;
 #[cfg(feature = "local")]
 mod local;
 mod openai;
 
+pub use endpoint::{
+    DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECS, EndpointError, EndpointKind, EndpointSpec,
+};
 pub use error::{TargetError, TargetErrorKind};
 pub use limits::{Limits, RetryPolicy};
 #[cfg(feature = "local")]

@@ -15,6 +15,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod legacy;
+
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct SeenRequest {

@@ -1,10 +1,9 @@
-//! Command-line definitions (clap) and dispatch. Flags named in the issues are a contract: they may
-//! gain siblings but are never renamed.
+//! Command-line definitions (clap), and nothing else: commands read these, nothing here calls a
+//! command. Flags named in the issues are a contract: they may gain siblings but are never renamed.
 
-use crate::exit::{self, CliError};
+use crate::endpoint_args::{AttackerRole, EndpointArgs, JudgeEvalRole, JudgeRole, TargetRole};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 /// AI STR testing: attack an LLM or GenAI application, judge its answers, report R and D.
 #[derive(Debug, Parser)]
@@ -25,23 +24,13 @@ pub enum Command {
     /// Compare two runs cell by cell, with significance tests.
     Compare(CompareArgs),
     /// Scan model files for hidden code without executing them (pickle, zip, safetensors, GGUF, ONNX, Keras).
-    Modelscan(aistr_modelscan::ModelscanArgs),
+    Modelscan(ModelscanArgs),
     /// Write or verify a CycloneDX ML-BOM of a model directory.
-    Bom(aistr_modelscan::BomArgs),
+    Bom(BomArgs),
     /// Measure judge configurations against human labels; list judge stages.
-    Judge(crate::commands::judge::JudgeArgs),
+    Judge(JudgeArgs),
     /// Human review queue: export verdicts to check, import human labels.
-    Review(crate::commands::review::ReviewArgs),
-}
-
-/// Target kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TargetKind {
-    /// Any OpenAI-compatible chat-completions endpoint.
-    Openai,
-    /// The embedded SmolLM2-135M-Instruct model, on the CPU.
-    Local,
+    Review(ReviewArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -49,18 +38,9 @@ pub struct ScanArgs {
     /// TOML configuration file; flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Which kind of target to attack.
-    #[arg(long, value_enum)]
-    pub target: Option<TargetKind>,
-    /// Base URL of an OpenAI-compatible API, up to `/v1`.
-    #[arg(long, value_name = "URL")]
-    pub base_url: Option<String>,
-    /// Model name (HTTP targets) or GGUF path (local target).
-    #[arg(long, value_name = "NAME")]
-    pub model: Option<String>,
-    /// Name of the environment variable that holds the API key.
-    #[arg(long, value_name = "VAR")]
-    pub api_key_env: Option<String>,
+    // The target under test: --target, --model, --base-url, --api-key-env.
+    #[command(flatten)]
+    pub target: EndpointArgs<TargetRole>,
     /// Dataset id or JSONL file (repeatable).
     #[arg(long = "dataset", value_name = "ID")]
     pub datasets: Vec<String>,
@@ -93,32 +73,12 @@ pub struct ScanArgs {
     /// plus +llm when --judge-target is given.
     #[arg(long, value_name = "NAME", conflicts_with = "resume")]
     pub judge: Option<String>,
-    /// LLM judge: which kind of model judges the answers (the `+llm` stage). Nothing is sent to any
-    /// judge model unless this is given.
-    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "resume")]
-    pub judge_target: Option<TargetKind>,
-    /// LLM judge: model name (openai) or GGUF path (local).
-    #[arg(long, value_name = "NAME")]
-    pub judge_model: Option<String>,
-    /// LLM judge: base URL of an OpenAI-compatible API, up to `/v1`.
-    #[arg(long, value_name = "URL")]
-    pub judge_base_url: Option<String>,
-    /// LLM judge: name of the environment variable that holds the judge API's key.
-    #[arg(long, value_name = "VAR")]
-    pub judge_api_key_env: Option<String>,
-    /// L3 attacker model (for --attacks pair, tap, crescendo, multi-round): which kind of model
-    /// writes the attacks. Default: the embedded local model.
-    #[arg(long, value_enum, value_name = "KIND", conflicts_with = "resume")]
-    pub attacker: Option<TargetKind>,
-    /// L3 attacker: model name (openai) or GGUF path (local).
-    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
-    pub attacker_model: Option<String>,
-    /// L3 attacker: base URL of an OpenAI-compatible API, up to `/v1`.
-    #[arg(long, value_name = "URL", conflicts_with = "resume")]
-    pub attacker_base_url: Option<String>,
-    /// L3 attacker: name of the environment variable that holds the attacker API's key.
-    #[arg(long, value_name = "VAR", conflicts_with = "resume")]
-    pub attacker_api_key_env: Option<String>,
+    // The LLM judge's model: --judge-target, --judge-*.
+    #[command(flatten)]
+    pub judge_model: EndpointArgs<JudgeRole>,
+    // The L3 attacker: --attacker, --attacker-*.
+    #[command(flatten)]
+    pub attacker: EndpointArgs<AttackerRole>,
     /// L3: most target queries per conversation.
     #[arg(long, value_name = "N", conflicts_with = "resume")]
     pub query_budget: Option<u32>,
@@ -209,34 +169,232 @@ pub enum ListWhat {
     Attacks,
 }
 
-/// Parses the command line, runs the command, and returns the process exit code.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AISTR_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    let result = match cli.command {
-        Command::Scan(args) => crate::commands::scan::run(*args),
-        Command::List(args) => crate::commands::list::run(&args),
-        Command::Report(args) => crate::commands::report::run(&args),
-        Command::Compare(args) => crate::commands::compare::run(&args),
-        Command::Modelscan(args) => crate::commands::modelscan::run_modelscan(&args),
-        Command::Bom(args) => crate::commands::modelscan::run_bom(&args),
-        Command::Judge(args) => crate::commands::judge::run(args),
-        Command::Review(args) => crate::commands::review::run(args),
-    };
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(if e.code == exit::OK { exit::FAILURE } else { e.code })
-        }
-    }
+/// `aistr judge …`.
+#[derive(Debug, Args)]
+pub struct JudgeArgs {
+    #[command(subcommand)]
+    pub command: JudgeCommand,
 }
 
-/// Result type for commands: an exit code or an error that carries one.
-pub type CmdResult = Result<u8, CliError>;
+#[derive(Debug, Subcommand)]
+pub enum JudgeCommand {
+    /// Run judge configurations over a labelled file and print accuracy, precision, recall, F1,
+    /// FPR, FNR, Cohen's kappa and the confusion matrix, side by side.
+    Eval(Box<JudgeEvalArgs>),
+    /// List the registered judge stages and configurations.
+    Stages,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct JudgeEvalArgs {
+    /// JSONL (or .csv) rows with `request`, `response` and `label` (risky | declined | safe | unscored);
+    /// optional `intent` (harmful | benign), `decoders`, `finish_reason`, `id`.
+    #[arg(long, value_name = "FILE")]
+    pub labels: PathBuf,
+    /// Judge configuration(s): rules, embedded, rules+embedded, rules-v0, +jailguard, +llm; repeatable
+    /// or comma-separated; `all` = rules-v0,rules,embedded,rules+embedded. Default: the one `aistr scan` uses.
+    #[arg(long = "judge", value_name = "NAME")]
+    pub judges: Vec<String>,
+    /// Print the results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write every row's verdict, confidence and fired stages (JSONL, input order per configuration).
+    #[arg(long, value_name = "OUT.jsonl")]
+    pub predictions: Option<PathBuf>,
+    /// Directory holding all-MiniLM-L6-v2 (default: $AISTR_MODELS_DIR or ./models).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+    // The LLM judge for `+llm` configurations: the same flags as `aistr scan` (`--llm-*` are the
+    // older spellings). Nothing is sent anywhere unless a judge model is given and a `+llm`
+    // configuration is chosen; with a model name and a base URL the kind is openai.
+    #[command(flatten)]
+    pub llm: EndpointArgs<JudgeEvalRole>,
+    /// LLM judge: use the embedded local model (weak at 135M parameters; for testing the path); the
+    /// same as `--judge-target local`.
+    #[arg(long)]
+    pub llm_local: bool,
+    /// Write the confusion matrices on the file's harmful rows as a judge calibration file (the
+    /// one shipped is `crates/aistr-judge/data/calibration.json`); reports use it for the
+    /// judge-calibrated R and D.
+    #[arg(long, value_name = "OUT.json")]
+    pub calibration_out: Option<PathBuf>,
+}
+
+/// `aistr review …`.
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    #[command(subcommand)]
+    pub command: ReviewCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCommand {
+    /// Write a review sheet (JSONL, or CSV when OUT ends in .csv) of a run's verdicts to check.
+    Export(ReviewExportArgs),
+    /// Apply a filled-in review sheet to the journal.
+    Import(ReviewImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewExportArgs {
+    /// Run id.
+    pub run: String,
+    /// Journal database.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Output file (default: review-RUN.jsonl).
+    #[arg(long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// Export every scored verdict, not only those flagged for review.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewImportArgs {
+    /// The filled-in sheet (JSONL or CSV with `run`, `seq`, `human_label`, optional `note`).
+    pub file: PathBuf,
+    /// Journal database.
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+}
+
+/// `aistr modelscan` report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ModelscanFormat {
+    /// Human-readable summary.
+    #[default]
+    Text,
+    /// `{"files": [...]}` JSON.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+}
+
+/// Scanner bounds exposed as flags (defaults are `aistr_modelscan::Limits::default()`).
+#[derive(Debug, Clone, Args, PartialEq, Eq)]
+pub struct LimitArgs {
+    /// Pickle opcodes walked per pickle stream.
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_opcodes)]
+    pub max_opcodes: u64,
+    /// Archive nesting depth.
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_depth)]
+    pub max_depth: usize,
+    /// Total decompressed bytes per top-level file.
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_decompressed)]
+    pub max_decompressed: u64,
+    /// Decompression ratio treated as a zip bomb.
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_ratio)]
+    pub max_ratio: u64,
+    /// Bytes buffered to open a nested archive.
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_nested_bytes)]
+    pub max_nested_bytes: u64,
+    /// Header bytes (safetensors/GGUF).
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_header_bytes)]
+    pub max_header_bytes: u64,
+    /// Wall-clock seconds per top-level file.
+    #[arg(long, default_value_t = aistr_modelscan::Limits::default().max_time.as_secs())]
+    pub max_time_secs: u64,
+}
+
+/// `aistr modelscan PATH...`
+#[derive(Debug, Clone, Args)]
+pub struct ModelscanArgs {
+    /// Files or directories (recursive) to scan.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = ModelscanFormat::Text)]
+    pub format: ModelscanFormat,
+    /// Write the report to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also list info-level findings in text output.
+    #[arg(long, short)]
+    pub verbose: bool,
+    // Bounds.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// `aistr bom PATH --out bom.json` or `aistr bom verify bom.json PATH`.
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct BomArgs {
+    /// `verify` checks a BOM against the files.
+    #[command(subcommand)]
+    pub command: Option<BomCommand>,
+    /// File or directory to describe.
+    #[arg(required = true)]
+    pub path: Option<PathBuf>,
+    /// Where to write the BOM (standard output if absent).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    // Bounds for the scans recorded in the BOM.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// BOM subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BomCommand {
+    /// Fail if any file's hash differs or a file is missing or extra.
+    Verify {
+        /// The BOM written by `aistr bom`.
+        bom: PathBuf,
+        /// The file or directory it describes.
+        path: PathBuf,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn modelscan_and_bom_flags_parse() {
+        let s = Cli::try_parse_from([
+            "aistr",
+            "modelscan",
+            "a.pt",
+            "dir",
+            "--format",
+            "sarif",
+            "--out",
+            "r.sarif",
+            "--max-depth",
+            "2",
+        ])
+        .unwrap();
+        let Command::Modelscan(s) = s.command else {
+            panic!("modelscan")
+        };
+        assert_eq!(s.paths.len(), 2);
+        assert_eq!(s.format, ModelscanFormat::Sarif);
+        assert_eq!(s.limits.max_depth, 2);
+        assert!(
+            Cli::try_parse_from(["aistr", "modelscan"]).is_err(),
+            "a path is required"
+        );
+        let Command::Bom(b) = Cli::try_parse_from(["aistr", "bom", "models", "--out", "bom.json"])
+            .unwrap()
+            .command
+        else {
+            panic!("bom")
+        };
+        assert_eq!(b.path.as_deref(), Some(std::path::Path::new("models")));
+        let Command::Bom(v) = Cli::try_parse_from(["aistr", "bom", "verify", "bom.json", "models"])
+            .unwrap()
+            .command
+        else {
+            panic!("bom verify")
+        };
+        assert!(matches!(v.command, Some(BomCommand::Verify { .. })));
+    }
+}

@@ -1,53 +1,16 @@
-//! Scan configuration: built-in defaults, then a TOML file, then command-line flags. The resolved
-//! configuration is stored in the journal (it never contains a secret: only the *name* of the
-//! variable that holds the API key), so `--resume` rebuilds exactly the same scan.
+//! Scan configuration: built-in defaults, then a TOML file, then command-line flags, resolved into
+//! the [`ScanSpec`] the session plans and stores (it never contains a secret: only the *name* of
+//! the variable that holds an API key), plus where this front end keeps the journal and writes
+//! reports. The `[target]` and `[attacker]` tables are [`EndpointSpec`]s; `[judge]` keeps its
+//! documented keys and becomes a [`JudgeChoice`].
 
-use crate::cli::{ScanArgs, TargetKind};
+use crate::cli::ScanArgs;
+use aistr_session::{DatasetSpec, Generation, JudgeChoice, Reporting, SCAN_SPEC_VERSION, ScanSpec};
+use aistr_targets::{EndpointKind, EndpointSpec};
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-
-/// `[target]` table.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TargetConfig {
-    pub kind: TargetKind,
-    pub base_url: Option<String>,
-    pub model: Option<String>,
-    pub api_key_env: Option<String>,
-    #[serde(default)]
-    pub stream: bool,
-    #[serde(default = "default_timeout")]
-    pub timeout_secs: f64,
-    #[serde(default = "default_retries")]
-    pub max_retries: u32,
-    pub concurrency: Option<usize>,
-    pub rpm: Option<u32>,
-}
-
-fn default_timeout() -> f64 {
-    120.0
-}
-fn default_retries() -> u32 {
-    4
-}
-
-impl Default for TargetConfig {
-    fn default() -> Self {
-        Self {
-            kind: TargetKind::Local,
-            base_url: None,
-            model: None,
-            api_key_env: None,
-            stream: false,
-            timeout_secs: default_timeout(),
-            max_retries: default_retries(),
-            concurrency: None,
-            rpm: None,
-        }
-    }
-}
 
 /// `[judge]` table: which judge configuration labels the answers and, for the `+llm` stage, which
 /// model judges. Without `target` no judge model is built and judging never touches the network.
@@ -58,17 +21,33 @@ pub struct JudgeConfig {
     /// None = the default for the installed models (plus `+llm` when a target is set).
     pub name: Option<String>,
     /// The LLM judge's kind.
-    pub target: Option<TargetKind>,
+    pub target: Option<EndpointKind>,
     /// Model name (openai) or GGUF path (local).
     pub model: Option<String>,
     /// OpenAI-compatible base URL, up to `/v1`.
     pub base_url: Option<String>,
     /// Name of the variable holding the judge API's key (never the key).
     pub api_key_env: Option<String>,
-    /// Per-request timeout (default 120 s).
+    /// Per-request timeout (default: the endpoint default, 120 s).
     pub timeout_secs: Option<f64>,
-    /// Judge requests in flight (default 4).
+    /// Judge requests in flight (default: the endpoint default, 8).
     pub concurrency: Option<usize>,
+}
+
+impl JudgeConfig {
+    fn into_choice(self) -> JudgeChoice {
+        JudgeChoice {
+            name: self.name,
+            model: self.target.map(|kind| EndpointSpec {
+                base_url: self.base_url,
+                model: self.model,
+                api_key_env: self.api_key_env,
+                timeout_secs: self.timeout_secs.unwrap_or(aistr_targets::DEFAULT_TIMEOUT_SECS),
+                concurrency: self.concurrency,
+                ..EndpointSpec::of_kind(kind)
+            }),
+        }
+    }
 }
 
 /// One dataset entry: an id or path, with an optional per-dataset limit.
@@ -129,17 +108,9 @@ impl ChainEntry {
     pub fn steps(&self) -> Vec<String> {
         match self {
             ChainEntry::Steps(s) => s.clone(),
-            ChainEntry::Joined(s) => split_chain(s),
+            ChainEntry::Joined(s) => aistr_session::parse_chain(s),
         }
     }
-}
-
-pub fn split_chain(s: &str) -> Vec<String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty() && *p != "plain")
-        .map(str::to_owned)
-        .collect()
 }
 
 impl Default for ScanConfig {
@@ -180,17 +151,17 @@ impl Default for ScanConfig {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     #[serde(default)]
-    pub target: Option<TargetConfig>,
+    pub target: Option<EndpointSpec>,
     #[serde(default)]
     pub scan: Option<PartialScan>,
     #[serde(default)]
     pub judge: Option<JudgeConfig>,
     /// The L3 attacker model (same keys as `[target]`).
     #[serde(default)]
-    pub attacker: Option<TargetConfig>,
+    pub attacker: Option<EndpointSpec>,
     /// L3 budgets.
     #[serde(default)]
-    pub l3: Option<aistr_engine::L3Settings>,
+    pub l3: Option<aistr_session::L3Settings>,
 }
 
 /// `[scan]` as written in a file: every key optional.
@@ -212,20 +183,13 @@ pub struct PartialScan {
     pub out: Option<PathBuf>,
 }
 
-/// The configuration a scan runs with.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Resolved {
-    pub target: TargetConfig,
-    pub scan: ScanConfig,
-    /// Absent in runs recorded before `[judge]` existed: the default judge, no LLM.
-    #[serde(default)]
-    pub judge: JudgeConfig,
-    /// The L3 attacker model (the embedded local model unless configured).
-    #[serde(default)]
-    pub attacker: TargetConfig,
-    /// L3 budgets.
-    #[serde(default)]
-    pub l3: aistr_engine::L3Settings,
+/// What a scan runs with: the spec, and where this front end keeps the journal and the reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanInputs {
+    /// The scan.
+    pub spec: ScanSpec,
+    /// Journal database.
+    pub db: PathBuf,
 }
 
 /// Parses a config file, reporting `path:line:column: problem` on error.
@@ -243,8 +207,9 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Resolves defaults ← file ← flags.
-pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
+/// Resolves defaults ← file ← flags into the scan's spec. Errors name the flag or the config key
+/// to fix; nothing is loaded or sent here.
+pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
     let file = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -275,23 +240,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         scan.system_prompt = p.system_prompt.or(scan.system_prompt);
         scan.level_weights = p.level_weights.or(scan.level_weights);
     }
-    if let Some(k) = args.target
-        && k != target.kind
-    {
-        target = TargetConfig {
-            kind: k,
-            ..TargetConfig::default()
-        };
-    }
-    if args.base_url.is_some() {
-        target.base_url.clone_from(&args.base_url);
-    }
-    if args.model.is_some() {
-        target.model.clone_from(&args.model);
-    }
-    if args.api_key_env.is_some() {
-        target.api_key_env.clone_from(&args.api_key_env);
-    }
+    args.target.apply_to(&mut target);
     if args.stream {
         target.stream = true;
     }
@@ -340,23 +289,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
         scan.out.clone_from(out);
     }
     let mut attacker = file.attacker.unwrap_or_default();
-    if let Some(k) = args.attacker
-        && k != attacker.kind
-    {
-        attacker = TargetConfig {
-            kind: k,
-            ..TargetConfig::default()
-        };
-    }
-    for (flag, field) in [
-        (&args.attacker_model, &mut attacker.model),
-        (&args.attacker_base_url, &mut attacker.base_url),
-        (&args.attacker_api_key_env, &mut attacker.api_key_env),
-    ] {
-        if flag.is_some() {
-            field.clone_from(flag);
-        }
-    }
+    args.attacker.apply_to(&mut attacker);
     let mut l3 = file.l3.unwrap_or_default();
     if let Some(n) = args.query_budget {
         l3.query_budget = n;
@@ -367,24 +300,25 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     if l3.query_budget == 0 || l3.turn_budget == 0 {
         bail!("the L3 query and turn budgets must be at least 1");
     }
-    if attacker.kind == TargetKind::Openai && (attacker.base_url.is_none() || attacker.model.is_none()) {
+    if attacker.kind == EndpointKind::Openai && (attacker.base_url.is_none() || attacker.model.is_none()) {
         bail!(
             "an openai attacker needs --attacker-base-url and --attacker-model (or base_url and model in [attacker])"
         );
     }
     let mut judge = file.judge.unwrap_or_default();
-    if args.judge_target.is_some() && args.judge_target != judge.target {
+    let flags = &args.judge_model;
+    if flags.kind.is_some() && flags.kind != judge.target {
         judge = JudgeConfig {
             name: judge.name,
+            target: flags.kind,
             ..JudgeConfig::default()
         };
-        judge.target = args.judge_target;
     }
     for (flag, field) in [
         (&args.judge, &mut judge.name),
-        (&args.judge_model, &mut judge.model),
-        (&args.judge_base_url, &mut judge.base_url),
-        (&args.judge_api_key_env, &mut judge.api_key_env),
+        (&flags.model, &mut judge.model),
+        (&flags.base_url, &mut judge.base_url),
+        (&flags.api_key_env, &mut judge.api_key_env),
     ] {
         if flag.is_some() {
             field.clone_from(flag);
@@ -392,18 +326,44 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<Resolved> {
     }
     validate(&target, &scan)?;
     validate_judge(&judge)?;
-    Ok(Resolved {
+    let datasets = scan
+        .datasets
+        .iter()
+        .map(|d| DatasetSpec {
+            id: d.id().to_owned(),
+            limit: d.limit().or(scan.limit),
+        })
+        .collect();
+    let spec = ScanSpec {
+        version: SCAN_SPEC_VERSION,
         target,
-        scan,
-        judge,
+        datasets,
+        attacks: scan.attacks.iter().map(ChainEntry::steps).collect(),
+        baseline: scan.baseline,
+        seed: scan.seed,
+        generation: Generation {
+            max_tokens: scan.max_tokens,
+            temperature: scan.temperature,
+            system_prompt: scan.system_prompt,
+        },
+        judge: judge.into_choice(),
         attacker,
         l3,
-    })
+        reporting: Reporting {
+            min_samples: scan.min_samples,
+            sampling: scan.sampling,
+            level_weights: scan.level_weights,
+        },
+        report_dir: Some(scan.out),
+        origin: None,
+    };
+    spec.validate()?;
+    Ok(ScanInputs { spec, db: scan.db })
 }
 
 fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
     match judge.target {
-        Some(TargetKind::Openai) => {
+        Some(EndpointKind::Openai) => {
             if judge.base_url.is_none() {
                 bail!("the openai judge needs a base URL (--judge-base-url or [judge] base_url)");
             }
@@ -411,7 +371,7 @@ fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
                 bail!("the openai judge needs a model name (--judge-model or [judge] model)");
             }
         }
-        Some(TargetKind::Local) => {}
+        Some(EndpointKind::Local) => {}
         None => {
             if judge.model.is_some() || judge.base_url.is_some() || judge.api_key_env.is_some() {
                 bail!(
@@ -428,8 +388,8 @@ fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn validate(target: &TargetConfig, scan: &ScanConfig) -> anyhow::Result<()> {
-    if target.kind == TargetKind::Openai {
+fn validate(target: &EndpointSpec, scan: &ScanConfig) -> anyhow::Result<()> {
+    if target.kind == EndpointKind::Openai {
         if target.base_url.is_none() {
             bail!("the openai target needs a base URL (--base-url or [target] base_url)");
         }
@@ -447,7 +407,7 @@ fn validate(target: &TargetConfig, scan: &ScanConfig) -> anyhow::Result<()> {
         bail!("max_tokens must be at least 1");
     }
     for dim in scan.sampling.keys() {
-        if !["level", "category", "method", "language", "dataset", "family"].contains(&dim.as_str()) {
+        if !aistr_session::spec::SAMPLING_DIMENSIONS.contains(&dim.as_str()) {
             bail!(
                 "[scan.sampling]: `{dim}` is not a dimension (level, category, method, language, dataset, family)"
             );
@@ -494,18 +454,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
         std::fs::write(&path, "[target]\nkind = \"openai\"\nbase_url = \"http://h/v1\"\nmodel = \"m\"\n[scan]\nseed = 5\ndatasets = [\"jbb-harmful\"]\nattacks = [[\"a\", \"b\"], \"c,d\"]\n").unwrap();
-        let args = ScanArgs {
+        let mut args = ScanArgs {
             config: Some(path),
             seed: Some(9),
-            model: Some("other".into()),
             ..ScanArgs::default()
         };
-        let r = resolve(&args).unwrap();
-        assert_eq!(r.scan.seed, 9);
+        args.target.model = Some("other".into());
+        let r = resolve(&args).unwrap().spec;
+        assert_eq!(r.seed, 9);
         assert_eq!(r.target.model.as_deref(), Some("other"));
+        assert_eq!(r.attacks, vec![vec!["a", "b"], vec!["c", "d"]]);
         assert_eq!(
-            r.scan.attacks.iter().map(ChainEntry::steps).collect::<Vec<_>>(),
-            vec![vec!["a", "b"], vec!["c", "d"]]
+            r.datasets,
+            vec![DatasetSpec {
+                id: "jbb-harmful".into(),
+                limit: None
+            }]
         );
     }
 
@@ -519,16 +483,16 @@ mod tests {
             turn_budget: Some(2),
             ..ScanArgs::default()
         };
-        let r = resolve(&args).unwrap();
+        let r = resolve(&args).unwrap().spec;
         assert_eq!(
             (r.attacker.kind, r.attacker.model.as_deref()),
-            (TargetKind::Openai, Some("att"))
+            (EndpointKind::Openai, Some("att"))
         );
         assert_eq!((r.l3.query_budget, r.l3.turn_budget, r.l3.tap_width), (9, 2, 5));
         // Defaults: the embedded model attacks.
         assert_eq!(
-            resolve(&ScanArgs::default()).unwrap().attacker.kind,
-            TargetKind::Local
+            resolve(&ScanArgs::default()).unwrap().spec.attacker.kind,
+            EndpointKind::Local
         );
         let zero = ScanArgs {
             query_budget: Some(0),
@@ -546,12 +510,76 @@ mod tests {
     }
 
     #[test]
-    fn openai_without_url_is_a_clear_error() {
-        let args = ScanArgs {
-            target: Some(TargetKind::Openai),
-            model: Some("m".into()),
+    fn defaults_become_the_documented_spec() {
+        let inputs = resolve(&ScanArgs::default()).unwrap();
+        let s = inputs.spec;
+        assert_eq!(inputs.db, PathBuf::from("aistr-out/journal.db"));
+        assert_eq!(s.report_dir, Some(PathBuf::from("aistr-out")));
+        assert_eq!(
+            s.datasets
+                .iter()
+                .map(|d| (d.id.as_str(), d.limit))
+                .collect::<Vec<_>>(),
+            [
+                ("jbb-harmful", Some(30)),
+                ("jbb-benign", Some(20)),
+                ("jade-zh", Some(20))
+            ]
+        );
+        assert_eq!(s.target, EndpointSpec::default());
+        assert_eq!(
+            (s.seed, s.generation.max_tokens, s.reporting.min_samples),
+            (0, 48, 30)
+        );
+        assert_eq!(s.judge, JudgeChoice::default());
+        assert!(s.attacks.is_empty() && s.baseline);
+        // --limit overrides every per-dataset limit.
+        let limited = resolve(&ScanArgs {
+            limit: Some(3),
+            ..ScanArgs::default()
+        })
+        .unwrap();
+        assert!(limited.spec.datasets.iter().all(|d| d.limit == Some(3)));
+    }
+
+    #[test]
+    fn the_judge_table_and_flags_become_one_endpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[judge]\nname = \"rules+llm\"\ntarget = \"openai\"\nmodel = \"jm\"\nbase_url = \"http://j/v1\"\ntimeout_secs = 30\n",
+        )
+        .unwrap();
+        let mut args = ScanArgs {
+            config: Some(path),
             ..ScanArgs::default()
         };
+        args.judge_model.api_key_env = Some("JUDGE_KEY".into());
+        let choice = resolve(&args).unwrap().spec.judge;
+        assert_eq!(choice.name.as_deref(), Some("rules+llm"));
+        let m = choice.model.unwrap();
+        assert_eq!(
+            m,
+            EndpointSpec {
+                api_key_env: Some("JUDGE_KEY".into()),
+                timeout_secs: 30.0,
+                ..EndpointSpec::openai("http://j/v1", "jm")
+            }
+        );
+        // A different kind on the command line starts a fresh judge model, keeping the name.
+        args.judge_model.kind = Some(EndpointKind::Local);
+        args.judge_model.api_key_env = None;
+        let choice = resolve(&args).unwrap().spec.judge;
+        assert_eq!(choice.name.as_deref(), Some("rules+llm"));
+        assert_eq!(choice.model, Some(EndpointSpec::default()));
+    }
+
+    #[test]
+    fn openai_without_url_is_a_clear_error() {
+        let mut args = ScanArgs::default();
+        args.target.kind = Some(EndpointKind::Openai);
+        args.target.model = Some("m".into());
         assert!(resolve(&args).unwrap_err().to_string().contains("base URL"));
     }
 }

@@ -1,7 +1,7 @@
 //! `aistr list targets|datasets|attacks`: what this build can do, for people and (with `--json`) scripts.
 
-use crate::cli::{CmdResult, ListArgs, ListWhat};
-use crate::exit;
+use crate::cli::{ListArgs, ListWhat};
+use crate::exit::{self, CmdResult};
 use std::io::Write;
 
 pub fn run(args: &ListArgs) -> CmdResult {

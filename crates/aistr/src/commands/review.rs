@@ -3,54 +3,13 @@
 //! `human_label` column; `import FILE` applies the filled-in labels to the journal, keeping the
 //! machine verdict, and says how many verdicts are now human, model or rule.
 
-use crate::cli::CmdResult;
-use crate::config;
-use crate::exit::{self, CliError};
+use crate::cli::{ReviewArgs, ReviewCommand, ReviewExportArgs, ReviewImportArgs};
+use crate::exit::{self, CliError, CmdResult};
 use aistr_core::{Label, VerdictSource};
 use aistr_store::{AttemptRecord, Journal};
 use anyhow::{Context, anyhow};
-use clap::{Args, Subcommand};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// `aistr review …`.
-#[derive(Debug, Args)]
-pub struct ReviewArgs {
-    #[command(subcommand)]
-    pub command: ReviewCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum ReviewCommand {
-    /// Write a review sheet (JSONL, or CSV when OUT ends in .csv) of a run's verdicts to check.
-    Export(ReviewExportArgs),
-    /// Apply a filled-in review sheet to the journal.
-    Import(ReviewImportArgs),
-}
-
-#[derive(Debug, Args)]
-pub struct ReviewExportArgs {
-    /// Run id.
-    pub run: String,
-    /// Journal database.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// Output file (default: review-RUN.jsonl).
-    #[arg(long, value_name = "OUT")]
-    pub out: Option<PathBuf>,
-    /// Export every scored verdict, not only those flagged for review.
-    #[arg(long)]
-    pub all: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct ReviewImportArgs {
-    /// The filled-in sheet (JSONL or CSV with `run`, `seq`, `human_label`, optional `note`).
-    pub file: PathBuf,
-    /// Journal database.
-    #[arg(long, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-}
 
 pub fn run(args: ReviewArgs) -> CmdResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -66,7 +25,8 @@ pub fn run(args: ReviewArgs) -> CmdResult {
 }
 
 fn db_path(db: Option<&PathBuf>) -> PathBuf {
-    db.cloned().unwrap_or_else(|| config::ScanConfig::default().db)
+    db.cloned()
+        .unwrap_or_else(|| PathBuf::from(crate::commands::scan::DEFAULT_DB))
 }
 
 const COLUMNS: &[&str] = &[
