@@ -6,6 +6,13 @@
 //! bypassed), and `REDUCE`/`NEWOBJ`/`OBJ`/`BUILD` are call sites. Nothing is ever executed and
 //! nothing the file says sizes an allocation: strings above a cap are skipped, the stack, memo,
 //! retained bytes, opcode count and time are all bounded.
+//!
+//! A bound that is hit does not end the walk: padding a pickle past a bound must not hide the
+//! payload behind it. The limit is recorded (the scan is then *incomplete*, never clean) and the
+//! walker goes on in *lenient* mode: it still decodes every opcode and judges every import it can
+//! name (`GLOBAL`, `INST`, `STACK_GLOBAL` on strings still known, memo lookups of what was stored),
+//! while values the bound dropped read as [`V::Lost`] instead of failing the parse. Only the time
+//! budget, truncation and invalid bytes end a walk.
 
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -31,7 +38,15 @@ enum V {
     Called,
     /// Any other value (containers, bytes, floats, None...).
     Other,
+    /// A value a bound dropped (lenient mode only): unknown, so never the ground for a finding.
+    Lost,
 }
+
+/// Strings memoized after the memo filled up are still kept, the most recent 2^16 to 2^17 of
+/// them, so `STACK_GLOBAL` through the memo resolves after a memo limit.
+const LATE_MEMO_STRINGS: usize = 1 << 16;
+/// After the retained-bytes budget is spent, strings up to this length (names) are still kept.
+const LATE_NAME_BYTES: usize = 128;
 
 /// What one walked pickle looked like, for callers that interpret pickle streams.
 #[derive(Debug, Default, Clone)]
@@ -87,7 +102,15 @@ struct Walker<'l> {
     stack: Vec<V>,
     marks: Vec<usize>,
     memo: HashMap<u64, V>,
+    /// Strings memoized once `memo` was full, in two generations of at most
+    /// [`LATE_MEMO_STRINGS`]: when the young one fills up, the old one is dropped.
+    late_memo: HashMap<u64, V>,
+    late_memo_old: HashMap<u64, V>,
+    /// Distinct memo keys stored so far, the key `MEMOIZE` uses (also counts dropped entries).
+    memo_len: u64,
     retained: u64,
+    /// A bound was hit: keep walking for imports, reading dropped values as [`V::Lost`].
+    lenient: bool,
     summary: PickleSummary,
 }
 
@@ -98,25 +121,43 @@ impl<'l> Walker<'l> {
             stack: Vec::new(),
             marks: Vec::new(),
             memo: HashMap::new(),
+            late_memo: HashMap::new(),
+            late_memo_old: HashMap::new(),
+            memo_len: 0,
             retained: 0,
+            lenient: false,
             summary: PickleSummary::default(),
         }
     }
 
-    fn push(&mut self, v: V) -> PResult<()> {
+    /// Records that a bound was hit (the scan becomes incomplete) and switches to lenient mode.
+    fn hit_limit(&mut self, node: &mut Node, detail: String) {
+        PErr::Limit(format!("{detail}; the rest was walked for imports only")).record(node);
+        self.lenient = true;
+    }
+
+    fn push(&mut self, v: V, node: &mut Node) {
         if self.stack.len() >= self.limits.max_stack {
-            return Err(PErr::Limit(format!(
-                "pickle stack deeper than {} items",
-                self.limits.max_stack
-            )));
+            if !self.lenient {
+                let d = format!("pickle stack deeper than {} items", self.limits.max_stack);
+                self.hit_limit(node, d);
+            }
+            // Drop the older half: what sits deep in the stack is least likely to be used next.
+            let half = self.stack.len().div_ceil(2);
+            self.stack.drain(..half);
+            for m in &mut self.marks {
+                *m = m.saturating_sub(half);
+            }
         }
         self.stack.push(v);
-        Ok(())
     }
 
     fn pop(&mut self, op: &str) -> PResult<V> {
         let floor = self.marks.last().copied().unwrap_or(0);
         if self.stack.len() <= floor {
+            if self.lenient {
+                return Ok(V::Lost);
+            }
             return Err(PErr::Malformed(format!("pickle stack underflow at {op}")));
         }
         self.stack
@@ -124,44 +165,95 @@ impl<'l> Walker<'l> {
             .ok_or_else(|| PErr::Malformed(format!("pickle stack underflow at {op}")))
     }
 
-    fn top(&self, op: &str) -> PResult<&V> {
-        self.stack
-            .last()
-            .ok_or_else(|| PErr::Malformed(format!("pickle stack empty at {op}")))
+    fn top(&self, op: &str) -> PResult<V> {
+        match self.stack.last() {
+            Some(v) => Ok(v.clone()),
+            None if self.lenient => Ok(V::Lost),
+            None => Err(PErr::Malformed(format!("pickle stack empty at {op}"))),
+        }
+    }
+
+    fn push_mark(&mut self, node: &mut Node) {
+        if self.marks.len() >= self.limits.max_stack {
+            if !self.lenient {
+                let d = format!("more than {} nested MARKs", self.limits.max_stack);
+                self.hit_limit(node, d);
+            }
+            let half = self.marks.len().div_ceil(2);
+            self.marks.drain(..half);
+        }
+        self.marks.push(self.stack.len());
     }
 
     fn pop_mark(&mut self, op: &str) -> PResult<Vec<V>> {
-        let m = self
-            .marks
-            .pop()
-            .ok_or_else(|| PErr::Malformed(format!("{op} without MARK")))?;
+        let m = match self.marks.pop() {
+            Some(m) => m,
+            // The mark was dropped by a bound: everything left may belong to it.
+            None if self.lenient => 0,
+            None => return Err(PErr::Malformed(format!("{op} without MARK"))),
+        };
         if m > self.stack.len() {
+            if self.lenient {
+                return Ok(Vec::new());
+            }
             return Err(PErr::Malformed(format!("{op}: corrupt mark")));
         }
         Ok(self.stack.split_off(m))
     }
 
-    fn string(&mut self, bytes: Vec<u8>) -> V {
-        let s = String::from_utf8_lossy(&bytes);
-        self.retain_str(&s)
+    fn memo_get(&self, key: u64) -> Option<&V> {
+        self.memo
+            .get(&key)
+            .or_else(|| self.late_memo.get(&key))
+            .or_else(|| self.late_memo_old.get(&key))
     }
 
-    fn retain_str(&mut self, s: &str) -> V {
-        if self.retained + s.len() as u64 > self.limits.max_retained_bytes {
-            return V::LongStr;
+    fn late_memo_put(&mut self, key: u64, v: V) {
+        if self.late_memo.len() >= LATE_MEMO_STRINGS && !self.late_memo.contains_key(&key) {
+            self.late_memo_old = std::mem::take(&mut self.late_memo);
+        }
+        self.late_memo.insert(key, v);
+    }
+
+    /// Malformed structure that a bound may have caused: an error unless lenient.
+    fn structure(&self, detail: &str) -> PResult<()> {
+        if self.lenient {
+            Ok(())
+        } else {
+            Err(PErr::Malformed(detail.to_string()))
+        }
+    }
+
+    fn string(&mut self, bytes: Vec<u8>, node: &mut Node) -> V {
+        let s = String::from_utf8_lossy(&bytes);
+        self.retain_str(&s, node)
+    }
+
+    fn retain_str(&mut self, s: &str, node: &mut Node) -> V {
+        let budget = self.limits.max_retained_bytes;
+        if self.retained + s.len() as u64 > budget {
+            if self.retained <= budget {
+                let d = format!("more than {budget} bytes of pickle strings retained");
+                self.hit_limit(node, d);
+                // Past the budget only names are kept, up to a second budget of the same size.
+                self.retained = budget + 1;
+            }
+            if s.len() > LATE_NAME_BYTES || self.retained + s.len() as u64 > 2 * budget {
+                return V::Lost;
+            }
         }
         self.retained += s.len() as u64;
         V::Str(Rc::from(s))
     }
 
     /// Reads a length-prefixed string argument, keeping it only when short.
-    fn counted_string(&mut self, src: &mut Src<'_>, n: u64, what: &str) -> PResult<V> {
+    fn counted_string(&mut self, src: &mut Src<'_>, n: u64, what: &str, node: &mut Node) -> PResult<V> {
         if n > self.limits.max_string_bytes {
             src.skip(n, what)?;
             return Ok(V::LongStr);
         }
         let b = src.vec(n, self.limits.max_string_bytes, what)?;
-        Ok(self.string(b))
+        Ok(self.string(b, node))
     }
 
     fn import(&mut self, module: &str, name: &str, via: &str, node: &mut Node) -> V {
@@ -201,7 +293,8 @@ impl<'l> Walker<'l> {
 
     fn call(&mut self, callee: &V, op: &str, node: &mut Node) {
         match callee {
-            V::Global(_) => {}
+            // An import is judged where it happens; a dropped value is unknown, not evidence.
+            V::Global(_) | V::Lost => {}
             V::Called => node.add(
                 "computed_call",
                 Severity::Medium,
@@ -221,11 +314,9 @@ impl<'l> Walker<'l> {
         loop {
             src.tick()?;
             self.summary.opcodes += 1;
-            if self.summary.opcodes > self.limits.max_opcodes {
-                return Err(PErr::Limit(format!(
-                    "more than {} pickle opcodes",
-                    self.limits.max_opcodes
-                )));
+            if self.summary.opcodes > self.limits.max_opcodes && !self.lenient {
+                let d = format!("more than {} pickle opcodes", self.limits.max_opcodes);
+                self.hit_limit(node, d);
             }
             let at = src.offset();
             let op = src.u8()?;
@@ -236,15 +327,7 @@ impl<'l> Walker<'l> {
                     self.summary.result_int = if let V::Int(i) = v { Some(i) } else { None };
                     return Ok(());
                 }
-                b'(' => {
-                    if self.marks.len() >= self.limits.max_stack {
-                        return Err(PErr::Limit(format!(
-                            "more than {} nested MARKs",
-                            self.limits.max_stack
-                        )));
-                    }
-                    self.marks.push(self.stack.len());
-                }
+                b'(' => self.push_mark(node),
                 b'0' => {
                     self.pop("POP")?;
                 }
@@ -252,18 +335,18 @@ impl<'l> Walker<'l> {
                     self.pop_mark("POP_MARK")?;
                 }
                 b'2' => {
-                    let v = self.top("DUP")?.clone();
-                    self.push(v)?;
+                    let v = self.top("DUP")?;
+                    self.push(v, node);
                 }
                 b'F' => {
                     src.line(l)?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 b'I' => {
                     let line = src.line(l)?;
                     let s = String::from_utf8_lossy(&line);
                     let v = s.trim().parse::<i64>().map(V::Int).unwrap_or(V::Other);
-                    self.push(v)?;
+                    self.push(v, node);
                 }
                 b'L' => {
                     let line = src.line(l)?;
@@ -276,19 +359,19 @@ impl<'l> Walker<'l> {
                     } else {
                         t.parse::<i64>().map(V::Int).unwrap_or(V::Other)
                     };
-                    self.push(v)?;
+                    self.push(v, node);
                 }
                 b'J' => {
                     let n = src.le_u32()? as i32;
-                    self.push(V::Int(n.into()))?;
+                    self.push(V::Int(n.into()), node);
                 }
                 b'K' => {
                     let n = src.u8()?;
-                    self.push(V::Int(n.into()))?;
+                    self.push(V::Int(n.into()), node);
                 }
                 b'M' => {
                     let n = src.le_u16()?;
-                    self.push(V::Int(n.into()))?;
+                    self.push(V::Int(n.into()), node);
                 }
                 0x8a | 0x8b => {
                     let n = if op == 0x8a {
@@ -297,7 +380,12 @@ impl<'l> Walker<'l> {
                         u64::from(src.le_u32()?)
                     };
                     if n > l {
-                        return Err(PErr::Limit(format!("LONG of {n} bytes")));
+                        if !self.lenient {
+                            self.hit_limit(node, format!("LONG of {n} bytes"));
+                        }
+                        src.skip(n, "LONG")?;
+                        self.push(V::Other, node);
+                        continue;
                     }
                     let b = src.vec(n, l, "LONG")?;
                     let v = if b == TORCH_MAGIC {
@@ -315,12 +403,12 @@ impl<'l> Walker<'l> {
                     } else {
                         V::Other
                     };
-                    self.push(v)?;
+                    self.push(v, node);
                 }
-                b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f => self.push(V::Other)?,
+                b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f => self.push(V::Other, node),
                 b'G' => {
                     src.skip(8, "BINFLOAT")?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 b'S' => {
                     let line = src.line(l)?;
@@ -332,43 +420,43 @@ impl<'l> Walker<'l> {
                             "STRING argument not quoted at offset {at}"
                         )));
                     }
-                    let v = self.string(unescape_py(t));
-                    self.push(v)?;
+                    let v = self.string(unescape_py(t), node);
+                    self.push(v, node);
                 }
                 b'V' => {
                     let line = src.line(l)?;
-                    let v = self.string(unescape_py(&line));
-                    self.push(v)?;
+                    let v = self.string(unescape_py(&line), node);
+                    self.push(v, node);
                 }
                 b'T' | b'X' => {
                     let n = u64::from(src.le_u32()?);
-                    let v = self.counted_string(src, n, "string")?;
-                    self.push(v)?;
+                    let v = self.counted_string(src, n, "string", node)?;
+                    self.push(v, node);
                 }
                 b'U' | 0x8c => {
                     let n = u64::from(src.u8()?);
-                    let v = self.counted_string(src, n, "string")?;
-                    self.push(v)?;
+                    let v = self.counted_string(src, n, "string", node)?;
+                    self.push(v, node);
                 }
                 0x8d => {
                     let n = src.le_u64()?;
-                    let v = self.counted_string(src, n, "BINUNICODE8")?;
-                    self.push(v)?;
+                    let v = self.counted_string(src, n, "BINUNICODE8", node)?;
+                    self.push(v, node);
                 }
                 b'B' => {
                     let n = u64::from(src.le_u32()?);
                     src.skip(n, "BINBYTES")?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 b'C' => {
                     let n = u64::from(src.u8()?);
                     src.skip(n, "SHORT_BINBYTES")?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 0x8e | 0x96 => {
                     let n = src.le_u64()?;
                     src.skip(n, "BINBYTES8/BYTEARRAY8")?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 0x97 | 0x98 => {
                     if op == 0x97 {
@@ -377,7 +465,7 @@ impl<'l> Walker<'l> {
                             Severity::Info,
                             "NEXT_BUFFER: data supplied out of band by the loader",
                         );
-                        self.push(V::Other)?;
+                        self.push(V::Other, node);
                     } else {
                         self.top("READONLY_BUFFER")?;
                     }
@@ -398,28 +486,28 @@ impl<'l> Walker<'l> {
                 b'u' => {
                     let items = self.pop_mark("SETITEMS")?;
                     if items.len() % 2 != 0 {
-                        return Err(PErr::Malformed("SETITEMS with an odd number of items".into()));
+                        self.structure("SETITEMS with an odd number of items")?;
                     }
                     self.top("SETITEMS")?;
                 }
                 b'l' | b't' | b'd' | 0x91 => {
                     let items = self.pop_mark("LIST/TUPLE/DICT/FROZENSET")?;
                     if op == b'd' && items.len() % 2 != 0 {
-                        return Err(PErr::Malformed("DICT with an odd number of items".into()));
+                        self.structure("DICT with an odd number of items")?;
                     }
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 0x85..=0x87 => {
                     for _ in 0..(op - 0x84) {
                         self.pop("TUPLEn")?;
                     }
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 b'c' => {
                     let module = utf8_arg(src.line(l)?, "GLOBAL", at)?;
                     let name = utf8_arg(src.line(l)?, "GLOBAL", at)?;
                     let v = self.import(&module, &name, "GLOBAL", node);
-                    self.push(v)?;
+                    self.push(v, node);
                 }
                 0x93 => {
                     let name = self.pop("STACK_GLOBAL")?;
@@ -428,7 +516,19 @@ impl<'l> Walker<'l> {
                         (V::Str(m), V::Str(n)) => {
                             let (m, n) = (m.clone(), n.clone());
                             let v = self.import(&m, &n, "STACK_GLOBAL", node);
-                            self.push(v)?;
+                            self.push(v, node);
+                        }
+                        (V::Lost, _) | (_, V::Lost) => {
+                            node.add(
+                                "unresolved_import",
+                                Severity::Low,
+                                format!(
+                                    "STACK_GLOBAL at offset {at} after a limit: its module/name were dropped by the bound ({} / {}), so this import cannot be named",
+                                    describe(&module),
+                                    describe(&name)
+                                ),
+                            );
+                            self.push(V::Lost, node);
                         }
                         _ => {
                             node.add(
@@ -440,7 +540,7 @@ impl<'l> Walker<'l> {
                                     describe(&name)
                                 ),
                             );
-                            self.push(V::Global(Rc::new(("?".into(), "?".into()))))?;
+                            self.push(V::Global(Rc::new(("?".into(), "?".into()))), node);
                         }
                     }
                 }
@@ -449,35 +549,36 @@ impl<'l> Walker<'l> {
                     let name = utf8_arg(src.line(l)?, "INST", at)?;
                     self.pop_mark("INST")?;
                     self.import(&module, &name, "INST", node);
-                    self.push(V::Called)?;
+                    self.push(V::Called, node);
                 }
                 b'o' => {
                     let mut items = self.pop_mark("OBJ")?;
                     if items.is_empty() {
-                        return Err(PErr::Malformed("OBJ without a class".into()));
+                        self.structure("OBJ without a class")?;
+                        items.push(V::Lost);
                     }
                     let cls = items.swap_remove(0);
                     self.call(&cls, "OBJ", node);
-                    self.push(V::Called)?;
+                    self.push(V::Called, node);
                 }
                 b'R' => {
                     self.pop("REDUCE")?;
                     let callee = self.pop("REDUCE")?;
                     self.call(&callee, "REDUCE", node);
-                    self.push(V::Called)?;
+                    self.push(V::Called, node);
                 }
                 0x81 => {
                     self.pop("NEWOBJ")?;
                     let cls = self.pop("NEWOBJ")?;
                     self.call(&cls, "NEWOBJ", node);
-                    self.push(V::Called)?;
+                    self.push(V::Called, node);
                 }
                 0x92 => {
                     self.pop("NEWOBJ_EX")?;
                     self.pop("NEWOBJ_EX")?;
                     let cls = self.pop("NEWOBJ_EX")?;
                     self.call(&cls, "NEWOBJ_EX", node);
-                    self.push(V::Called)?;
+                    self.push(V::Called, node);
                 }
                 b'b' => {
                     self.pop("BUILD")?;
@@ -491,11 +592,11 @@ impl<'l> Walker<'l> {
                 }
                 b'P' => {
                     src.line(l)?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 b'Q' => {
                     self.pop("BINPERSID")?;
-                    self.push(V::Other)?;
+                    self.push(V::Other, node);
                 }
                 b'g' | b'h' | b'j' => {
                     let key = match op {
@@ -511,10 +612,16 @@ impl<'l> Walker<'l> {
                         b'h' => u64::from(src.u8()?),
                         _ => u64::from(src.le_u32()?),
                     };
-                    let v = self.memo.get(&key).cloned().ok_or_else(|| {
-                        PErr::Malformed(format!("memo key {key} read at offset {at} was never stored (the real loader raises here)"))
-                    })?;
-                    self.push(v)?;
+                    let v = match self.memo_get(key) {
+                        Some(v) => v.clone(),
+                        None if self.lenient => V::Lost,
+                        None => {
+                            return Err(PErr::Malformed(format!(
+                                "memo key {key} read at offset {at} was never stored (the real loader raises here)"
+                            )));
+                        }
+                    };
+                    self.push(v, node);
                 }
                 b'p' | b'q' | b'r' | 0x94 => {
                     let key = match op {
@@ -529,16 +636,25 @@ impl<'l> Walker<'l> {
                         }
                         b'q' => u64::from(src.u8()?),
                         b'r' => u64::from(src.le_u32()?),
-                        _ => self.memo.len() as u64,
+                        // MEMOIZE stores under the memo's size, counting what a bound dropped.
+                        _ => self.memo_len,
                     };
-                    let v = self.top("PUT")?.clone();
-                    if self.memo.len() >= self.limits.max_memo && !self.memo.contains_key(&key) {
-                        return Err(PErr::Limit(format!(
-                            "more than {} memo entries",
-                            self.limits.max_memo
-                        )));
+                    let v = self.top("PUT")?;
+                    if self.memo_get(key).is_none() {
+                        // Exact until the memo fills up; then a key neither map kept counts as new.
+                        self.memo_len += 1;
                     }
-                    self.memo.insert(key, v);
+                    if self.memo.len() < self.limits.max_memo || self.memo.contains_key(&key) {
+                        self.memo.insert(key, v);
+                    } else {
+                        if !self.lenient {
+                            let d = format!("more than {} memo entries", self.limits.max_memo);
+                            self.hit_limit(node, d);
+                        }
+                        if matches!(v, V::Str(_)) {
+                            self.late_memo_put(key, v);
+                        }
+                    }
                 }
                 0x80 => {
                     let p = src.u8()?;
@@ -563,7 +679,10 @@ impl<'l> Walker<'l> {
                             "EXT opcode at offset {at} imports extension-registry code {code}: the callable depends on copyreg registrations in the loading process and cannot be checked statically"
                         ),
                     );
-                    self.push(V::Global(Rc::new(("copyreg.extension".into(), code.to_string()))))?;
+                    self.push(
+                        V::Global(Rc::new(("copyreg.extension".into(), code.to_string()))),
+                        node,
+                    );
                 }
                 other => {
                     return Err(PErr::Malformed(format!(
@@ -592,6 +711,7 @@ fn describe(v: &V) -> &'static str {
         V::Global(_) => "imported object",
         V::Called => "call result",
         V::Other => "non-string value",
+        V::Lost => "value dropped by a limit",
     }
 }
 
@@ -678,11 +798,13 @@ pub(crate) fn walk_stream(src: &mut Src<'_>, limits: &Limits, node: &mut Node) -
     let mut count = 1;
     while src.peek()?.is_some() {
         count += 1;
-        if count > limits.max_pickles_per_stream {
-            return Err(PErr::Limit(format!(
-                "more than {} concatenated pickles",
+        if count == limits.max_pickles_per_stream + 1 {
+            // Recorded once; the rest is still walked (within the time budget) for its imports.
+            PErr::Limit(format!(
+                "more than {} concatenated pickles; the rest was walked for imports only",
                 limits.max_pickles_per_stream
-            )));
+            ))
+            .record(node);
         }
         let at = src.offset();
         node.add(
@@ -767,15 +889,35 @@ mod tests {
     }
 
     #[test]
+    fn made_up_class_under_a_model_package_is_suspicious() {
+        for p in [
+            &b"\x80\x02ctorch.nn.modules.linear\nBackdoor\n)\x81."[..],
+            b"\x80\x02csklearn.linear_model._base\nLinearBackdoor\n)\x81.",
+        ] {
+            let r = scan(p);
+            assert_eq!(r.verdict, Verdict::Suspicious, "{r:?}");
+            assert!(r.findings.iter().any(|f| f.kind == "unknown_import"), "{r:?}");
+        }
+        // The real classes at the same places stay clean.
+        for p in [
+            &b"\x80\x02ctorch.nn.modules.linear\nLinear\n)\x81."[..],
+            b"\x80\x02csklearn.linear_model._base\nLinearRegression\n)\x81.",
+        ] {
+            assert_eq!(scan(p).verdict, Verdict::Clean);
+        }
+    }
+
+    #[test]
     fn huge_counted_string_is_truncated_not_allocated() {
         let r = scan(b"\x80\x04\x8d\x00\x00\x00\x00\x00\x00\x00\x10.");
         assert_eq!(r.verdict, Verdict::Inconclusive);
     }
 
     #[test]
-    fn deep_marks_hit_the_limit() {
+    fn deep_marks_hit_the_limit_and_the_walk_goes_on() {
         let mut p = b"\x80\x04".to_vec();
         p.extend(std::iter::repeat_n(b'(', 2000));
+        p.extend(b"cos\nsystem\n");
         let limits = Limits {
             max_stack: 1000,
             ..Limits::default()
@@ -784,7 +926,87 @@ mod tests {
         let mut src = Src::new(&mut r, None);
         let mut node = Node::new("t".into(), Format::Pickle);
         let e = walk_stream(&mut src, &limits, &mut node);
-        assert!(matches!(e, Err(PErr::Limit(_))));
+        assert!(matches!(e, Err(PErr::Truncated(_))), "{e:?}");
+        let r = node.finish();
+        assert_eq!(r.status, ScanStatus::Incomplete);
+        assert!(r.findings.iter().any(|f| f.kind == "limit_exceeded"), "{r:?}");
+        assert!(r.findings.iter().any(|f| f.detail.contains("os.system")), "{r:?}");
+    }
+
+    /// `n` memoized integers (each `K 1`, MEMOIZE, POP) after PROTO 4.
+    fn memo_padding(n: usize) -> Vec<u8> {
+        let mut p = b"\x80\x04".to_vec();
+        for _ in 0..n {
+            p.extend(b"K\x01\x940");
+        }
+        p
+    }
+
+    fn scan_with(bytes: &[u8], limits: &Limits) -> crate::model::FileReport {
+        let mut r: &[u8] = bytes;
+        let mut src = Src::new(&mut r, None);
+        let mut node = Node::new("t".into(), Format::Pickle);
+        if let Err(e) = walk_stream(&mut src, limits, &mut node) {
+            e.record(&mut node);
+        }
+        node.finish()
+    }
+
+    fn small_memo() -> Limits {
+        Limits {
+            max_memo: 10,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn payload_after_the_memo_limit_is_named() {
+        // Names memoized after the limit, fetched back through the memo, then STACK_GLOBAL.
+        let mut p = memo_padding(20);
+        p.extend(b"\x8c\x02os\x94\x8c\x06system\x9400");
+        p.extend(b"h\x14h\x15\x93\x8c\x02ls\x85R.");
+        let r = scan_with(&p, &small_memo());
+        assert_eq!(r.verdict, Verdict::Malicious, "{r:?}");
+        assert_eq!(r.status, ScanStatus::Incomplete);
+        assert!(
+            r.findings
+                .iter()
+                .any(|f| f.kind == "dangerous_import" && f.detail.contains("os.system"))
+        );
+        assert!(r.findings.iter().any(|f| f.kind == "limit_exceeded"));
+    }
+
+    #[test]
+    fn padding_alone_stays_inconclusive() {
+        let mut p = memo_padding(20);
+        // Read back a key the bound dropped, build a list, call nothing: unknown, not evidence.
+        p.extend(b"h\x0f]\x94(h\x11h\x12e.");
+        let r = scan_with(&p, &small_memo());
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
+        assert!(r.findings.iter().all(|f| f.severity <= Severity::Low), "{r:?}");
+    }
+
+    #[test]
+    fn unresolvable_import_after_the_limit_is_not_called_malicious() {
+        // Two keys the bound dropped (integers, never kept) read back as STACK_GLOBAL's operands.
+        let mut p = memo_padding(20);
+        p.extend(b"h\x0eh\x0f\x93.");
+        let r = scan_with(&p, &small_memo());
+        assert_eq!(r.verdict, Verdict::Inconclusive, "{r:?}");
+        assert!(r.findings.iter().any(|f| f.kind == "unresolved_import"), "{r:?}");
+    }
+
+    #[test]
+    fn opcode_limit_does_not_hide_a_global() {
+        let mut p = memo_padding(50);
+        p.extend(b"cos\nsystem\n(S'id'\ntR.");
+        let limits = Limits {
+            max_opcodes: 20,
+            ..Limits::default()
+        };
+        let r = scan_with(&p, &limits);
+        assert_eq!(r.verdict, Verdict::Malicious, "{r:?}");
+        assert!(r.findings.iter().any(|f| f.detail.contains("os.system")));
     }
 
     #[test]

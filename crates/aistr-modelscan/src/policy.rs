@@ -278,8 +278,149 @@ const ALLOW_CLASS_PREFIXES: &[&str] = &[
     "transformers.utils.generic",
     "accelerate.utils.dataclasses",
     "accelerate.state",
-    "sklearn",
-    "torch.nn.modules",
+];
+
+/// Model classes by defining module, as `pickle` names them when a whole scikit-learn estimator or
+/// `torch.nn.Module` is saved. Unpickling one of these creates the object and sets its state;
+/// none runs code taken from the file. Anything else under `sklearn` or `torch.nn.modules`
+/// (a helper function, a made-up class) is not allowed by being there.
+#[rustfmt::skip]
+const ALLOW_CLASSES: &[(&str, &[&str])] = &[
+    ("sklearn.linear_model._base", &["LinearRegression"]),
+    ("sklearn.linear_model._logistic", &["LogisticRegression", "LogisticRegressionCV"]),
+    ("sklearn.linear_model._ridge", &["Ridge", "RidgeCV", "RidgeClassifier", "RidgeClassifierCV"]),
+    ("sklearn.linear_model._coordinate_descent", &["Lasso", "LassoCV", "ElasticNet", "ElasticNetCV"]),
+    ("sklearn.linear_model._stochastic_gradient", &["SGDClassifier", "SGDRegressor", "SGDOneClassSVM"]),
+    ("sklearn.linear_model._perceptron", &["Perceptron"]),
+    ("sklearn.linear_model._bayes", &["BayesianRidge", "ARDRegression"]),
+    ("sklearn.linear_model._huber", &["HuberRegressor"]),
+    ("sklearn.linear_model._passive_aggressive", &[
+        "PassiveAggressiveClassifier", "PassiveAggressiveRegressor",
+    ]),
+    ("sklearn.linear_model._sgd_fast", &[
+        "Hinge", "SquaredHinge", "Log", "ModifiedHuber", "SquaredLoss", "Huber", "EpsilonInsensitive",
+        "SquaredEpsilonInsensitive",
+    ]),
+    ("sklearn.svm._classes", &["SVC", "SVR", "NuSVC", "NuSVR", "LinearSVC", "LinearSVR", "OneClassSVM"]),
+    ("sklearn.tree._classes", &[
+        "DecisionTreeClassifier", "DecisionTreeRegressor", "ExtraTreeClassifier", "ExtraTreeRegressor",
+    ]),
+    ("sklearn.tree._tree", &["Tree"]),
+    ("sklearn.ensemble._forest", &[
+        "RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier", "ExtraTreesRegressor",
+        "RandomTreesEmbedding",
+    ]),
+    ("sklearn.ensemble._iforest", &["IsolationForest"]),
+    ("sklearn.ensemble._gb", &["GradientBoostingClassifier", "GradientBoostingRegressor"]),
+    ("sklearn.ensemble._gb_losses", &[
+        "BinomialDeviance", "MultinomialDeviance", "LeastSquaresError", "LeastAbsoluteError",
+        "HuberLossFunction", "QuantileLossFunction", "ExponentialLoss",
+    ]),
+    ("sklearn.ensemble._weight_boosting", &["AdaBoostClassifier", "AdaBoostRegressor"]),
+    ("sklearn.ensemble._bagging", &["BaggingClassifier", "BaggingRegressor"]),
+    ("sklearn.ensemble._voting", &["VotingClassifier", "VotingRegressor"]),
+    ("sklearn.ensemble._stacking", &["StackingClassifier", "StackingRegressor"]),
+    ("sklearn.ensemble._hist_gradient_boosting.gradient_boosting", &[
+        "HistGradientBoostingClassifier", "HistGradientBoostingRegressor",
+    ]),
+    ("sklearn.ensemble._hist_gradient_boosting.predictor", &["TreePredictor"]),
+    ("sklearn._loss.loss", &[
+        "HalfSquaredError", "AbsoluteError", "PinballLoss", "HuberLoss", "HalfPoissonLoss", "HalfGammaLoss",
+        "HalfTweedieLoss", "HalfTweedieLossIdentity", "HalfBinomialLoss", "HalfMultinomialLoss",
+        "ExponentialLoss",
+    ]),
+    ("sklearn._loss._loss", &[
+        "CyHalfSquaredError", "CyAbsoluteError", "CyPinballLoss", "CyHuberLoss", "CyHalfPoissonLoss",
+        "CyHalfGammaLoss", "CyHalfTweedieLoss", "CyHalfTweedieLossIdentity", "CyHalfBinomialLoss",
+        "CyHalfMultinomialLoss", "CyExponentialLoss",
+    ]),
+    ("sklearn._loss.link", &[
+        "IdentityLink", "LogLink", "LogitLink", "HalfLogitLink", "MultinomialLogit", "Interval",
+    ]),
+    ("sklearn.neighbors._classification", &["KNeighborsClassifier", "RadiusNeighborsClassifier"]),
+    ("sklearn.neighbors._regression", &["KNeighborsRegressor", "RadiusNeighborsRegressor"]),
+    ("sklearn.neighbors._unsupervised", &["NearestNeighbors"]),
+    ("sklearn.neighbors._kd_tree", &["KDTree"]),
+    ("sklearn.neighbors._ball_tree", &["BallTree"]),
+    ("sklearn.naive_bayes", &["GaussianNB", "MultinomialNB", "BernoulliNB", "ComplementNB", "CategoricalNB"]),
+    ("sklearn.cluster._kmeans", &["KMeans", "MiniBatchKMeans"]),
+    ("sklearn.cluster._dbscan", &["DBSCAN"]),
+    ("sklearn.decomposition._pca", &["PCA"]),
+    ("sklearn.decomposition._truncated_svd", &["TruncatedSVD"]),
+    ("sklearn.decomposition._nmf", &["NMF"]),
+    ("sklearn.decomposition._lda", &["LatentDirichletAllocation"]),
+    ("sklearn.discriminant_analysis", &["LinearDiscriminantAnalysis", "QuadraticDiscriminantAnalysis"]),
+    ("sklearn.neural_network._multilayer_perceptron", &["MLPClassifier", "MLPRegressor"]),
+    ("sklearn.preprocessing._data", &[
+        "StandardScaler", "MinMaxScaler", "MaxAbsScaler", "RobustScaler", "Normalizer", "Binarizer",
+        "QuantileTransformer", "PowerTransformer",
+    ]),
+    ("sklearn.preprocessing._encoders", &["OneHotEncoder", "OrdinalEncoder"]),
+    ("sklearn.preprocessing._label", &["LabelEncoder", "LabelBinarizer", "MultiLabelBinarizer"]),
+    ("sklearn.preprocessing._polynomial", &["PolynomialFeatures", "SplineTransformer"]),
+    ("sklearn.preprocessing._discretization", &["KBinsDiscretizer"]),
+    ("sklearn.preprocessing._function_transformer", &["FunctionTransformer"]),
+    ("sklearn.impute._base", &["SimpleImputer", "MissingIndicator"]),
+    ("sklearn.feature_extraction.text", &[
+        "CountVectorizer", "TfidfVectorizer", "TfidfTransformer", "HashingVectorizer",
+    ]),
+    ("sklearn.feature_extraction._dict_vectorizer", &["DictVectorizer"]),
+    ("sklearn.feature_selection._univariate_selection", &["SelectKBest", "SelectPercentile"]),
+    ("sklearn.feature_selection._variance_threshold", &["VarianceThreshold"]),
+    ("sklearn.pipeline", &["Pipeline", "FeatureUnion"]),
+    ("sklearn.compose._column_transformer", &["ColumnTransformer"]),
+    ("sklearn.calibration", &["CalibratedClassifierCV"]),
+    ("sklearn.multiclass", &["OneVsRestClassifier", "OneVsOneClassifier"]),
+    ("sklearn.dummy", &["DummyClassifier", "DummyRegressor"]),
+    ("sklearn.model_selection._search", &["GridSearchCV", "RandomizedSearchCV"]),
+    ("sklearn.utils._bunch", &["Bunch"]),
+    ("torch.nn.modules.module", &["Module"]),
+    ("torch.nn.modules.linear", &[
+        "Identity", "Linear", "Bilinear", "LazyLinear", "NonDynamicallyQuantizableLinear",
+    ]),
+    ("torch.nn.modules.conv", &[
+        "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d",
+    ]),
+    ("torch.nn.modules.container", &[
+        "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
+    ]),
+    ("torch.nn.modules.activation", &[
+        "Threshold", "ReLU", "RReLU", "Hardtanh", "ReLU6", "Sigmoid", "Hardsigmoid", "Tanh", "SiLU", "Mish",
+        "Hardswish", "ELU", "CELU", "SELU", "GLU", "GELU", "Hardshrink", "LeakyReLU", "LogSigmoid",
+        "Softplus", "Softshrink", "MultiheadAttention", "PReLU", "Softsign", "Tanhshrink", "Softmin",
+        "Softmax", "Softmax2d", "LogSoftmax",
+    ]),
+    ("torch.nn.modules.normalization", &[
+        "LocalResponseNorm", "CrossMapLRN2d", "LayerNorm", "GroupNorm", "RMSNorm",
+    ]),
+    ("torch.nn.modules.batchnorm", &["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm"]),
+    ("torch.nn.modules.instancenorm", &["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]),
+    ("torch.nn.modules.dropout", &[
+        "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "FeatureAlphaDropout",
+    ]),
+    ("torch.nn.modules.sparse", &["Embedding", "EmbeddingBag"]),
+    ("torch.nn.modules.rnn", &["RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"]),
+    ("torch.nn.modules.transformer", &[
+        "Transformer", "TransformerEncoder", "TransformerDecoder", "TransformerEncoderLayer",
+        "TransformerDecoderLayer",
+    ]),
+    ("torch.nn.modules.pooling", &[
+        "MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "AdaptiveMaxPool1d",
+        "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+        "AdaptiveAvgPool3d", "LPPool1d", "LPPool2d",
+    ]),
+    ("torch.nn.modules.flatten", &["Flatten", "Unflatten"]),
+    ("torch.nn.modules.padding", &[
+        "ConstantPad1d", "ConstantPad2d", "ConstantPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
+        "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d",
+    ]),
+    ("torch.nn.modules.pixelshuffle", &["PixelShuffle", "PixelUnshuffle"]),
+    ("torch.nn.modules.upsampling", &["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]),
+    ("torch.nn.modules.distance", &["PairwiseDistance", "CosineSimilarity"]),
+    ("torch.nn.modules.loss", &[
+        "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "HuberLoss",
+        "SmoothL1Loss", "KLDivLoss",
+    ]),
 ];
 
 /// Names that are torch dtypes/layouts when imported as `torch.<name>`.
@@ -385,6 +526,12 @@ pub fn judge(module: &str, name: &str) -> Judgement {
     if class_like && ALLOW_CLASS_PREFIXES.iter().any(|p| matches_prefix(&module, p)) {
         return Judgement::Allowed;
     }
+    if ALLOW_CLASSES
+        .iter()
+        .any(|(m, classes)| *m == module && classes.contains(&name))
+    {
+        return Judgement::Allowed;
+    }
     Judgement::Unknown
 }
 
@@ -431,6 +578,28 @@ mod tests {
             Judgement::Allowed
         );
         assert_eq!(judge("sklearn.utils", "some_function"), Judgement::Unknown);
+        assert_eq!(judge("torch.nn.modules.linear", "Linear"), Judgement::Allowed);
+        assert_eq!(
+            judge("torch.nn.modules.container", "Sequential"),
+            Judgement::Allowed
+        );
+        assert_eq!(judge("sklearn.pipeline", "Pipeline"), Judgement::Allowed);
+    }
+
+    /// The `sklearn` and `torch.nn.modules` entries name model classes, not whole packages: a
+    /// capitalised name that is not one of them is not allowed for living there.
+    #[test]
+    fn made_up_classes_under_model_packages_are_unknown() {
+        for (module, name) in [
+            ("sklearn.linear_model._base", "LinearBackdoor"),
+            ("sklearn.utils", "Exec"),
+            ("sklearn", "Payload"),
+            ("torch.nn.modules.linear", "Evil"),
+            ("torch.nn.modules", "Loader"),
+            ("torch.nn.modules.module", "Hook"),
+        ] {
+            assert_eq!(judge(module, name), Judgement::Unknown, "{module}.{name}");
+        }
         assert_eq!(judge("uuid", "UUID"), Judgement::Allowed);
         assert!(matches!(
             judge("uuid", "_get_command_stdout"),

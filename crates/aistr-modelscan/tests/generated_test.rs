@@ -180,7 +180,16 @@ fn million_nested_marks_and_frames_end_inconclusive() {
             ..Limits::default()
         },
     );
-    assert_eq!(r.files[0].status, ScanStatus::Incomplete);
+    // The opcode limit is reported; the walk then goes on (for imports) to the truncated end.
+    assert_eq!(r.files[0].verdict, Verdict::Inconclusive);
+    assert!(
+        r.files[0]
+            .findings
+            .iter()
+            .any(|f| f.kind == "limit_exceeded" && f.detail.contains("more than 1000 pickle opcodes")),
+        "{:?}",
+        r.files[0]
+    );
     assert!(t.elapsed() < Duration::from_secs(10));
 }
 
@@ -352,4 +361,64 @@ fn run_functions() {
         run_bom(&wrong, &limits, &mut Vec::new()).unwrap(),
         BomOutcome::Mismatch
     );
+}
+
+/// A list of `n` distinct memoized strings, the way `pickle.dumps` writes a big vocabulary
+/// (protocol 4: EMPTY_LIST, MEMOIZE, then MARK, strings each MEMOIZEd, APPENDS in batches).
+fn memo_padded_list(n: usize) -> Vec<u8> {
+    let mut p = b"\x80\x04]\x94".to_vec();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        p.push(b'(');
+        for i in chunk {
+            let s = format!("t{i}");
+            p.push(0x8c);
+            p.push(u8::try_from(s.len()).expect("short"));
+            p.extend(s.as_bytes());
+            p.push(0x94);
+        }
+        p.push(b'e');
+    }
+    p
+}
+
+/// Issue 12: padding a pickle past `Limits::max_memo` (1,000,000) must not hide the payload.
+#[test]
+fn payload_after_a_million_memo_entries_is_named() {
+    let n = 1_200_000;
+    assert!(n > Limits::default().max_memo);
+    // The payload's names are memoized after the limit and fetched back with LONG_BINGET, as a
+    // pickler does for a name it has written before.
+    let (os_key, system_key) = (n as u32 + 1, n as u32 + 2);
+    let mut evil = memo_padded_list(n);
+    evil.extend(b"0\x8c\x02os\x94\x8c\x06system\x9400");
+    evil.push(b'j');
+    evil.extend(os_key.to_le_bytes());
+    evil.push(b'j');
+    evil.extend(system_key.to_le_bytes());
+    evil.extend(b"\x93\x8c\x0ctouch /tmp/x\x85R.");
+    let r = scan_bytes("padded.pkl", &evil, &Limits::default());
+    let f = &r.files[0];
+    assert_eq!(f.verdict, Verdict::Malicious, "{f:?}");
+    assert_eq!(f.status, ScanStatus::Incomplete, "the limit is still reported");
+    assert!(
+        f.findings
+            .iter()
+            .any(|x| x.kind == "dangerous_import" && x.detail.contains("os.system")),
+        "{f:?}"
+    );
+    assert!(f.findings.iter().any(|x| x.kind == "limit_exceeded"), "{f:?}");
+
+    // The same padding with a GLOBAL (protocol 0/2 style import) instead.
+    let mut evil = memo_padded_list(n);
+    evil.extend(b"cos\nsystem\n(S'id'\ntR.");
+    let f = &scan_bytes("padded2.pkl", &evil, &Limits::default()).files[0];
+    assert_eq!(f.verdict, Verdict::Malicious, "{f:?}");
+    assert!(f.findings.iter().any(|x| x.detail.contains("os.system")), "{f:?}");
+
+    // The padding alone (a big list of strings) hits the same limit and stays inconclusive.
+    let mut benign = memo_padded_list(n);
+    benign.push(b'.');
+    let f = &scan_bytes("big.pkl", &benign, &Limits::default()).files[0];
+    assert_eq!(f.verdict, Verdict::Inconclusive, "{f:?}");
+    assert_eq!(f.status, ScanStatus::Incomplete);
 }
