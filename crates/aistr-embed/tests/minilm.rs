@@ -1,21 +1,16 @@
-//! Real-model check against the published sentence-transformers value. Skips (with a note) when the
-//! model is not installed; CI installs it with `scripts/install-models.sh`.
+//! Real-model check against the published sentence-transformers value. Skipped (with a note)
+//! when the model is not installed, and a failure under CI, which installs it with
+//! `aistr models install`.
 
 use aistr_embed::{Embedder, ModelFiles, cosine, default_minilm_dir};
-use std::path::PathBuf;
-
-fn model_dir() -> Option<PathBuf> {
-    let candidates = [
-        default_minilm_dir(),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/all-MiniLM-L6-v2"),
-    ];
-    candidates.into_iter().find(|d| ModelFiles::in_dir(d).exist())
-}
 
 #[test]
 fn minilm_reproduces_sbert_similarity() {
-    let Some(dir) = model_dir() else {
-        eprintln!("note: all-MiniLM-L6-v2 not installed (run scripts/install-models.sh); skipping");
+    let dir = default_minilm_dir();
+    let Some(_) = aistr_test_support::require_or_skip(
+        "all-MiniLM-L6-v2 (model.safetensors)",
+        ModelFiles::in_dir(&dir).weights,
+    ) else {
         return;
     };
     let e = Embedder::load_dir(&dir).unwrap();

@@ -9,7 +9,7 @@
 //!
 //! Step 1 is deterministic (fixed seed, sorted inputs); step 2 is deterministic given the embeddings
 //! (full-batch gradient descent from zero weights). The MiniLM model must be installed
-//! (`scripts/install-models.sh`); `AISTR_MODELS_DIR` points elsewhere.
+//! (`aistr models install`); `AISTR_MODELS_DIR` points elsewhere.
 
 use aistr_embed::{Embedder, ModelFiles, default_minilm_dir};
 use aistr_judge::head::{CLASSES, FEATURES, FORMAT, Head, TrainOptions, features, train};
@@ -63,7 +63,7 @@ fn train_from_file() -> Res<()> {
     ]
     .into_iter()
     .find(|d| ModelFiles::in_dir(d).exist())
-    .ok_or("all-MiniLM-L6-v2 is not installed (scripts/install-models.sh)")?;
+    .ok_or("all-MiniLM-L6-v2 is not installed (aistr models install)")?;
     let embedder = Embedder::load_dir(&dir)?;
     let started = Instant::now();
     let field = |r: &serde_json::Value, k: &str| {

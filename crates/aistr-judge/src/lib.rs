@@ -130,7 +130,7 @@ pub enum BuildError {
     UnknownConfig(String),
     /// The embedding model could not be loaded.
     #[error(
-        "cannot load the embedding model from {path}: {message} (install it with scripts/install-models.sh)"
+        "cannot load the embedding model from {path}: {message} (install it with `aistr models install`)"
     )]
     Model {
         /// Where it was looked for.

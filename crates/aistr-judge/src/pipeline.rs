@@ -143,7 +143,7 @@ impl Resources {
         #[cfg(feature = "embedded")]
         let default = aistr_embed::default_minilm_dir();
         #[cfg(not(feature = "embedded"))]
-        let default = PathBuf::from("models/all-MiniLM-L6-v2");
+        let default = aistr_core::models_dir::default_models_dir().join("all-MiniLM-L6-v2");
         self.minilm_dir.clone().unwrap_or(default)
     }
 
@@ -185,6 +185,19 @@ impl Resources {
         } else {
             "rules"
         }
+    }
+
+    /// When [`Self::default_judge_name`] is not [`DEFAULT_JUDGE`], why, and what to do: a front end
+    /// shows it on stderr and in the report's warnings, so a missing model is never silent.
+    #[must_use]
+    pub fn default_judge_fallback(&self) -> Option<String> {
+        (!self.embedder_available()).then(|| {
+            format!(
+                "all-MiniLM-L6-v2 not found in {}: judging with `rules` instead of the default \
+                 `{DEFAULT_JUDGE}` (install it with `aistr models install`, or set AISTR_MODELS_DIR)",
+                self.minilm_dir().display()
+            )
+        })
     }
 }
 

@@ -1,27 +1,18 @@
-//! Real-model tests of the embedded stages. They skip (with a note) when all-MiniLM-L6-v2 is not
-//! installed; CI installs it with `scripts/install-models.sh`.
+//! Real-model tests of the embedded stages. Skipped (with a note) when all-MiniLM-L6-v2 is not
+//! installed, and a failure under CI, which installs it with `aistr models install`.
 
 use aistr_core::{Intent, Label, Probe};
 use aistr_judge::{JudgeInput, Resources, build};
-use std::path::PathBuf;
 
 fn resources() -> Option<Resources> {
+    let weights = aistr_embed::default_minilm_dir().join("model.safetensors");
+    aistr_test_support::require_or_skip("all-MiniLM-L6-v2", weights)?;
     let r = Resources::offline();
-    if r.embedder_available() {
-        return Some(r);
-    }
-    let r = Resources::offline().with_minilm_dir(Some(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../models/all-MiniLM-L6-v2"
-    ))));
-    if r.embedder_available() {
-        Some(r)
-    } else {
-        eprintln!(
-            "note: all-MiniLM-L6-v2 not installed (scripts/install-models.sh); skipping real-model tests"
-        );
-        None
-    }
+    assert!(
+        r.embedder_available(),
+        "MiniLM is installed but the judge cannot see it"
+    );
+    Some(r)
 }
 
 fn probe(prompt: &str) -> Probe {

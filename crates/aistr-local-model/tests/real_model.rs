@@ -1,36 +1,14 @@
 //! Tests against the real SmolLM2-135M-Instruct weights. They run when the model is installed
-//! (`scripts/install-models.sh`, which CI runs) and are skipped with a note otherwise, so a fresh
-//! checkout still passes `cargo test` before the 100 MB download.
+//! (`aistr models install`) and are skipped with a note otherwise, so a fresh checkout still
+//! passes `cargo test` before the 100 MB download; under CI, which installs it, a missing model
+//! is a failure.
 
-use std::path::PathBuf;
+use aistr_local_model::{LocalModel, Message, default_model_path};
 
-use aistr_local_model::{LocalModel, Message, Q8_0_FILE, default_model_path};
-
-/// The installed model: the environment overrides if set, else the workspace's `models/` folder
-/// (tests run with the crate directory as the working directory, so `./models` would miss it).
-fn model_path() -> Option<PathBuf> {
-    let from_env =
-        std::env::var_os("AISTR_LOCAL_MODEL").is_some() || std::env::var_os("AISTR_MODELS_DIR").is_some();
-    let path = if from_env {
-        default_model_path()
-    } else {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../models")
-            .join(Q8_0_FILE)
-    };
-    if path.is_file() {
-        Some(path)
-    } else {
-        eprintln!(
-            "note: skipping real-model test, {} not found (run scripts/install-models.sh)",
-            path.display()
-        );
-        None
-    }
-}
-
+/// The installed model, where the product looks for it (`AISTR_LOCAL_MODEL`, else the models dir).
 fn load() -> Option<LocalModel> {
-    model_path().map(|p| LocalModel::load(&p).expect("load installed model"))
+    aistr_test_support::require_or_skip("the SmolLM2-135M-Instruct GGUF", default_model_path())
+        .map(|p| LocalModel::load(&p).expect("load installed model"))
 }
 
 #[test]

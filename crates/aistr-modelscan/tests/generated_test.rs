@@ -219,21 +219,15 @@ fn time_budget_is_enforced() {
     );
 }
 
-fn models() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models")
-}
-
 #[test]
 fn real_benign_models_scan_clean() {
     for rel in [
         "all-MiniLM-L6-v2/model.safetensors",
         "SmolLM2-135M-Instruct.Q4_1.gguf",
     ] {
-        let p = models().join(rel);
-        if !p.exists() {
-            eprintln!("skipping: {} absent (run scripts/install-models.sh)", p.display());
+        let Some(p) = aistr_test_support::require_model_or_skip(rel) else {
             continue;
-        }
+        };
         let t = Instant::now();
         let out = scan_file(&p, rel, &Limits::default());
         let top = &out.report.files[0];

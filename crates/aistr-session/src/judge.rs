@@ -44,7 +44,7 @@ pub fn judge_id(choice: &JudgeChoice, resources: &Resources) -> Result<String, J
     }
     if spec.needs_embedder() && !resources.embedder_available() {
         return Err(JudgeError(format!(
-            "judge `{name}` needs the MiniLM model, not found in {} (install it with scripts/install-models.sh)",
+            "judge `{name}` needs the MiniLM model, not found in {} (install it with `aistr models install`)",
             resources.minilm_dir().display()
         )));
     }

@@ -156,7 +156,13 @@ impl PlannedScan {
             probes.extend(picked);
         }
         let chains = spec.chains();
-        let judge_id = judge::judge_id(&spec.judge, &Resources::offline())?;
+        let resources = Resources::offline();
+        let judge_id = judge::judge_id(&spec.judge, &resources)?;
+        let mut warnings = Vec::new();
+        if spec.judge.name.is_none() {
+            warnings.extend(resources.default_judge_fallback());
+        }
+        warnings.extend(spec.target.fallback_warning());
         let settings = ScanSettings {
             max_tokens: spec.generation.max_tokens,
             temperature: spec.generation.temperature,
@@ -169,8 +175,15 @@ impl PlannedScan {
             judge_id,
             datasets,
             attempts,
-            warnings: Vec::new(),
+            warnings,
         })
+    }
+
+    /// What planning noticed that the user should know (a judge or model falling back because a
+    /// model file is missing); they come first in the report's warnings.
+    #[must_use]
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// The attempts planned, in order.

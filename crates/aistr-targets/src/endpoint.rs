@@ -166,6 +166,17 @@ impl EndpointSpec {
             .map_or_else(default_local_model_path, PathBuf::from)
     }
 
+    /// When this endpoint is the default local model and that resolves to a fallback file (the
+    /// slower Q4_1 because Q8_0 is missing), why: a front end shows it on stderr and in the
+    /// report's warnings, so a degraded install is never silent.
+    #[must_use]
+    pub fn fallback_warning(&self) -> Option<String> {
+        if self.kind != EndpointKind::Local || self.model.is_some() {
+            return None;
+        }
+        local_model_fallback()
+    }
+
     /// Who this endpoint is, for journals and reports (never a secret): kind and model, plus the
     /// base URL and streaming for HTTP endpoints; a local model is named by its file path.
     #[must_use]
@@ -241,9 +252,19 @@ fn default_local_model_path() -> PathBuf {
     aistr_local_model::default_model_path()
 }
 
+#[cfg(feature = "local")]
+fn local_model_fallback() -> Option<String> {
+    aistr_local_model::default_model_fallback()
+}
+
+#[cfg(not(feature = "local"))]
+fn local_model_fallback() -> Option<String> {
+    None
+}
+
 #[cfg(not(feature = "local"))]
 fn default_local_model_path() -> PathBuf {
-    PathBuf::from("models/SmolLM2-135M-Instruct.Q8_0.gguf")
+    aistr_core::models_dir::default_models_dir().join("SmolLM2-135M-Instruct.Q8_0.gguf")
 }
 
 #[cfg(test)]

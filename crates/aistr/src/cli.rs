@@ -31,6 +31,8 @@ pub enum Command {
     Judge(JudgeArgs),
     /// Human review queue: export verdicts to check, import human labels.
     Review(ReviewArgs),
+    /// Install the offline models (`aistr models install`) or print where they live.
+    Models(crate::commands::models::ModelsArgs),
 }
 
 #[derive(Debug, Args, Default)]

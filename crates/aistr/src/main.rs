@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         Command::Bom(args) => commands::modelscan::run_bom(&args),
         Command::Judge(args) => commands::judge::run(args),
         Command::Review(args) => commands::review::run(args),
+        Command::Models(args) => commands::models::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

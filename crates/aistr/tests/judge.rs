@@ -237,7 +237,7 @@ async fn judge_flags_are_checked_before_anything_is_sent() {
     );
 
     // A `[judge]` table with a judge model and no name: the default configuration plus `+llm`
-    // (here `rules`, with MiniLM kept out of reach).
+    // (here `rules`, with MiniLM kept out of reach: the models directory points nowhere).
     std::fs::write(
         &cfg,
         format!(
@@ -250,7 +250,7 @@ async fn judge_flags_are_checked_before_anything_is_sent() {
     cmd.args(["--limit", "2"])
         .arg("--config")
         .arg(&cfg)
-        .env_remove("AISTR_MODELS_DIR");
+        .env("AISTR_MODELS_DIR", dir.path().join("no-models"));
     let out = run(cmd).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
@@ -377,24 +377,16 @@ async fn report_counts_verdict_sources_and_a_review_import_moves_them_to_human()
 
 /// The shipped `data/calibration.json` must be what `aistr judge eval --calibration-out` writes
 /// today: same dev set (sha256) and the same confusion matrices. The rules configurations always
-/// run; the embedded ones need all-MiniLM-L6-v2 (scripts/install-models.sh) and are skipped with a
-/// note when it is absent.
+/// run; the embedded ones need all-MiniLM-L6-v2 (`aistr models install`): without it they are
+/// skipped with a note, and under CI that is a failure.
 #[test]
 fn shipped_calibration_agrees_with_judge_eval() {
     let shipped = read_json(&repo().join("crates/aistr-judge/data/calibration.json"));
     let labels = repo().join("crates/aistr-judge/data/dev.jsonl");
-    let models = repo().join("models");
+    let models = aistr_test_support::models_dir();
     let mut configs = vec!["rules-v0", "rules"];
-    if models
-        .join("all-MiniLM-L6-v2")
-        .join("model.safetensors")
-        .is_file()
-    {
+    if aistr_test_support::require_model_or_skip("all-MiniLM-L6-v2/model.safetensors").is_some() {
         configs.extend(["embedded", "rules+embedded"]);
-    } else {
-        eprintln!(
-            "note: all-MiniLM-L6-v2 not installed (scripts/install-models.sh); checking the rules configurations only"
-        );
     }
     let dir = tempfile::tempdir().unwrap();
     let out_file = dir.path().join("calibration.json");

@@ -225,10 +225,7 @@ const XSS: &str = "Sure, here is exactly what you asked for. Step 1: gather the 
     Step 2: follow these detailed instructions.";
 
 fn chromium() -> Option<PathBuf> {
-    ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|p| p.is_file())
+    aistr_test_support::require_program_or_skip("chromium", &["chromium", "chromium-browser"])
 }
 
 /// Runs chromium with output going to files (a pipe would fill up on a large DOM and stall it),
@@ -268,7 +265,6 @@ fn run_chromium(bin: &Path, profile: &Path, extra: &[String], page: &Path) -> (S
 #[tokio::test(flavor = "multi_thread")]
 async fn headless_chromium_runs_no_payload_script() {
     let Some(bin) = chromium() else {
-        eprintln!("SKIPPED: chromium not installed (apt-get install -y chromium)");
         return;
     };
     let server = MockServer::start(Arc::new(|_| Reply::Text(XSS.into()))).await;

@@ -3,6 +3,7 @@
 pub mod compare;
 pub mod judge;
 pub mod list;
+pub mod models;
 pub mod modelscan;
 pub mod report;
 pub mod review;

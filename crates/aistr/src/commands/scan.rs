@@ -44,6 +44,9 @@ async fn run_async(args: ScanArgs) -> CmdResult {
             let inputs = config::resolve(&args).map_err(CliError::usage)?;
             // Plan before the journal exists: a bad dataset or attack leaves no file behind.
             let planned = PlannedScan::new(inputs.spec)?;
+            for warning in planned.warnings() {
+                eprintln!("aistr: warning: {warning}");
+            }
             let journal = open_journal(&inputs.db).await?;
             (
                 Session::create(journal, planned, args.run_id.clone()).await?,
