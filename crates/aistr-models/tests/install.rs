@@ -17,9 +17,12 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
+/// Wheels the index serves: (file name, bytes).
+type Wheels = Vec<(String, Vec<u8>)>;
+
 #[derive(Clone, Default)]
 struct Index {
-    wheels: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    wheels: Arc<Mutex<Wheels>>,
     downloads: Arc<Mutex<Vec<String>>>,
 }
 
@@ -76,7 +79,7 @@ fn sha(bytes: &[u8]) -> String {
 }
 
 /// Two wheels (a GGUF one and a data one) and the manifest that pins them.
-fn fixture(tmp: &Path) -> (Vec<(String, Vec<u8>)>, Manifest) {
+fn fixture(tmp: &Path) -> (Wheels, Manifest) {
     let gguf_path = tmp.join("tiny.q4_1.gguf");
     write_tiny_llama_gguf(&gguf_path, TinyModel::SaysHi, true).unwrap();
     let gguf = std::fs::read(&gguf_path).unwrap();
