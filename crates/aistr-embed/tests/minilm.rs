@@ -7,7 +7,7 @@ use aistr_embed::{Embedder, ModelFiles, cosine, default_minilm_dir};
 #[test]
 fn minilm_reproduces_sbert_similarity() {
     let dir = default_minilm_dir();
-    let Some(_) = aistr_test_support::require_or_skip(
+    let Some(_) = aistr_test_require::require_or_skip(
         "all-MiniLM-L6-v2 (model.safetensors)",
         ModelFiles::in_dir(&dir).weights,
     ) else {

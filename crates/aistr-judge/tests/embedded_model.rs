@@ -6,7 +6,7 @@ use aistr_judge::{JudgeInput, Resources, build};
 
 fn resources() -> Option<Resources> {
     let weights = aistr_embed::default_minilm_dir().join("model.safetensors");
-    aistr_test_support::require_or_skip("all-MiniLM-L6-v2", weights)?;
+    aistr_test_require::require_or_skip("all-MiniLM-L6-v2", weights)?;
     let r = Resources::offline();
     assert!(
         r.embedder_available(),

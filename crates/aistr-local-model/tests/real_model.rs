@@ -7,7 +7,7 @@ use aistr_local_model::{LocalModel, Message, default_model_path};
 
 /// The installed model, where the product looks for it (`AISTR_LOCAL_MODEL`, else the models dir).
 fn load() -> Option<LocalModel> {
-    aistr_test_support::require_or_skip("the SmolLM2-135M-Instruct GGUF", default_model_path())
+    aistr_test_require::require_or_skip("the SmolLM2-135M-Instruct GGUF", default_model_path())
         .map(|p| LocalModel::load(&p).expect("load installed model"))
 }
 

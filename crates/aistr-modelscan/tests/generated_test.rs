@@ -76,7 +76,7 @@ fn generated_fixtures() {
 fn zip_with(name: &str, data: &[u8], deflate: bool) -> Vec<u8> {
     // A minimal single-entry zip writer (local header, data, central directory, end record).
     let (method, body) = if deflate {
-        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
         e.write_all(data).unwrap();
         (8u16, e.finish().unwrap())
     } else {
@@ -129,7 +129,8 @@ fn zip_bomb_is_inconclusive_quickly() {
     payload.extend_from_slice(&zeros);
     let bomb = zip_with("data.pkl", &payload, true);
     drop(zeros);
-    assert!(bomb.len() < 1 << 20);
+    // The precondition, whichever deflate backend feature unification picks: above the 200:1 cap.
+    assert!(bomb.len() < (64 << 20) / 400, "{} compressed bytes", bomb.len());
     let t = Instant::now();
     let r = scan_bytes("bomb.zip", &bomb, &Limits::default());
     assert!(t.elapsed() < Duration::from_secs(10));
@@ -225,7 +226,7 @@ fn real_benign_models_scan_clean() {
         "all-MiniLM-L6-v2/model.safetensors",
         "SmolLM2-135M-Instruct.Q4_1.gguf",
     ] {
-        let Some(p) = aistr_test_support::require_model_or_skip(rel) else {
+        let Some(p) = aistr_test_require::require_model_or_skip(rel) else {
             continue;
         };
         let t = Instant::now();

@@ -384,7 +384,7 @@ fn sarif_validates_against_the_official_schema() {
 /// absent, a failure under CI.
 #[test]
 fn junit_validates_against_the_jenkins_xunit_schema() {
-    let Some(xmllint) = aistr_test_support::require_program_or_skip("xmllint (libxml2-utils)", &["xmllint"])
+    let Some(xmllint) = aistr_test_require::require_program_or_skip("xmllint (libxml2-utils)", &["xmllint"])
     else {
         return;
     };

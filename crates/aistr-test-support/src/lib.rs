@@ -3,12 +3,11 @@
 //! including the failures real servers produce: 429 with `Retry-After`, 500s, stalls, malformed JSON
 //! and streams cut mid-answer.
 //!
-//! [`require`] holds the one rule for tests that need something outside the repository (models,
+//! [`require`] (re-exported from `aistr-test-require`) holds the one rule for tests that need something outside the repository (models,
 //! chromium, xmllint): skipped with a note on a developer's machine, a failure under CI.
 
-pub mod require;
-
-pub use require::{
+pub use aistr_test_require as require;
+pub use aistr_test_require::{
     find_program, models_dir, require_model_or_skip, require_or_skip, require_program_or_skip, under_ci,
 };
 

@@ -7,7 +7,7 @@
 //! - the allowed edges form no cycle;
 //! - a crate marked `io-free` reaches none of the forbidden IO crates (`tokio`, `reqwest`, `sqlx`)
 //!   through any dependency, dev-dependencies included (what `cargo tree -p CRATE` shows);
-//! - `test-only` crates are only ever dev-dependencies;
+//! - `test-only` crates are only ever dev-dependencies (or dependencies of other test-only crates);
 //! - only `cli` crates depend on clap.
 //!
 //! Rule syntax, one crate a line: `crate: dep, dep [io-free] [cli] [test-only]` (`-` for no
@@ -205,7 +205,13 @@ pub fn check(rules: &BTreeMap<String, Rule>, graph: &Graph) -> Vec<Violation> {
                     "{name} depends on {dep}, which ARCHITECTURE.md does not allow"
                 ));
             }
-            if internal && *kind != DepKind::Dev && rules.get(dep).is_some_and(|r| r.test_only) {
+            // A test-only crate may build on another one (the loopback server re-exports the
+            // skip-or-fail rule); everyone else takes them as dev-dependencies only.
+            if internal
+                && *kind != DepKind::Dev
+                && !rule.test_only
+                && rules.get(dep).is_some_and(|r| r.test_only)
+            {
                 v(format!(
                     "{name} depends on {dep} outside dev-dependencies; it is test-only"
                 ));
@@ -430,5 +436,41 @@ mod tests {
         let cyclic = parse_rules("<!-- deps:begin -->\na: b\nb: a\n<!-- deps:end -->").unwrap();
         assert!(find_cycle(&cyclic).is_some());
         assert!(find_cycle(&parse_rules(RULES).unwrap()).is_none());
+    }
+
+    /// The IO-free crates' way to the skip-or-fail rule: a std-only test crate they take as a
+    /// dev-dependency, which the loopback-server crate builds on.
+    #[test]
+    fn an_io_free_test_crate_serves_io_free_crates_and_other_test_crates() {
+        let rules = parse_rules(
+            "<!-- deps:begin -->\ncore: - [io-free]\nreport: core [io-free]\nreq: core [io-free] [test-only]\n\
+             support: req [test-only]\n<!-- deps:end -->",
+        )
+        .unwrap();
+        let pkgs: &[(&str, &[(&str, &str)])] = &[
+            ("core", &[]),
+            ("report", &[("core", "normal"), ("req", "dev")]),
+            ("req", &[("core", "normal")]),
+            ("support", &[("req", "normal"), ("tokio", "normal")]),
+            ("tokio", &[]),
+        ];
+        let graph = Graph::from_metadata(&metadata(pkgs, &["tokio"])).unwrap();
+        let names = |g: &Graph| check(&rules, g).into_iter().map(|v| v.0).collect::<Vec<_>>();
+        assert_eq!(names(&graph), Vec::<String>::new());
+        // Through the server crate instead, the report's tree would reach tokio.
+        let pkgs: &[(&str, &[(&str, &str)])] = &[
+            ("core", &[]),
+            ("report", &[("core", "normal"), ("support", "dev")]),
+            ("req", &[("core", "normal")]),
+            ("support", &[("req", "normal"), ("tokio", "normal")]),
+            ("tokio", &[]),
+        ];
+        let graph = Graph::from_metadata(&metadata(pkgs, &["tokio"])).unwrap();
+        let v = names(&graph);
+        assert!(
+            v.iter()
+                .any(|m| m.contains("report must stay IO-free but reaches tokio")),
+            "{v:?}"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! `aistr models install`: the offline models, fetched and prepared by the same binary that scans
 //! (the work is in `aistr-models`; this is flags and printing).
 
-use crate::cli::CmdResult;
 use crate::exit;
+use crate::exit::CmdResult;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::Write;

@@ -2,6 +2,10 @@
 //! where a developer may not have it, the test is skipped with a note; under CI (`CI` set), where
 //! `.ci/run` installs everything, a missing dependency is a failure, so a broken install step can
 //! never go green by skipping.
+//!
+//! A crate of its own (std and `aistr-core` only) because the IO-free crates use it as a
+//! dev-dependency, and their dependency trees must stay free of tokio; `aistr-test-support`
+//! re-exports it for everyone else.
 
 use std::path::{Path, PathBuf};
 
@@ -106,12 +110,7 @@ mod tests {
         let exe = std::env::current_exe().expect("test binary");
         for (ci, must_fail) in [("true", true), ("", false)] {
             let out = std::process::Command::new(&exe)
-                .args([
-                    "--exact",
-                    "require::tests::probe_missing",
-                    "--ignored",
-                    "--nocapture",
-                ])
+                .args(["--exact", "tests::probe_missing", "--ignored", "--nocapture"])
                 .env("CI", ci)
                 .output()
                 .expect("run the probe");
