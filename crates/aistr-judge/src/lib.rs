@@ -43,6 +43,7 @@ pub mod calibration;
 pub mod eval;
 pub mod evaluate;
 pub mod head;
+pub mod learned;
 pub mod llm;
 pub mod pipeline;
 mod refusal;
@@ -51,7 +52,7 @@ pub mod stage;
 pub mod stages;
 mod text;
 
-pub use llm::{LlmBackend, LlmStage};
+pub use llm::{LlmBackend, LlmStage, Rubric};
 pub use pipeline::{DEFAULT_JUDGE, JudgeSpec, PipelineJudge, Resources, build};
 pub use refusal::{RefusalKind, RefusalMatch, classify_refusal, find_refusal};
 pub use rules::RulesJudge;
@@ -89,6 +90,11 @@ pub trait Judge: Send + Sync {
     fn id(&self) -> &str;
     /// Judges one answer with the local (sync) stages.
     fn judge(&self, input: &JudgeInput<'_>) -> Verdict;
+    /// Judges several answers with the local stages (configurations with a batched model override
+    /// it; the default judges them one by one). Same verdicts as [`Judge::judge`], in input order.
+    fn judge_batch(&self, inputs: &[JudgeInput<'_>]) -> Vec<Verdict> {
+        inputs.iter().map(|i| self.judge(i)).collect()
+    }
     /// The LLM-judge stage, when this configuration has one (see [`judge_full`]).
     fn llm(&self) -> Option<&LlmStage> {
         None
@@ -117,7 +123,7 @@ pub async fn judge_full(judge: &dyn Judge, input: &JudgeInput<'_>) -> Verdict {
         return local;
     }
     let outcome = llm.run(input).await;
-    pipeline::apply_llm(local, outcome, input.harmful())
+    pipeline::apply_llm(local, outcome, input.harmful(), llm.rubric.harm_only())
 }
 
 /// Why a judge configuration could not be built.

@@ -3,6 +3,7 @@
 
 mod gates;
 mod harm;
+pub(crate) mod learned_stage;
 mod refusal_stage;
 
 #[cfg(feature = "embedded")]
@@ -12,6 +13,13 @@ pub(crate) mod jailguard;
 
 pub use gates::{CanaryStage, IntegrityStage};
 pub use harm::{HarmStage, Substance, substance};
+pub use learned_stage::{Assessment, LearnedStage};
+
+/// The committed learned-judge weight file's bytes.
+#[must_use]
+pub fn learned_stage_weights() -> &'static [u8] {
+    learned_stage::DEFAULT_WEIGHTS
+}
 pub use refusal_stage::RefusalStage;
 
 use crate::stage::{StageInfo, StageKind};
@@ -46,6 +54,18 @@ pub const EMBEDDED: StageInfo = StageInfo {
     kind: StageKind::Model,
     summary: "all-MiniLM-L6-v2 embeddings of request and answer, logistic head over risky/declined/safe",
 };
+/// `learned-v1`.
+pub const LEARNED: StageInfo = StageInfo {
+    id: "learned-v1",
+    kind: StageKind::Model,
+    summary: "hashed n-gram harm/refusal models and the rules' measurements, stacked by logistic regressions fitted on human labels",
+};
+/// `refusal-learned-v1`.
+pub const LEARNED_REFUSAL: StageInfo = StageInfo {
+    id: "refusal-learned-v1",
+    kind: StageKind::Model,
+    summary: "whether the answer refuses (fully or partly), from the learned stacker; measured apart from harm",
+};
 /// `jailguard-v1`.
 pub const JAILGUARD: StageInfo = StageInfo {
     id: "jailguard-v1",
@@ -60,4 +80,14 @@ pub const LLM: StageInfo = StageInfo {
 };
 
 /// Every stage aistr knows, in pipeline order.
-pub const REGISTRY: &[StageInfo] = &[INTEGRITY, CANARY, REFUSAL, HARM, EMBEDDED, JAILGUARD, LLM];
+pub const REGISTRY: &[StageInfo] = &[
+    INTEGRITY,
+    CANARY,
+    REFUSAL,
+    HARM,
+    LEARNED,
+    LEARNED_REFUSAL,
+    EMBEDDED,
+    JAILGUARD,
+    LLM,
+];
