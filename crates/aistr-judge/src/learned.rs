@@ -80,7 +80,9 @@ pub fn tokens(text: &str) -> Vec<String> {
         } else if c.is_alphanumeric() || (c == '\'' && !cur.is_empty()) {
             if newlines > 0 {
                 flush(&mut cur, &mut out);
-                out.push("¶".into());
+                if out.last().is_some_and(|t| t != "¶") {
+                    out.push("¶".into());
+                }
                 newlines = 0;
             }
             cur.extend(c.to_lowercase());

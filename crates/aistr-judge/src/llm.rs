@@ -166,9 +166,7 @@ pub fn parse_word(answer: &str, positive: &str, negative: &str) -> Result<LlmJud
     let first = answer.trim().lines().next().unwrap_or_default();
     let word = first
         .trim()
-        .trim_matches(|c: char| c == '"' || c == '\'' || c == '*' || c == '`')
-        .trim_end_matches('.')
-        .trim()
+        .trim_matches(|c: char| matches!(c, '"' | '\'' | '*' | '`' | '.' | ' '))
         .to_lowercase();
     let label = if word == positive {
         Label::Risky

@@ -72,6 +72,8 @@ fn registry_contract() {
             "canary-v1",
             "refusal-v1",
             "harm-context-v1",
+            "learned-v1",
+            "refusal-learned-v1",
             "embedded-head-v1",
             "jailguard-v1",
             "llm-rubric-v1"
@@ -124,7 +126,18 @@ fn configuration_names() {
     );
     let missing = Resources::offline().with_minilm_dir(Some("/nonexistent/minilm".into()));
     assert!(build("embedded", &missing).is_err());
-    assert_eq!(missing.default_judge_name(), "rules");
+    // The default (learned) needs no download: its weights are compiled in.
+    assert_eq!(missing.default_judge_name(), "learned");
+    assert_eq!(build("learned", &missing).unwrap().id(), "learned-v1");
+    assert!(
+        JudgeSpec::parse("rules+learned").is_err(),
+        "learned already stacks the rules' measurements"
+    );
+    let bad = Resources::offline().with_learned_weights(Some("/nonexistent/w.bin".into()));
+    assert!(
+        build("learned", &bad).is_err(),
+        "named weights that do not exist are an error"
+    );
 }
 
 #[test]
