@@ -15,7 +15,8 @@
 use aistr_judge::classify_refusal;
 use aistr_judge::learned::{
     BaseScores, LearnedWeights, LinearModel, LinearOptions, Logistic, STACK_INPUTS, Sparse, Stacker,
-    WEIGHTS_FORMAT, WeightsHeader, ngram_features, rule_measurements, train_linear, train_logistic,
+    WEIGHTS_FORMAT, WeightsHeader, ngram_features, rule_measurements, train_linear, train_linear_soft,
+    train_logistic,
 };
 use aistr_judge::stages::Substance;
 use sha2::{Digest, Sha256};
@@ -44,6 +45,8 @@ struct Row {
     harm: bool,
     refusal: Option<bool>,
     human: Option<(bool, bool)>,
+    /// The upstream labeller's label (`risky`, `declined`, `safe`).
+    upstream: String,
     x: Sparse,
     rules: (bool, bool, Substance),
 }
@@ -97,6 +100,7 @@ fn load(path: &PathBuf) -> Res<(Vec<Row>, String)> {
             harm: human.map_or(str_of(&v, "harm") == "risky", |h| h.0),
             refusal: human.map(|h| h.1).or(weak),
             human,
+            upstream: str_of(&v, "upstream_label").to_owned(),
             x: ngram_features(request, response),
             rules,
         });
@@ -109,10 +113,51 @@ fn fold_of(group: &str) -> u64 {
     u64::from_le_bytes([d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]]) % FOLDS
 }
 
-fn train_bases(rows: &[&Row]) -> (LinearModel, LinearModel) {
+/// How the harm base model's targets are made.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HarmTargets {
+    /// Human labels where present, else the upstream label as 0/1.
+    Upstream,
+    /// Human labels where present, else the rate at which the training rows' humans agreed with
+    /// that source's upstream label (Laplace-smoothed): upstream "risky" in gptfuzz is ~35% risky by
+    /// the human rubric, so it becomes a soft target, not a fact.
+    Soft,
+}
+
+/// Per (source, upstream label): P(human risky), from the human-labelled rows among `rows`.
+fn upstream_rates(rows: &[&Row]) -> BTreeMap<(String, String), f32> {
+    let mut counts: BTreeMap<(String, String), (u32, u32)> = BTreeMap::new();
+    for r in rows {
+        if let Some((h, _)) = r.human {
+            let c = counts.entry((r.source.clone(), r.upstream.clone())).or_default();
+            c.0 += u32::from(h);
+            c.1 += 1;
+        }
+    }
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    counts
+        .into_iter()
+        .map(|(k, (risky, n))| (k, (risky as f32 + 1.0) / (n as f32 + 2.0)))
+        .collect()
+}
+
+fn harm_target(r: &Row, rates: &BTreeMap<(String, String), f32>, mode: HarmTargets) -> f32 {
+    match (r.human, mode) {
+        (Some((h, _)), _) => f32::from(u8::from(h)),
+        (None, HarmTargets::Soft) => rates
+            .get(&(r.source.clone(), r.upstream.clone()))
+            .copied()
+            .unwrap_or(f32::from(u8::from(r.harm))),
+        (None, HarmTargets::Upstream) => f32::from(u8::from(r.harm)),
+    }
+}
+
+fn train_bases(rows: &[&Row], mode: HarmTargets) -> (LinearModel, LinearModel) {
     let opts = LinearOptions::default();
-    let (hx, hy): (Vec<&Sparse>, Vec<bool>) = rows.iter().map(|r| (&r.x, r.harm)).unzip();
-    let harm = train_linear(&hx, &hy, opts);
+    let rates = upstream_rates(rows);
+    let hx: Vec<&Sparse> = rows.iter().map(|r| &r.x).collect();
+    let hy: Vec<f32> = rows.iter().map(|r| harm_target(r, &rates, mode)).collect();
+    let harm = train_linear_soft(&hx, &hy, opts);
     let (rx, ry): (Vec<&Sparse>, Vec<bool>) =
         rows.iter().filter_map(|r| r.refusal.map(|y| (&r.x, y))).unzip();
     let refusal = train_linear(&rx, &ry, opts);
@@ -143,6 +188,11 @@ fn main() -> Res<()> {
             .cloned()
     };
     let holdout = flag("--holdout");
+    let mode = match flag("--harm-targets").as_deref() {
+        Some("soft") => HarmTargets::Soft,
+        None | Some("upstream") => HarmTargets::Upstream,
+        Some(o) => return Err(format!("--harm-targets {o}: expected soft or upstream").into()),
+    };
     let corpus = flag("--corpus").map_or_else(
         || {
             PathBuf::from(
@@ -185,7 +235,7 @@ fn main() -> Res<()> {
     let mut sx: Vec<Vec<f32>> = vec![Vec::new(); stack_rows.len()];
     for f in 0..FOLDS {
         let fold_train: Vec<&Row> = train.iter().copied().filter(|r| fold_of(&r.group) != f).collect();
-        let (h, rf) = train_bases(&fold_train);
+        let (h, rf) = train_bases(&fold_train, mode);
         for (k, (r, _)) in stack_rows.iter().enumerate() {
             if fold_of(&r.group) == f {
                 sx[k] = scores(&h, &rf, r).stack_inputs().to_vec();
@@ -222,7 +272,7 @@ fn main() -> Res<()> {
             .collect();
         eprintln!("  {name}: bias {:+.2} {}", m.bias, w.join(" "));
     }
-    let (harm, refusal) = train_bases(&train);
+    let (harm, refusal) = train_bases(&train, mode);
     let per_source: BTreeMap<String, usize> = train.iter().fold(BTreeMap::new(), |mut m, r| {
         *m.entry(r.source.clone()).or_default() += 1;
         m
@@ -241,6 +291,8 @@ fn main() -> Res<()> {
                 "corpus_sha256": digest,
                 "requests_sha256": hex::encode(Sha256::digest(std::fs::read(crate_dir().join("data/corpus/requests.sha256"))?)),
                 "holdout": holdout.clone().unwrap_or_else(|| "none".into()),
+                "harm_targets": if mode == HarmTargets::Soft { "soft" } else { "upstream" },
+                "upstream_rates": upstream_rates(&train).into_iter().map(|((s, u), p)| (format!("{s}/{u}"), p)).collect::<BTreeMap<_, _>>(),
                 "train_rows_per_source": per_source,
                 "stacker_rows": stack_rows.len(),
                 "command": format!("cargo run --release -p aistr-judge --example train_judge{}",

@@ -236,17 +236,25 @@ fn sigmoid(z: f32) -> f32 {
 /// Fits a logistic model by AdaGrad SGD with class-balanced weights. Deterministic.
 #[must_use]
 pub fn train_linear(xs: &[&Sparse], ys: &[bool], opts: LinearOptions) -> LinearModel {
+    let soft: Vec<f32> = ys.iter().map(|&y| if y { 1.0 } else { 0.0 }).collect();
+    train_linear_soft(xs, &soft, opts)
+}
+
+/// [`train_linear`] with soft targets in `0..=1` (e.g. the probability that a row an upstream
+/// labeller called harmful is harmful by the human rubric). Classes are balanced by the targets'
+/// mass. Deterministic.
+#[must_use]
+pub fn train_linear_soft(xs: &[&Sparse], ys: &[f32], opts: LinearOptions) -> LinearModel {
     let mut w = vec![0.0f32; BUCKETS];
     let mut g2 = vec![1e-6f32; BUCKETS];
     let (mut b, mut gb) = (0.0f32, 1e-6f32);
-    let pos = ys.iter().filter(|&&y| y).count().max(1);
-    let neg = (ys.len() - ys.iter().filter(|&&y| y).count()).max(1);
+    let n = xs.len().min(ys.len());
+    let pos: f32 = ys[..n].iter().map(|y| y.clamp(0.0, 1.0)).sum::<f32>().max(1.0);
     #[expect(clippy::cast_precision_loss, reason = "row counts are small")]
-    let (wp, wn) = (
-        ys.len() as f32 / (2.0 * pos as f32),
-        ys.len() as f32 / (2.0 * neg as f32),
-    );
-    let mut order: Vec<usize> = (0..xs.len().min(ys.len())).collect();
+    let total = n as f32;
+    let neg = (total - pos).max(1.0);
+    let (wp, wn) = (total / (2.0 * pos), total / (2.0 * neg));
+    let mut order: Vec<usize> = (0..n).collect();
     let mut rng = SplitMix(opts.seed);
     for _ in 0..opts.epochs {
         for i in (1..order.len()).rev() {
@@ -255,8 +263,10 @@ pub fn train_linear(xs: &[&Sparse], ys: &[bool], opts: LinearOptions) -> LinearM
         for &k in &order {
             let x = xs[k];
             let z = b + x.iter().map(|&(i, v)| w[i as usize] * v).sum::<f32>();
-            let y = ys[k];
-            let err = (sigmoid(z) - if y { 1.0 } else { 0.0 }) * if y { wp } else { wn };
+            let y = ys[k].clamp(0.0, 1.0);
+            // Gradient of the class-weighted cross-entropy with target y.
+            let p = sigmoid(z);
+            let err = wp * y * (p - 1.0) + wn * (1.0 - y) * p;
             for &(i, v) in x {
                 let i = i as usize;
                 let g = err * v + opts.l2 * w[i];
