@@ -125,10 +125,20 @@ pub fn find_refusal(text: &str) -> Option<RefusalMatch> {
 /// such as "Great question." or a restatement of the request).
 pub const REFUSAL_WINDOW_CHARS: usize = 160;
 
+/// Characters after [`REFUSAL_WINDOW_CHARS`] a refusal phrase may extend over (longer than any
+/// pattern's match), so the stance search reads only the opening of a long answer.
+const STANCE_MATCH_SLACK_CHARS: usize = 400;
+
 /// Classifies the answer's refusal stance.
 #[must_use]
 pub fn classify_refusal(text: &str) -> RefusalKind {
-    let Some(m) = find_refusal(text) else {
+    // Only a phrase starting in the first REFUSAL_WINDOW_CHARS is the stance: search the opening
+    // (the same earliest match, at a fraction of the cost on long answers).
+    let opening = text
+        .char_indices()
+        .nth(REFUSAL_WINDOW_CHARS + STANCE_MATCH_SLACK_CHARS)
+        .map_or(text, |(i, _)| &text[..i]);
+    let Some(m) = find_refusal(opening) else {
         return RefusalKind::None;
     };
     if text[..m.offset].chars().count() > REFUSAL_WINDOW_CHARS {
