@@ -280,6 +280,8 @@ def write_heldout(out, rows, a, load_jsonl):
     for name, src in (("gptfuzz-human", "gptfuzz"), ("jbb-artifacts-human", "jbb-artifacts")):
         files[name] = [eval_row(r, aistr_label(r["human"]["harm"], r["human"]["refusal"]), r["human"]["refusal"],
                                 r["human"]["harm"]) for r in rows if r["source"] == src and "human" in r]
+    # The question-disjoint split alone (for models trained with --holdout gptfuzz-evaluate).
+    files["gptfuzz-evaluate-human"] = [r for r in files["gptfuzz-human"] if ":evaluate:" in r["id"]]
     # batch2: SmolLM2 answers, human-labelled; never trained on.
     b2 = os.path.join(a.labels, "batch2.jsonl")
     if os.path.exists(b2):
