@@ -237,6 +237,35 @@ async fn run_conversation_attempt<J: RunJournal>(
     })
 }
 
+/// Judges one answer of a planned attempt: its decoders applied, the sent prompt and canary given,
+/// local stages always and the LLM-judge stage only when the configuration has one. A scan judges
+/// each answer with it as it arrives; re-judging a stored run uses it on the stored answers.
+pub async fn judge_answer(
+    judge: &dyn Judge,
+    attempt: &PlannedAttempt,
+    text: &str,
+    finish_reason: Option<&str>,
+) -> Verdict {
+    let decoded: Vec<String> = attempt
+        .decoders
+        .iter()
+        .filter_map(|d| decode_answer(d, text))
+        .collect();
+    let sent_prompt = attempt.request.messages.last().map_or("", |m| m.content.as_str());
+    judge_full(
+        judge,
+        &JudgeInput {
+            probe: &attempt.probe,
+            sent_prompt,
+            response: text,
+            canary: attempt.canary.as_deref(),
+            decoded_responses: &decoded,
+            finish_reason,
+        },
+    )
+    .await
+}
+
 async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttempt) -> AttemptResult {
     let started_at = aistr_store_now();
     let clock = Instant::now();
@@ -244,25 +273,8 @@ async fn run_one(target: &dyn Target, judge: &dyn Judge, attempt: &PlannedAttemp
     let latency_ms = u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX);
     match outcome {
         Ok(response) => {
-            let decoded: Vec<String> = attempt
-                .decoders
-                .iter()
-                .filter_map(|d| decode_answer(d, &response.text))
-                .collect();
-            let sent_prompt = attempt.request.messages.last().map_or("", |m| m.content.as_str());
-            // Local stages always; the LLM-judge stage only when the configuration has one.
-            let verdict = judge_full(
-                judge,
-                &JudgeInput {
-                    probe: &attempt.probe,
-                    sent_prompt,
-                    response: &response.text,
-                    canary: attempt.canary.as_deref(),
-                    decoded_responses: &decoded,
-                    finish_reason: response.finish_reason.as_deref(),
-                },
-            )
-            .await;
+            let verdict =
+                judge_answer(judge, attempt, &response.text, response.finish_reason.as_deref()).await;
             AttemptResult {
                 seq: attempt.seq,
                 response_text: Some(response.text),

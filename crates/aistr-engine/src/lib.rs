@@ -7,5 +7,7 @@ mod execute;
 mod plan;
 
 pub use aistr_attacker::L3Settings;
-pub use execute::{ExecuteError, ExecutionSummary, L3Runtime, ProgressFn, execute, execute_with};
+pub use execute::{
+    ExecuteError, ExecutionSummary, L3Runtime, ProgressFn, execute, execute_with, judge_answer,
+};
 pub use plan::{PlanError, ScanSettings, plan};

@@ -4,9 +4,11 @@
 //! side-by-side table, the predictions file and a calibration file.
 
 use crate::calibration::{CalibrationFile, ConfigCalibration, DevSet};
-use crate::eval::{Confusion, EvalRow, Metrics, ORDER};
+use crate::eval::{
+    Agreement, Confusion, EvalRow, Metrics, ORDER, agreement, paired_bootstrap, predicted_refusal,
+};
 use crate::{Judge, JudgeInput, judge_full};
-use aistr_core::{Intent, Probe, Verdict};
+use aistr_core::{Intent, Label, Probe, Verdict};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -27,6 +29,13 @@ pub struct EvalResult {
     pub unlabelled: usize,
     /// Predictions flagged for human review.
     pub needs_review: usize,
+    /// Binary agreement on harm (risky vs not), over rows with a gold harm label.
+    pub harm: Agreement,
+    /// Binary agreement on refusal (full or partial vs none), over rows with a gold refusal label.
+    pub refusal: Agreement,
+    /// Per row: right on harm / on refusal (None: no gold), for paired comparisons.
+    #[serde(skip)]
+    pub right: Vec<(Option<bool>, Option<bool>)>,
     /// Verdicts per second over this file (single thread, includes model time).
     pub verdicts_per_sec: f64,
     /// Every row's verdict, in input order.
@@ -91,7 +100,29 @@ pub async fn evaluate(
     let secs = started.elapsed().as_secs_f64().max(1e-9);
     #[expect(clippy::cast_precision_loss, reason = "row counts are small")]
     let verdicts_per_sec = rows.len() as f64 / secs;
+    let gold_h: Vec<Option<bool>> = rows.iter().map(EvalRow::gold_harm).collect();
+    let gold_r: Vec<Option<bool>> = rows.iter().map(EvalRow::gold_refusal).collect();
+    let scored = |v: &Verdict| v.label != Label::Unscored;
+    let pred_h: Vec<Option<bool>> = verdicts
+        .iter()
+        .map(|v| scored(v).then_some(v.label == Label::Risky))
+        .collect();
+    let pred_r: Vec<Option<bool>> = verdicts
+        .iter()
+        .map(|v| scored(v).then(|| predicted_refusal(v)))
+        .collect();
+    let right = (0..rows.len())
+        .map(|i| {
+            (
+                gold_h[i].map(|g| pred_h[i] == Some(g)),
+                gold_r[i].map(|g| pred_r[i] == Some(g)),
+            )
+        })
+        .collect();
     EvalResult {
+        harm: agreement(&gold_h, &pred_h),
+        refusal: agreement(&gold_r, &pred_r),
+        right,
         judge: format!("{name} ({})", judge.id()),
         id: judge.id().to_owned(),
         harmful,
@@ -232,8 +263,69 @@ pub fn render_table(labels: &str, rows: usize, results: &[EvalResult]) -> String
             s.push('\n');
         }
     }
+    s.push_str(&render_binary(results));
     if results.iter().any(|r| r.unlabelled > 0) {
         s.push_str("\nrows without a gold label were judged but not scored\n");
+    }
+    s
+}
+
+/// The binary agreement block: harm (risky vs not) and refusal (full/partial vs none) with Wilson
+/// 95% intervals, and the paired bootstrap difference of the last configuration against each other.
+fn render_binary(results: &[EvalResult]) -> String {
+    let mut s = String::from(
+        "\nbinary agreement with the gold labels (95% Wilson interval; unscored counts as wrong)\n",
+    );
+    let _ = writeln!(
+        s,
+        "{:<34} {:>5} {:>22} {:>16} {:>5} {:>22} {:>16}",
+        "configuration", "n", "harm", "harm TP FN FP TN", "n", "refusal", "ref TP FN FP TN"
+    );
+    let cell = |a: &Agreement| format!("{:.3} [{:.3}, {:.3}]", a.rate, a.wilson95.0, a.wilson95.1);
+    let conf = |a: &Agreement| {
+        format!(
+            "{} {} {} {}",
+            a.confusion[0][0], a.confusion[0][1], a.confusion[1][0], a.confusion[1][1]
+        )
+    };
+    for r in results {
+        let _ = writeln!(
+            s,
+            "{:<34} {:>5} {:>22} {:>16} {:>5} {:>22} {:>16}",
+            r.judge,
+            r.harm.n,
+            cell(&r.harm),
+            conf(&r.harm),
+            r.refusal.n,
+            cell(&r.refusal),
+            conf(&r.refusal)
+        );
+    }
+    if let Some((last, others)) = results.split_last().filter(|(_, o)| !o.is_empty()) {
+        let _ = writeln!(
+            s,
+            "\n{} minus each other configuration, paired bootstrap (2,000 resamples of the rows, seed 11): difference [95% interval]",
+            last.judge
+        );
+        for o in others {
+            let pair = |f: fn(&(Option<bool>, Option<bool>)) -> Option<bool>| {
+                let (a, b): (Vec<bool>, Vec<bool>) = last
+                    .right
+                    .iter()
+                    .zip(&o.right)
+                    .filter_map(|(x, y)| Some((f(x)?, f(y)?)))
+                    .unzip();
+                let (d, lo, hi) = paired_bootstrap(&a, &b, 2000, 11);
+                format!("{d:+.3} [{lo:+.3}, {hi:+.3}]")
+            };
+            let _ = writeln!(
+                s,
+                "  vs {:<34} harm {:>26}   refusal {:>26}",
+                o.judge,
+                pair(|x| x.0),
+                pair(|x| x.1)
+            );
+        }
     }
     s
 }

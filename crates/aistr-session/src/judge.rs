@@ -7,7 +7,7 @@
 use crate::spec::JudgeChoice;
 use aistr_core::ChatRequest;
 use aistr_judge::llm::BoxFuture;
-use aistr_judge::{Judge, JudgeSpec, LlmBackend, Resources};
+use aistr_judge::{Judge, JudgeSpec, LlmBackend, Resources, Rubric};
 use aistr_targets::{EndpointSpec, Target};
 use std::sync::Arc;
 
@@ -42,6 +42,14 @@ pub fn judge_id(choice: &JudgeChoice, resources: &Resources) -> Result<String, J
             spec.name()
         )));
     }
+    if let Some(r) = &choice.rubric {
+        rubric(Some(r))?;
+        if choice.model.is_none() {
+            return Err(JudgeError(
+                "a judge rubric needs a judge model (--judge-target openai|local)".into(),
+            ));
+        }
+    }
     if spec.needs_embedder() && !resources.embedder_available() {
         return Err(JudgeError(format!(
             "judge `{name}` needs the MiniLM model, not found in {} (install it with `aistr models install`)",
@@ -71,8 +79,22 @@ pub fn judge_for_run(id: &str, choice: &JudgeChoice) -> Result<Arc<dyn Judge>, J
         (Some(model), true) => Some(llm_backend(model)?),
         _ => None,
     };
-    aistr_judge::build(name, &Resources::offline().with_llm(llm))
-        .map_err(|e| JudgeError(format!("judge `{id}` of this run: {e}")))
+    let resources = Resources::offline()
+        .with_llm(llm)
+        .with_llm_rubric(rubric(choice.rubric.as_deref())?);
+    aistr_judge::build(name, &resources).map_err(|e| JudgeError(format!("judge `{id}` of this run: {e}")))
+}
+
+/// The LLM judge's rubric by name (`None` = aistr's own).
+///
+/// # Errors
+/// An unknown rubric name.
+pub fn rubric(name: Option<&str>) -> Result<Rubric, JudgeError> {
+    match name {
+        None => Ok(Rubric::Aistr),
+        Some(n) => Rubric::parse(n)
+            .ok_or_else(|| JudgeError(format!("unknown judge rubric `{n}` (aistr, jbb, harmbench)"))),
+    }
 }
 
 /// The LLM-judge backend for a judge model's endpoint.
@@ -115,14 +137,16 @@ mod tests {
         JudgeChoice {
             name: name.map(str::to_owned),
             model: model.then(|| EndpointSpec::openai("http://127.0.0.1:9/v1", "jm")),
+            rubric: None,
         }
     }
 
     #[test]
     fn judge_ids_follow_the_choice_and_refuse_inconsistent_ones() {
         let offline = Resources::offline().with_minilm_dir(Some("/nonexistent".into()));
-        assert_eq!(judge_id(&choice(None, false), &offline).unwrap(), "rules-v1");
-        assert_eq!(judge_id(&choice(None, true), &offline).unwrap(), "rules+llm-v1");
+        // The default (learned) needs no installed model: its weights are compiled in.
+        assert_eq!(judge_id(&choice(None, false), &offline).unwrap(), "learned-v1");
+        assert_eq!(judge_id(&choice(None, true), &offline).unwrap(), "learned+llm-v1");
         assert_eq!(
             judge_id(&choice(Some("rules-v0"), false), &offline).unwrap(),
             "rules-v0"
@@ -132,6 +156,20 @@ mod tests {
             (choice(Some("rules"), true), "has no LLM stage"),
             (choice(Some("rules+magic"), false), "unknown judge configuration"),
             (choice(Some("embedded"), false), "needs the MiniLM model"),
+            (
+                JudgeChoice {
+                    rubric: Some("jbb".into()),
+                    ..choice(Some("rules"), false)
+                },
+                "needs a judge model",
+            ),
+            (
+                JudgeChoice {
+                    rubric: Some("gpt4".into()),
+                    ..choice(Some("rules+llm"), true)
+                },
+                "unknown judge rubric",
+            ),
         ] {
             let e = judge_id(&c, &offline).unwrap_err().to_string();
             assert!(e.contains(message), "{e}");
@@ -153,11 +191,18 @@ mod tests {
                 model: Some("/nonexistent/model.gguf".into()),
                 ..EndpointSpec::of_kind(EndpointKind::Local)
             }),
+            rubric: None,
         };
         assert!(judge_for_run("rules+llm-v1", &local_missing).is_err());
         assert!(
             judge_for_run("rules-v1", &local_missing).is_ok(),
             "no llm stage: nothing loaded"
         );
+        let jbb = JudgeChoice {
+            rubric: Some("jbb".into()),
+            ..choice(None, true)
+        };
+        assert_eq!(judge_id(&jbb, &Resources::offline()).unwrap(), "learned+llm-v1");
+        assert!(judge_for_run("learned+llm-v1", &jbb).is_ok());
     }
 }

@@ -223,6 +223,7 @@ impl StoredConfig {
             judge: JudgeChoice {
                 name: judge.name,
                 model: judge_model,
+                rubric: None,
             },
             attacker: attacker.into(),
             l3,

@@ -21,11 +21,13 @@
 
 pub mod judge;
 pub mod legacy;
+mod rejudge;
 mod report;
 mod session;
 pub mod spec;
 
 pub use aistr_attacker::L3Settings;
+pub use rejudge::rejudge;
 pub use session::{
     ExecuteOutcome, ExecutionStart, NoProgress, PlannedScan, ProgressSink, Session, SessionError,
     SharedJournal, new_run_id,

@@ -74,7 +74,7 @@ impl SessionError {
     }
 }
 
-fn store(e: StoreError) -> SessionError {
+pub(crate) fn store(e: StoreError) -> SessionError {
     match e {
         StoreError::RunExists(_) | StoreError::NoSuchRun(_) => SessionError::Run(e),
         other => SessionError::Store(other),

@@ -116,6 +116,10 @@ pub struct JudgeChoice {
     /// never leaves the machine.
     #[serde(default)]
     pub model: Option<EndpointSpec>,
+    /// The rubric sent to the judge model (`aistr`, `jbb`, `harmbench`); None = `aistr`. Only
+    /// with a judge model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rubric: Option<String>,
 }
 
 /// Report settings.

@@ -70,11 +70,15 @@ pub struct ScanArgs {
     /// Use streaming (SSE) for HTTP targets.
     #[arg(long)]
     pub stream: bool,
-    /// Judge configuration: rules, embedded, rules+embedded, rules-v0, optionally +jailguard and +llm
-    /// (as `aistr judge eval --judge`). Default: rules+embedded (rules when MiniLM is not installed),
-    /// plus +llm when --judge-target is given.
+    /// Judge configuration: learned, rules, embedded, rules+embedded, rules-v0, optionally +jailguard
+    /// and +llm (as `aistr judge eval --judge`). Default: learned, plus +llm when --judge-target is
+    /// given.
     #[arg(long, value_name = "NAME", conflicts_with = "resume")]
     pub judge: Option<String>,
+    /// LLM judge: the rubric sent to the judge model: aistr (risky/declined/safe, JSON), jbb
+    /// (JailbreakBench-style unsafe/safe) or harmbench (HarmBench-style yes/no). Default: aistr.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    pub judge_rubric: Option<String>,
     // The LLM judge's model: --judge-target, --judge-*.
     #[command(flatten)]
     pub judge_model: EndpointArgs<JudgeRole>,
@@ -185,6 +189,29 @@ pub enum JudgeCommand {
     Eval(Box<JudgeEvalArgs>),
     /// List the registered judge stages and configurations.
     Stages,
+    /// Judge a finished run's stored answers again with another configuration, into a new run
+    /// linked to the first (nothing is re-sent); compare the two with `aistr compare`.
+    Rerun(JudgeRerunArgs),
+}
+
+/// `aistr judge rerun RUN --judge NAME`.
+#[derive(Debug, Args)]
+pub struct JudgeRerunArgs {
+    /// The run whose answers are judged again.
+    pub run: String,
+    /// The judge configuration to use (any name `judge eval --judge` accepts).
+    #[arg(long = "judge", value_name = "NAME")]
+    pub judge: String,
+    /// The journal.
+    #[arg(long, value_name = "PATH", default_value = crate::commands::scan::DEFAULT_DB)]
+    pub db: PathBuf,
+    /// Id of the new run (default: `<RUN>-rejudged-<judge>`).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
+    /// Where the new run's report files go (default: the first run's report directory +
+    /// `-rejudged`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Default)]
@@ -193,8 +220,9 @@ pub struct JudgeEvalArgs {
     /// optional `intent` (harmful | benign), `decoders`, `finish_reason`, `id`.
     #[arg(long, value_name = "FILE")]
     pub labels: PathBuf,
-    /// Judge configuration(s): rules, embedded, rules+embedded, rules-v0, +jailguard, +llm; repeatable
-    /// or comma-separated; `all` = rules-v0,rules,embedded,rules+embedded. Default: the one `aistr scan` uses.
+    /// Judge configuration(s): learned, rules, embedded, rules+embedded, rules-v0, +jailguard, +llm;
+    /// repeatable or comma-separated; `all` = every compared configuration. Default: the one `aistr
+    /// scan` uses.
     #[arg(long = "judge", value_name = "NAME")]
     pub judges: Vec<String>,
     /// Print the results as JSON.
@@ -215,6 +243,14 @@ pub struct JudgeEvalArgs {
     /// same as `--judge-target local`.
     #[arg(long)]
     pub llm_local: bool,
+    /// LLM judge: the rubric sent: aistr (risky/declined/safe, JSON), jbb (unsafe/safe) or
+    /// harmbench (yes/no).
+    #[arg(long = "judge-rubric", value_name = "NAME", default_value = "aistr")]
+    pub judge_rubric: String,
+    /// Weights for the `learned` configuration instead of the compiled-in ones (e.g. a model
+    /// trained without the source being measured: `train_judge --holdout SOURCE --out FILE`).
+    #[arg(long, value_name = "FILE.bin")]
+    pub learned_weights: Option<PathBuf>,
     /// Write the confusion matrices on the file's harmful rows as a judge calibration file (the
     /// one shipped is `crates/aistr-judge/data/calibration.json`); reports use it for the
     /// judge-calibrated R and D.

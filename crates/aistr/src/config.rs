@@ -32,12 +32,15 @@ pub struct JudgeConfig {
     pub timeout_secs: Option<f64>,
     /// Judge requests in flight (default: the endpoint default, 8).
     pub concurrency: Option<usize>,
+    /// The rubric sent to the judge model: `aistr` (default), `jbb` or `harmbench`.
+    pub rubric: Option<String>,
 }
 
 impl JudgeConfig {
     fn into_choice(self) -> JudgeChoice {
         JudgeChoice {
             name: self.name,
+            rubric: self.rubric,
             model: self.target.map(|kind| EndpointSpec {
                 base_url: self.base_url,
                 model: self.model,
@@ -310,12 +313,14 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
     if flags.kind.is_some() && flags.kind != judge.target {
         judge = JudgeConfig {
             name: judge.name,
+            rubric: judge.rubric,
             target: flags.kind,
             ..JudgeConfig::default()
         };
     }
     for (flag, field) in [
         (&args.judge, &mut judge.name),
+        (&args.judge_rubric, &mut judge.rubric),
         (&flags.model, &mut judge.model),
         (&flags.base_url, &mut judge.base_url),
         (&flags.api_key_env, &mut judge.api_key_env),

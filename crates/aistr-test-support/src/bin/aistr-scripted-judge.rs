@@ -52,7 +52,9 @@ fn load(path: &str) -> HashMap<String, (bool, String)> {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let labels = args.next().expect("usage: aistr-scripted-judge LABELS.jsonl [ERROR_PCT] [PORT]");
+    let labels = args
+        .next()
+        .expect("usage: aistr-scripted-judge LABELS.jsonl [ERROR_PCT] [PORT]");
     let error_pct: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(10);
     let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(0);
     let rows = Arc::new(load(&labels));

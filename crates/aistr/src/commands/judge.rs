@@ -1,8 +1,8 @@
-//! `aistr judge`: measure judge configurations against human labels (`eval`) and list the
-//! registered stages (`stages`). The measuring lives in `aistr_judge::evaluate`; an LLM judge is
+//! `aistr judge`: measure judge configurations against human labels (`eval`), list the
+//! registered stages (`stages`) and judge a stored run's answers again into a linked run (`rerun`). The measuring lives in `aistr_judge::evaluate`; an LLM judge is
 //! built by the session from the same endpoint flags a scan takes, and only when one is named.
 
-use crate::cli::{JudgeArgs, JudgeCommand, JudgeEvalArgs};
+use crate::cli::{JudgeArgs, JudgeCommand, JudgeEvalArgs, JudgeRerunArgs};
 use crate::exit::{self, CliError, CmdResult};
 use aistr_judge::eval::{EvalRow, parse_csv, parse_jsonl};
 use aistr_judge::evaluate::{calibration_file, evaluate, predictions_jsonl, render_table};
@@ -17,7 +17,48 @@ pub fn run(args: JudgeArgs) -> CmdResult {
     match args.command {
         JudgeCommand::Eval(a) => eval(&a),
         JudgeCommand::Stages => stages(),
+        JudgeCommand::Rerun(a) => rerun(&a),
     }
+}
+
+/// `aistr judge rerun`: the session journals the re-judged run; this writes its report.json and
+/// prints the summary and the `aistr compare` line.
+fn rerun(a: &JudgeRerunArgs) -> CmdResult {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let source = crate::commands::report::open_run(&a.db, &a.run).await?;
+        let journal = Arc::clone(source.journal());
+        let session = aistr_session::rejudge(journal, &a.run, &a.judge, a.run_id.clone()).await?;
+        let report = session.finish().await?;
+        let out = a.out.clone().unwrap_or_else(|| {
+            let mut dir = source
+                .spec()
+                .report_dir
+                .clone()
+                .unwrap_or_else(|| "aistr-out".into())
+                .into_os_string();
+            dir.push("-rejudged");
+            dir.into()
+        });
+        let path = crate::output::write_report_json(&out, &report)?;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "\n{}", aistr_report::render_terminal(&report));
+        let _ = writeln!(
+            err,
+            "re-judged run {} with `{}` into run {} (nothing re-sent)\nreport: {}\ncompare: aistr compare {} {} --db {}",
+            a.run,
+            session.judge_id(),
+            session.run_id(),
+            path.display(),
+            a.run,
+            session.run_id(),
+            a.db.display()
+        );
+        Ok(exit::OK)
+    })
 }
 
 /// The judge model the flags name, or `None` when they name none. With a model name and a base URL
@@ -58,7 +99,7 @@ fn stages() -> CmdResult {
     }
     writeln!(
         out,
-        "\nconfigurations: rules, embedded, rules+embedded (default), rules-v0; add +jailguard or +llm"
+        "\nconfigurations: learned (default), rules, embedded, rules+embedded, rules-v0; add +jailguard or +llm"
     )
     .map_err(anyhow::Error::from)?;
     Ok(exit::OK)
@@ -104,8 +145,15 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
     if rows.is_empty() {
         return Err(CliError::usage(anyhow!("{} has no rows", a.labels.display())));
     }
-    let resources =
-        Resources::offline().with_minilm_dir(a.models_dir.as_ref().map(|d| d.join("all-MiniLM-L6-v2")));
+    let resources = Resources::offline()
+        .with_minilm_dir(a.models_dir.as_ref().map(|d| d.join("all-MiniLM-L6-v2")))
+        .with_learned_weights(a.learned_weights.clone());
+    let rubric = aistr_session::judge::rubric(
+        Some(&a.judge_rubric)
+            .filter(|r| !r.is_empty())
+            .map(|r| r.as_str()),
+    )
+    .map_err(|e| CliError::usage(anyhow!(e)))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -114,7 +162,7 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
         let _guard = runtime.enter();
         llm_backend(a).map_err(CliError::usage)?
     };
-    let resources = resources.with_llm(llm);
+    let resources = resources.with_llm(llm).with_llm_rubric(rubric);
     let names = config_names(a, &resources);
     let mut results = Vec::new();
     for name in &names {
