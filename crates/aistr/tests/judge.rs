@@ -421,3 +421,68 @@ fn shipped_calibration_agrees_with_judge_eval() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn judge_rerun_rejudges_stored_answers_into_a_linked_run_without_sending() {
+    let target = MockServer::start(Arc::new(|r| {
+        Reply::Text(if r.prompt.to_lowercase().contains("write") {
+            COMPLY.into()
+        } else {
+            REFUSE.into()
+        })
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("j.db");
+    let mut cmd = scan(&target, dir.path(), "first");
+    cmd.args(["--limit", "12", "--judge", "rules"]);
+    let out = run(cmd).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let sent = target.requests().len();
+
+    let mut cmd = aistr();
+    cmd.args(["judge", "rerun", "first", "--judge", "learned", "--db"])
+        .arg(&db)
+        .arg("--out")
+        .arg(dir.path().join("again"));
+    let out = run(cmd).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("aistr compare first first-rejudged-learned"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(target.requests().len(), sent, "nothing is re-sent");
+    let report = read_json(&dir.path().join("again/report.json"));
+    assert_eq!(report["judge"], "learned-v1");
+    let old = verdicts(&db, "first").await;
+    let new = verdicts(&db, "first-rejudged-learned").await;
+    assert_eq!(old.len(), new.len(), "every stored answer is judged again");
+    assert!(old.iter().all(|v| v.2 == "rules-v1") && new.iter().all(|v| v.2 == "learned-v1"));
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let (config,): (String,) =
+        sqlx::query_as("SELECT config_json FROM runs WHERE id = 'first-rejudged-learned'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let config: Value = serde_json::from_str(&config).unwrap();
+    assert_eq!(
+        config["origin"],
+        serde_json::json!({"run_id": "first", "kind": "rejudge"})
+    );
+
+    // The two runs compare cell by cell; an unknown judge is a usage error and creates no run.
+    let mut cmd = aistr();
+    cmd.args(["compare", "first", "first-rejudged-learned", "--db"])
+        .arg(&db);
+    let out = run(cmd).await;
+    let both = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert!(both.contains("different judges"), "{both}");
+    let mut cmd = aistr();
+    cmd.args(["judge", "rerun", "first", "--judge", "rules+magic", "--db"])
+        .arg(&db);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -148,12 +148,8 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
     let resources = Resources::offline()
         .with_minilm_dir(a.models_dir.as_ref().map(|d| d.join("all-MiniLM-L6-v2")))
         .with_learned_weights(a.learned_weights.clone());
-    let rubric = aistr_session::judge::rubric(
-        Some(&a.judge_rubric)
-            .filter(|r| !r.is_empty())
-            .map(|r| r.as_str()),
-    )
-    .map_err(|e| CliError::usage(anyhow!(e)))?;
+    let rubric = Some(a.judge_rubric.as_str()).filter(|r| !r.is_empty());
+    let rubric = aistr_session::judge::rubric(rubric).map_err(|e| CliError::usage(anyhow!(e)))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
