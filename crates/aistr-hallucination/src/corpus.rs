@@ -128,113 +128,161 @@ pub(crate) fn fnv(s: &str) -> u64 {
     h
 }
 
+/// A poem after normalisation and before indexing: what a [snapshot](Corpus::load_cached)
+/// stores, so that a start-up never pays for the OpenCC conversion again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct NormPoem {
+    collection: Collection,
+    authors: Vec<String>,
+    title: String,
+    lines: Vec<String>,
+    /// The lines with the alternative readings (`一作…`) applied, joined by `|`, if any.
+    variant: Option<String>,
+}
+
+fn normalise(collection: Collection, raw: &RawPoem, norm: &Normalizer) -> NormPoem {
+    let author_names = norm.simplify(&raw.author);
+    let authors = author_names
+        .split(['、', ',', '，', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let title = norm.simplify(
+        raw.title
+            .as_deref()
+            .or(raw.rhythmic.as_deref())
+            .unwrap_or_default(),
+    );
+    let mut lines = Vec::with_capacity(raw.paragraphs.len());
+    let mut variant = String::new();
+    let mut has_variant = false;
+    for p in &raw.paragraphs {
+        let (line, alt) = strip_apparatus(p);
+        let line = norm.simplify(&line);
+        match alt {
+            Some(a) => {
+                variant.push_str(&norm.simplify(&a));
+                has_variant = true;
+            }
+            None => variant.push_str(&line),
+        }
+        variant.push('|');
+        lines.push(line);
+    }
+    NormPoem {
+        collection,
+        authors,
+        title,
+        lines,
+        variant: has_variant.then_some(variant),
+    }
+}
+
+/// How [`Corpus::load_cached`] got its index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Read from a snapshot matching the corpus files.
+    Hit,
+    /// Built from the corpus files and saved as a snapshot.
+    Built,
+    /// Built from the corpus files; the snapshot could not be saved (why).
+    NotSaved(String),
+}
+
 impl Corpus {
     /// Reads and indexes the two gzipped JSON-Lines files in `dir`.
     pub fn load_dir(dir: &Path, norm: &Normalizer) -> Result<Corpus, HalluError> {
-        let mut records = Vec::new();
-        for (file, collection) in [(TANG_FILE, Collection::TangShi), (SONG_FILE, Collection::SongCi)] {
-            let path = dir.join(file);
-            read_jsonl_gz(&path, collection, &mut records)?;
+        Ok(Corpus::from_normalised(read_dir_normalised(dir, norm)?))
+    }
+
+    /// Like [`Corpus::load_dir`], through a snapshot file: when `cache` holds a snapshot of the
+    /// same corpus files (content hash) made by the same normalisation, it is read instead of the
+    /// corpus (no OpenCC conversion: a fraction of a second); otherwise the corpus is read and
+    /// the snapshot (re)written atomically. A stale, foreign or corrupt snapshot is ignored and
+    /// replaced; failing to write one is reported, not an error.
+    pub fn load_cached(
+        dir: &Path,
+        cache: &Path,
+        norm: &Normalizer,
+    ) -> Result<(Corpus, CacheStatus), HalluError> {
+        let fingerprint = corpus_fingerprint(dir, norm)?;
+        if let Ok(bytes) = std::fs::read(cache)
+            && let Some(poems) = snapshot::decode(&bytes, fingerprint)
+        {
+            return Ok((Corpus::from_normalised(poems), CacheStatus::Hit));
         }
-        Ok(Corpus::from_records(records, norm))
+        let poems = read_dir_normalised(dir, norm)?;
+        let status = match snapshot::write_atomically(cache, &snapshot::encode(&poems, fingerprint)) {
+            Ok(()) => CacheStatus::Built,
+            Err(e) => CacheStatus::NotSaved(format!("{}: {e}", cache.display())),
+        };
+        Ok((Corpus::from_normalised(poems), status))
     }
 
     /// Indexes poems given in memory (tests, user corpora).
     #[must_use]
     pub fn from_records(records: Vec<(Collection, RawPoem)>, norm: &Normalizer) -> Corpus {
+        Corpus::from_normalised(records.iter().map(|(c, raw)| normalise(*c, raw, norm)).collect())
+    }
+
+    fn from_normalised(poems: Vec<NormPoem>) -> Corpus {
         let mut c = Corpus {
-            poems: Vec::with_capacity(records.len()),
+            poems: Vec::with_capacity(poems.len()),
             authors: Vec::new(),
             author_ids: HashMap::new(),
             clauses: Vec::new(),
             by_hash: Vec::new(),
             by_len: HashMap::new(),
         };
-        for (collection, raw) in records {
-            c.add(collection, &raw, norm);
+        for p in poems {
+            c.add(p);
         }
-        c.by_hash = c
-            .clauses
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (fnv(c.clause_text(r)), u32::try_from(i).unwrap_or(u32::MAX)))
-            .collect();
         c.by_hash.sort_unstable();
-        let mut by_len: HashMap<usize, LenBucket> = HashMap::new();
-        for (i, r) in c.clauses.iter().enumerate() {
-            let b = by_len.entry(usize::from(r.chars)).or_default();
-            b.ids.push(u32::try_from(i).unwrap_or(u32::MAX));
-            b.chars.extend(c.clause_text(r).chars());
-        }
-        c.by_len = by_len;
         c
     }
 
-    fn add(&mut self, collection: Collection, raw: &RawPoem, norm: &Normalizer) {
+    fn add(&mut self, p: NormPoem) {
         let poem_id = u32::try_from(self.poems.len()).unwrap_or(u32::MAX);
-        let author_names = norm.simplify(&raw.author);
-        let mut authors = Vec::new();
-        for name in author_names
-            .split(['、', ',', '，', ' '])
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
+        let mut authors = Vec::with_capacity(p.authors.len());
+        for name in &p.authors {
             let id = self.author_id(name);
             self.authors[id as usize].poems.push(poem_id);
             authors.push(id);
         }
-        let title = norm.simplify(
-            raw.title
-                .as_deref()
-                .or(raw.rhythmic.as_deref())
-                .unwrap_or_default(),
-        );
-        let mut lines = Vec::with_capacity(raw.paragraphs.len());
         let mut primary = String::new();
-        let mut variant = String::new();
-        let mut has_variant = false;
-        for p in &raw.paragraphs {
-            let (line, alt) = strip_apparatus(p);
-            let line = norm.simplify(&line);
-            let alt = alt.map(|a| norm.simplify(&a));
-            primary.push_str(&line);
+        for line in &p.lines {
+            primary.push_str(line);
             primary.push('|');
-            match &alt {
-                Some(a) => {
-                    variant.push_str(a);
-                    has_variant = true;
-                }
-                None => variant.push_str(&line),
-            }
-            variant.push('|');
-            lines.push(line);
         }
         let mut readings = Vec::new();
-        for (ri, text) in std::iter::once(primary)
-            .chain(has_variant.then_some(variant))
-            .enumerate()
-        {
+        for (ri, text) in std::iter::once(primary).chain(p.variant.clone()).enumerate() {
             let mut key = String::with_capacity(text.len());
             for run in han_runs(&text) {
                 let start = u32::try_from(key.len()).unwrap_or(u32::MAX);
                 key.push_str(run);
                 let chars = run.chars().count();
-                if let Ok(chars) = u8::try_from(chars) {
+                if let Ok(n) = u8::try_from(chars) {
+                    let id = u32::try_from(self.clauses.len()).unwrap_or(u32::MAX);
                     self.clauses.push(ClauseRef {
                         poem: poem_id,
                         reading: u8::try_from(ri).unwrap_or(0),
                         start,
-                        chars,
+                        chars: n,
                     });
+                    self.by_hash.push((fnv(run), id));
+                    let bucket = self.by_len.entry(chars).or_default();
+                    bucket.ids.push(id);
+                    bucket.chars.extend(run.chars());
                 }
             }
             readings.push(key);
         }
         self.poems.push(Poem {
-            collection,
+            collection: p.collection,
             authors,
-            title,
-            lines,
+            title: p.title,
+            lines: p.lines,
             readings,
         });
     }
@@ -409,21 +457,31 @@ fn one_indel(a: &[char], b: &[char]) -> bool {
     short[prefix..] == long[prefix + 1..]
 }
 
+fn read_dir_normalised(dir: &Path, norm: &Normalizer) -> Result<Vec<NormPoem>, HalluError> {
+    let mut out = Vec::with_capacity(80_000);
+    for (file, collection) in [(TANG_FILE, Collection::TangShi), (SONG_FILE, Collection::SongCi)] {
+        read_jsonl_gz(&dir.join(file), collection, norm, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> HalluError + '_ {
+    move |source| HalluError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn read_jsonl_gz(
     path: &Path,
     collection: Collection,
-    out: &mut Vec<(Collection, RawPoem)>,
+    norm: &Normalizer,
+    out: &mut Vec<NormPoem>,
 ) -> Result<(), HalluError> {
-    let file = std::fs::File::open(path).map_err(|source| HalluError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = std::fs::File::open(path).map_err(io_error(path))?;
     let reader = BufReader::new(flate2::read::GzDecoder::new(file));
     for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|source| HalluError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let line = line.map_err(io_error(path))?;
         if line.trim().is_empty() {
             continue;
         }
@@ -432,9 +490,170 @@ fn read_jsonl_gz(
             line: i + 1,
             message: e.to_string(),
         })?;
-        out.push((collection, raw));
+        out.push(normalise(collection, &raw, norm));
     }
     Ok(())
+}
+
+/// What a snapshot must match: the corpus files' contents, this crate's version and the
+/// normalisation (its variant table, a version bumped with any change to it, and the OpenCC
+/// conversion of a sample text, which changes with the conversion dictionaries).
+fn corpus_fingerprint(dir: &Path, norm: &Normalizer) -> Result<u64, HalluError> {
+    let mut h = fnv(snapshot::FORMAT) ^ fnv(env!("CARGO_PKG_VERSION")).rotate_left(7);
+    h ^= norm.fingerprint().rotate_left(13);
+    for file in [TANG_FILE, SONG_FILE] {
+        let path = dir.join(file);
+        let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+        h = h.rotate_left(17) ^ fnv_bytes(&bytes) ^ (bytes.len() as u64);
+    }
+    Ok(h)
+}
+
+/// A fast content hash (eight bytes per step): detects a changed corpus file, not an adversary.
+fn fnv_bytes(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h ^ w).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(29);
+    }
+    for &b in chunks.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The snapshot file: `FORMAT`, the fingerprint (8 bytes, little-endian), then the normalised
+/// poems as length-prefixed strings, uncompressed (decompressing would cost more than the
+/// snapshot saves). Decoding is bounded and never trusts a length.
+mod snapshot {
+    use std::path::Path;
+
+    use super::{Collection, NormPoem};
+
+    /// Magic and format version.
+    pub(super) const FORMAT: &str = "aistr-poetry-snapshot-v1\n";
+    fn put_str(out: &mut Vec<u8>, s: &str) {
+        out.extend_from_slice(&u32::try_from(s.len()).unwrap_or(u32::MAX).to_le_bytes());
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    fn put_u32(out: &mut Vec<u8>, n: usize) {
+        out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
+    }
+
+    pub(super) fn encode(poems: &[NormPoem], fingerprint: u64) -> Vec<u8> {
+        let mut body = Vec::with_capacity(24 << 20);
+        put_u32(&mut body, poems.len());
+        for p in poems {
+            body.push(match p.collection {
+                Collection::TangShi => 0,
+                Collection::SongCi => 1,
+            });
+            put_u32(&mut body, p.authors.len());
+            for a in &p.authors {
+                put_str(&mut body, a);
+            }
+            put_str(&mut body, &p.title);
+            put_u32(&mut body, p.lines.len());
+            for l in &p.lines {
+                put_str(&mut body, l);
+            }
+            match &p.variant {
+                Some(v) => {
+                    body.push(1);
+                    put_str(&mut body, v);
+                }
+                None => body.push(0),
+            }
+        }
+        let mut out = Vec::with_capacity(body.len() + 64);
+        out.extend_from_slice(FORMAT.as_bytes());
+        out.extend_from_slice(&fingerprint.to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    struct Reader<'b> {
+        buf: &'b [u8],
+    }
+
+    impl<'b> Reader<'b> {
+        fn take(&mut self, n: usize) -> Option<&'b [u8]> {
+            if n > self.buf.len() {
+                return None;
+            }
+            let (a, b) = self.buf.split_at(n);
+            self.buf = b;
+            Some(a)
+        }
+        fn u8(&mut self) -> Option<u8> {
+            self.take(1).map(|b| b[0])
+        }
+        fn u32(&mut self) -> Option<usize> {
+            let b = self.take(4)?;
+            usize::try_from(u32::from_le_bytes([b[0], b[1], b[2], b[3]])).ok()
+        }
+        fn string(&mut self) -> Option<String> {
+            let n = self.u32()?;
+            String::from_utf8(self.take(n)?.to_vec()).ok()
+        }
+        /// A count, bounded by what is left (every element takes at least `min` bytes).
+        fn count(&mut self, min: usize) -> Option<usize> {
+            let n = self.u32()?;
+            (n.saturating_mul(min) <= self.buf.len()).then_some(n)
+        }
+    }
+
+    /// The poems of a snapshot, if it is one made for `fingerprint` and reads cleanly.
+    pub(super) fn decode(bytes: &[u8], fingerprint: u64) -> Option<Vec<NormPoem>> {
+        let rest = bytes.strip_prefix(FORMAT.as_bytes())?;
+        let (fp, body) = rest.split_at_checked(8)?;
+        if u64::from_le_bytes(fp.try_into().ok()?) != fingerprint {
+            return None;
+        }
+        let mut r = Reader { buf: body };
+        let n = r.count(14)?;
+        let mut poems = Vec::with_capacity(n);
+        for _ in 0..n {
+            let collection = match r.u8()? {
+                0 => Collection::TangShi,
+                1 => Collection::SongCi,
+                _ => return None,
+            };
+            let na = r.count(4)?;
+            let authors = (0..na).map(|_| r.string()).collect::<Option<Vec<_>>>()?;
+            let title = r.string()?;
+            let nl = r.count(4)?;
+            let lines = (0..nl).map(|_| r.string()).collect::<Option<Vec<_>>>()?;
+            let variant = match r.u8()? {
+                0 => None,
+                1 => Some(r.string()?),
+                _ => return None,
+            };
+            poems.push(NormPoem {
+                collection,
+                authors,
+                title,
+                lines,
+                variant,
+            });
+        }
+        r.buf.is_empty().then_some(poems)
+    }
+
+    /// Writes `bytes` to a temporary file beside `path`, then renames it into place, so that a
+    /// concurrent reader sees the old snapshot or the new one, never half of one.
+    pub(super) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::write(&tmp, bytes)?;
+        std::fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
 }
 
 /// Where the corpus is looked for when no directory is given: `$AISTR_POETRY_DIR`, else
@@ -510,6 +729,84 @@ mod tests {
         assert!(one_indel(&v("abc"), &v("abxc")));
         assert!(one_indel(&v("abxc"), &v("abc")));
         assert!(!one_indel(&v("abc"), &v("axyc")));
+    }
+
+    fn write_corpus(dir: &Path, tang: &[RawPoem]) {
+        use std::io::Write;
+        for (file, poems) in [(TANG_FILE, tang), (SONG_FILE, &[][..])] {
+            let f = std::fs::File::create(dir.join(file)).expect("create");
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+            for p in poems {
+                let v = serde_json::json!({"author": p.author, "title": p.title, "paragraphs": p.paragraphs});
+                writeln!(gz, "{v}").expect("write");
+            }
+            gz.finish().expect("finish");
+        }
+    }
+
+    #[test]
+    fn snapshots_are_reused_only_for_the_same_corpus() {
+        let n = Normalizer::new().expect("opencc");
+        let dir = tempfile::tempdir().expect("tmp");
+        let cache = dir.path().join("cache/poetry.snapshot");
+        let poems = [
+            raw(
+                "王之渙",
+                "登鸛雀樓",
+                &["白日依山盡，黃河入海流。", "欲窮千里目，更上一層樓。"],
+            ),
+            raw("某", "某詩", &["水急客舟（一作「行」）疾，山花拂面香。"]),
+        ];
+        write_corpus(dir.path(), &poems);
+        let direct = Corpus::load_dir(dir.path(), &n).expect("load");
+        let (built, status) = Corpus::load_cached(dir.path(), &cache, &n).expect("build");
+        assert_eq!(status, CacheStatus::Built);
+        let (hit, status) = Corpus::load_cached(dir.path(), &cache, &n).expect("hit");
+        assert_eq!(status, CacheStatus::Hit);
+        for c in [&built, &hit] {
+            assert_eq!(c.poems(), direct.poems());
+            assert_eq!(c.clause_count(), direct.clause_count());
+            assert_eq!(c.exact("水急客行疾").count(), 1);
+            assert_eq!(c.within_one_edit("黄河入江流", 4).len(), 1);
+        }
+        // A changed corpus invalidates the snapshot.
+        write_corpus(dir.path(), &poems[..1]);
+        let (c, status) = Corpus::load_cached(dir.path(), &cache, &n).expect("rebuild");
+        assert_eq!((status, c.poems().len()), (CacheStatus::Built, 1));
+        // A corrupt or truncated snapshot is ignored and replaced, never trusted.
+        let good = std::fs::read(&cache).expect("read");
+        for bad in [good[..good.len() / 2].to_vec(), b"garbage".to_vec(), Vec::new()] {
+            std::fs::write(&cache, &bad).expect("write");
+            let (c, status) = Corpus::load_cached(dir.path(), &cache, &n).expect("rebuild");
+            assert_eq!((status, c.poems().len()), (CacheStatus::Built, 1));
+        }
+        // A snapshot that cannot be written is reported, and the corpus still loads.
+        let blocked = dir.path().join(TANG_FILE).join("x");
+        let (_, status) = Corpus::load_cached(dir.path(), &blocked, &n).expect("load");
+        assert!(matches!(status, CacheStatus::NotSaved(_)), "{status:?}");
+    }
+
+    #[test]
+    fn snapshot_decoding_is_bounded() {
+        let poems = vec![NormPoem {
+            collection: Collection::SongCi,
+            authors: vec!["苏轼".into()],
+            title: "水调歌头".into(),
+            lines: vec!["明月几时有，把酒问青天。".into()],
+            variant: None,
+        }];
+        let bytes = snapshot::encode(&poems, 42);
+        assert_eq!(snapshot::decode(&bytes, 42).as_deref(), Some(&poems[..]));
+        assert_eq!(snapshot::decode(&bytes, 43), None, "another fingerprint");
+        // A body claiming four billion poems is rejected without allocating for them.
+        let mut forged = snapshot::FORMAT.as_bytes().to_vec();
+        forged.extend_from_slice(&42u64.to_le_bytes());
+        forged.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(snapshot::decode(&forged, 42), None);
+        // Every truncation of a good snapshot is rejected.
+        for cut in 0..bytes.len() {
+            assert_eq!(snapshot::decode(&bytes[..cut], 42), None, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -137,12 +137,33 @@ impl Normalizer {
         converted.chars().map(fold_char).collect()
     }
 
+    /// A fingerprint of this normalisation: a version, the variant table and the conversion of
+    /// a sample (so corpus snapshots are rebuilt when any of them changes).
+    #[must_use]
+    pub fn fingerprint(&self) -> u64 {
+        let mut table = String::new();
+        for &(v, s) in VARIANTS {
+            table.push(v);
+            table.push(s);
+        }
+        table.push_str(&self.simplify(FINGERPRINT_SAMPLE));
+        crate::corpus::fnv(&table) ^ NORMALISATION_VERSION
+    }
+
     /// The matching key of a text: simplified, folded, Han characters only.
     #[must_use]
     pub fn key(&self, text: &str) -> String {
         self.simplify(text).chars().filter(|&c| is_han(c)).collect()
     }
 }
+
+/// Bumped whenever the normalisation changes in a way the variant table does not show (the
+/// apparatus stripping, the key filter): corpus snapshots made before are then rebuilt.
+const NORMALISATION_VERSION: u64 = 1;
+
+/// Traditional text whose conversion stands for the OpenCC dictionaries in a fingerprint.
+const FINGERPRINT_SAMPLE: &str = "國破山河在，城春草木深。感時花濺淚，恨別鳥驚心。烽火連三月，家書抵萬金。白頭搔更短，渾欲不勝簪。\
+    鳳凰臺上鳳凰遊，鳳去臺空江自流。吳宮花草埋幽徑，晉代衣冠成古丘。雲鬢花顏金步搖，芙蓉帳暖度春宵。裏裡後後髮發鍾鐘";
 
 /// One character's folded form (variants and full-width forms).
 #[must_use]

@@ -26,7 +26,9 @@ fn world() -> &'static World {
         )
         .expect("the chinese-poetry corpus (shared/data/chinese-poetry or $AISTR_POETRY_DIR) is required");
         let norm = Normalizer::new().expect("opencc");
-        let corpus = Corpus::load_dir(&dir, &norm).expect("corpus");
+        // One snapshot shared by the test processes (nextest runs each test in its own).
+        let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("poetry.snapshot");
+        let (corpus, _) = Corpus::load_cached(&dir, &cache, &norm).expect("corpus");
         World { norm, corpus }
     })
 }
