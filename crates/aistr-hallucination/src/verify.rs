@@ -140,14 +140,12 @@ pub const MIN_QUOTE_CHARS: usize = 4;
 /// Candidate poems examined per quotation, at most.
 const MAX_CANDIDATES: usize = 48;
 
-/// Characters and bigrams of modern prose that classical verse (almost) never contains; a run
-/// holding one is commentary, not a quotation.
+/// Characters of modern prose that classical verse (almost) never contains.
 const MODERN_CHARS: &[char] = &['的', '们', '吗', '她', '您', '吧', '呢', '啊', '哪'];
-const MODERN_BIGRAMS: &[&str] = &[
+/// Words of commentary about poems: text holding one is never taken for a quotation.
+const COMMENTARY: &[&str] = &[
     "这首",
     "首诗",
-    "诗人",
-    "诗句",
     "表达",
     "描写",
     "意思",
@@ -155,17 +153,13 @@ const MODERN_BIGRAMS: &[&str] = &[
     "因为",
     "所以",
     "但是",
-    "可以",
     "非常",
     "一个",
     "作者",
     "出自",
-    "名字",
     "寓意",
     "含义",
     "象征",
-    "希望",
-    "孩子",
     "体现",
     "表现",
     "抒发",
@@ -176,7 +170,6 @@ const MODERN_BIGRAMS: &[&str] = &[
     "唐代",
     "宋代",
     "朝代",
-    "著名",
     "创作",
     "作品",
     "描述",
@@ -187,33 +180,14 @@ const MODERN_BIGRAMS: &[&str] = &[
     "翻译",
     "出处",
     "诗词",
-    "词人",
-    "不知",
-    "不确定",
     "抱歉",
-    "没有",
     "无法",
     "存在",
     "找到",
     "这是",
     "这句",
-    "那句",
-    "诗中",
-    "词中",
     "取自",
     "来自",
-    "寄托",
-    "美好",
-    "品德",
-    "以及",
-    "其中",
-    "一首",
-    "首词",
-    "这位",
-    "诗歌",
-    "古诗",
-    "宋词",
-    "唐诗",
     "选自",
     "引自",
     "起名",
@@ -224,6 +198,13 @@ const MODERN_BIGRAMS: &[&str] = &[
     "的诗",
     "的词",
     "是一",
+    "不确定",
+];
+/// Words of modern prose that verse also uses (不知, 诗人, 可以 …): they only rule out an
+/// *irregular* unquoted line; a quotation or a line of regular verse shape may hold them.
+const PROSE: &[&str] = &[
+    "诗人", "诗句", "可以", "希望", "孩子", "美好", "品德", "以及", "其中", "一首", "首词", "这位", "诗歌",
+    "古诗", "宋词", "唐诗", "词人", "名字", "著名", "寄托", "那句", "诗中", "词中", "不知", "没有",
 ];
 
 static TITLE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"《([^》\n]{1,40})》").expect("title regex"));
@@ -310,7 +291,7 @@ impl<'c> Verifier<'c> {
         self.extract(answer, context)
             .into_iter()
             .map(|q| {
-                let (class, nearest, line_poets, note) = self.classify(&q.key, &q.attribution);
+                let (class, nearest, line_poets, note) = self.classify(&q.text, &q.attribution);
                 QuoteFinding {
                     quote: q,
                     class,
@@ -373,8 +354,17 @@ impl<'c> Verifier<'c> {
                 title: titles.first().cloned(),
             };
             if quoted.is_empty() {
-                let verse = strip_names_and_labels(&rest, &poets);
-                if verse_like(&verse, false) {
+                // A line that is verse as it stands holds no attribution of its own: a poet's
+                // name found inside it is part of the verse (无闷 in 「兴尽才无闷」).
+                let unlabelled = strip_labels(&rest);
+                let verse = strip_names(&unlabelled, &poets);
+                if verse_like(&unlabelled, false)
+                    && !has_cue(&rest)
+                    && (poets.is_empty() || verse_like(&verse, false))
+                {
+                    own.poet = None;
+                    quoted.push(unlabelled.trim().to_owned());
+                } else if verse_like(&verse, false) {
                     quoted.push(verse.trim().to_owned());
                 } else if own.poet.is_some() || own.title.is_some() {
                     // A header line (`《静夜思》 李白`): applies to the verse below it.
@@ -449,16 +439,19 @@ impl<'c> Verifier<'c> {
         out
     }
 
-    /// Classifies one quotation key against the corpus, given what it is attributed to.
+    /// Classifies one quotation (simplified text; its punctuation marks the clauses) against
+    /// the corpus, given what it is attributed to.
     #[must_use]
     pub fn classify(
         &self,
-        key: &str,
+        text: &str,
         attribution: &Attribution,
     ) -> (QuoteClass, Option<CorpusMatch>, Vec<String>, String) {
+        let runs = han_runs(text);
+        let key: String = runs.concat();
         let n = key.chars().count();
         let budget = max_edits(n);
-        let candidates = self.candidates(key);
+        let candidates = self.candidates(&runs, &key);
         let q: Vec<char> = key.chars().collect();
         let mut best: Option<(u32, u32, u8, usize, usize)> = None; // (edits, poem, reading, start, end)
         let mut scored: Vec<(u32, u32)> = Vec::new(); // (edits, poem)
@@ -560,22 +553,22 @@ impl<'c> Verifier<'c> {
         }
     }
 
-    /// Poems (and readings) sharing an exact clause, a window of 4–7 characters, or failing that
-    /// a clause within one edit, with the quotation; the most-hit first.
-    fn candidates(&self, key: &str) -> Vec<(u32, u8)> {
+    /// Poems (and readings) sharing an exact clause with the quotation; failing that, a window of
+    /// 4–7 characters (a quotation whose punctuation was lost); failing that, a clause within one
+    /// edit of one of the quotation's clauses (a misquotation changes one character per clause).
+    /// The most-hit first.
+    fn candidates(&self, runs: &[&str], key: &str) -> Vec<(u32, u8)> {
         let mut hits: HashMap<(u32, u8), u32> = HashMap::new();
-        let runs = han_runs(key);
         let chars: Vec<char> = key.chars().collect();
         let add = |hits: &mut HashMap<(u32, u8), u32>, r: &crate::corpus::ClauseRef| {
             *hits.entry((r.poem, r.reading)).or_default() += 1;
         };
-        for run in &runs {
+        for run in runs {
             for r in self.corpus.exact(run) {
                 add(&mut hits, r);
             }
         }
-        if hits.is_empty() {
-            // The key is one run (no punctuation survives in a key); look up its windows.
+        if hits.is_empty() && runs.len() <= 1 {
             for w in [7usize, 5, 4, 6] {
                 if chars.len() < w {
                     continue;
@@ -589,22 +582,21 @@ impl<'c> Verifier<'c> {
             }
         }
         if hits.is_empty() {
-            for w in [7usize, 5] {
-                if chars.len() < w {
-                    continue;
-                }
-                let mut s = 0;
-                while s + w <= chars.len() {
-                    let win: String = chars[s..s + w].iter().collect();
-                    for r in self.corpus.within_one_edit(&win, 64) {
-                        add(&mut hits, r);
-                    }
-                    s += w;
+            for run in runs.iter().filter(|r| r.chars().count() >= 3) {
+                for r in self.corpus.within_one_edit(run, 64) {
+                    add(&mut hits, r);
                 }
             }
-            if chars.len() < 5 {
-                for r in self.corpus.within_one_edit(key, 64) {
-                    add(&mut hits, r);
+            if runs.len() <= 1 && chars.len() > 7 {
+                for w in [7usize, 5] {
+                    let mut s = 0;
+                    while s + w <= chars.len() {
+                        let win: String = chars[s..s + w].iter().collect();
+                        for r in self.corpus.within_one_edit(&win, 64) {
+                            add(&mut hits, r);
+                        }
+                        s += w;
+                    }
                 }
             }
         }
@@ -621,51 +613,66 @@ fn same_poet(corpus_name: &str, claimed: &str) -> bool {
     corpus_name == claimed
 }
 
-/// Removes poet names and `label：` prefixes from a line's remainder, keeping verse text.
-fn strip_names_and_labels(rest: &str, poets: &[String]) -> String {
+/// Removes a short `label：` prefix (`诗句：…`, `出处：…`) from a line's remainder.
+fn strip_labels(rest: &str) -> String {
+    if let Some(i) = rest.rfind(['：', ':']) {
+        let label = &rest[..i];
+        if label.chars().filter(|&c| is_han(c)).count() <= 6 {
+            return rest[i + rest[i..].chars().next().map_or(1, char::len_utf8)..].to_owned();
+        }
+    }
+    rest.to_owned()
+}
+
+/// Removes poet names and attribution dashes, keeping verse text.
+fn strip_names(rest: &str, poets: &[String]) -> String {
     let mut s = rest.to_owned();
     for p in poets {
         s = s.replace(p.as_str(), " ");
     }
-    // `诗句：…`, `出处：…`, `1. …`: drop everything up to the last colon of a short label.
-    if let Some(i) = s.rfind(['：', ':']) {
-        let label = &s[..i];
-        if label.chars().filter(|&c| is_han(c)).count() <= 6 {
-            s = s[i + s[i..].chars().next().map_or(1, char::len_utf8)..].to_owned();
-        }
-    }
     s.replace(['—', '－', '-'], " ")
 }
 
+/// Whether a line carries an attribution cue (`——`, `作者：`): its names are then attributions.
+fn has_cue(line: &str) -> bool {
+    line.contains('—')
+        || line.contains("--")
+        || line.contains('－')
+        || ["作者", "诗人", "词人", "出处"].iter().any(|c| line.contains(c))
+}
+
 /// Whether text looks like quoted verse rather than commentary: runs of 3–11 Han characters
-/// (ci allow short runs among longer ones), no modern function words, and at least five
-/// characters (four inside quotation marks).
+/// (ci allow short runs among longer ones), at least five characters (four inside quotation
+/// marks), no commentary words; then either the shape of regular verse (two or more clauses of
+/// one length, 4–7), or no modern characters, and for unquoted text no modern prose words.
 fn verse_like(text: &str, in_quotes: bool) -> bool {
     let runs = han_runs(text);
     if runs.is_empty() {
         return false;
     }
-    let total: usize = runs.iter().map(|r| r.chars().count()).sum();
+    let lens: Vec<usize> = runs.iter().map(|r| r.chars().count()).collect();
+    let total: usize = lens.iter().sum();
     let min = if in_quotes { MIN_QUOTE_CHARS } else { 5 };
     if total < min {
         return false;
     }
     // Latin letters or digits mixed in: commentary or a list, not verse.
     let non_han_words = text.chars().filter(char::is_ascii_alphanumeric).count();
-    if non_han_words > 2 {
-        return false;
-    }
-    if runs.iter().any(|r| r.chars().count() > 11) {
-        return false;
-    }
-    if !runs.iter().any(|r| r.chars().count() >= 4) {
+    if non_han_words > 2 || lens.iter().any(|&n| n > 11) || !lens.iter().any(|&n| n >= 4) {
         return false;
     }
     let joined: String = runs.concat();
+    if COMMENTARY.iter().any(|b| joined.contains(b)) {
+        return false;
+    }
+    let regular = lens.len() >= 2 && (4..=7).contains(&lens[0]) && lens.iter().all(|&n| n == lens[0]);
+    if regular {
+        return true;
+    }
     if joined.chars().any(|c| MODERN_CHARS.contains(&c)) {
         return false;
     }
-    !MODERN_BIGRAMS.iter().any(|b| joined.contains(b))
+    in_quotes || !PROSE.iter().any(|b| joined.contains(b))
 }
 
 /// Edit distance between `q` and the best-matching substring of `t` (free ends in `t`), with the
@@ -741,6 +748,9 @@ mod tests {
                 ),
                 raw("無名氏", "雜詩", &["青青河畔草，郁郁園中柳。"]),
                 raw("張三", "雜詩", &["青青河畔草，郁郁園中柳。"]),
+                raw("杜甫", "風疾舟中", &["興盡才無悶，愁來遽不禁。"]),
+                raw("無悶", "偈", &["一念不生時，萬法皆空寂。"]),
+                raw("陸龜蒙", "和襲美", &["不知海上今清淺，試與飛書問洛公。"]),
             ],
             &n,
         );
@@ -835,6 +845,53 @@ mod tests {
         assert!(f[0].line_poets.contains(&"无名氏".to_owned()));
         let f = v.verify("“青青河畔草，郁郁园中柳。”——李白", &Attribution::default());
         assert_eq!(f[0].class, QuoteClass::Misattributed);
+    }
+
+    #[test]
+    fn names_inside_verse_and_prose_words_in_quotations() {
+        let (n, c) = fixture();
+        let v = Verifier::new(&c, &n);
+        // 「无闷」 is a poet of the corpus, and here two characters of 杜甫's line.
+        let f = v.verify(
+            "《风疾舟中》 杜甫\n兴尽才无闷，愁来遽不禁。",
+            &Attribution::default(),
+        );
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(
+            (f[0].class, f[0].quote.attribution.poet.as_deref()),
+            (QuoteClass::Verbatim, Some("杜甫"))
+        );
+        // A header line naming only the poet is not verse.
+        let f = v.verify("作者：无闷\n一念不生时，万法皆空寂。", &Attribution::default());
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].class, QuoteClass::Verbatim);
+        // 不知 is prose in commentary but common in verse: a quotation or a regular couplet keeps it.
+        assert_eq!(
+            classes(
+                &v,
+                "“不知海上今清浅，试与飞书问洛公”——陆龟蒙",
+                &Attribution::default()
+            ),
+            vec![QuoteClass::Verbatim]
+        );
+        assert_eq!(
+            classes(
+                &v,
+                "作者：李白\n不知海上今清浅，试与飞书问洛公。",
+                &Attribution::default()
+            ),
+            vec![QuoteClass::Misattributed]
+        );
+    }
+
+    #[test]
+    fn misquotations_changing_every_clause_are_found() {
+        let (n, c) = fixture();
+        let v = Verifier::new(&c, &n);
+        // One character changed in each clause: no clause matches exactly.
+        let f = v.verify("“白日依江尽，黄河入湖流”——王之涣", &Attribution::default());
+        assert_eq!(f[0].class, QuoteClass::Misquoted, "{f:#?}");
+        assert_eq!(f[0].nearest.as_ref().map(|m| m.edits), Some(2));
     }
 
     #[test]
