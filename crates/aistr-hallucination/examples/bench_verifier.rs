@@ -2,7 +2,7 @@
 //! corpus files and from its snapshot (the start-up cost), snapshot and heap size, then answers verified per second (single thread) over the generated labelled answers of
 //! both splits, after a warm-up pass.
 //!
-//! `cargo run --release -p aistr-hallucination --example bench_verifier [-- PASSES]`
+//! `cargo run -p aistr-hallucination --example bench_verifier [-- PASSES]`
 
 #![expect(
     clippy::print_stdout,

@@ -13,7 +13,7 @@
 //!   another poet (**hallucinated**), or an "I don't know this poem" reply (**abstained**).
 //! - `handwritten`: rows written for aistr, labelled by the author (`HANDWRITTEN` below).
 //!
-//! `cargo run --release -p aistr-hallucination --example make_dev > crates/aistr-hallucination/data/dev.jsonl`
+//! `cargo run -p aistr-hallucination --example make_dev > crates/aistr-hallucination/data/dev.jsonl`
 
 #![expect(
     clippy::print_stdout,

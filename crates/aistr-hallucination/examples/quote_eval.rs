@@ -1,7 +1,7 @@
 //! Precision and recall of the quotation verifier on its generated labelled set (see
 //! `aistr_hallucination::evalset` for what the set is and is not).
 //!
-//! `cargo run --release -p aistr-hallucination --example quote_eval -- [--split test|dev]
+//! `cargo run -p aistr-hallucination --example quote_eval -- [--split test|dev]
 //! [--per-class N] [--seed S] [--corpus DIR] [--errors]`
 //!
 //! Figures are quoted from `--split test` (poems with odd ids, never looked at while

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+#[cfg(feature = "embed")]
 use aistr_embed::{Embedder, cosine};
 
 use crate::HalluError;
@@ -27,11 +28,13 @@ pub trait Similarity {
 }
 
 /// MiniLM (or any BERT-family) embeddings, cosine similarity.
+#[cfg(feature = "embed")]
 #[derive(Debug)]
 pub struct EmbeddingSimilarity<'e> {
     embedder: &'e Embedder,
 }
 
+#[cfg(feature = "embed")]
 impl<'e> EmbeddingSimilarity<'e> {
     /// Wraps a loaded embedder.
     #[must_use]
@@ -40,6 +43,7 @@ impl<'e> EmbeddingSimilarity<'e> {
     }
 }
 
+#[cfg(feature = "embed")]
 impl Similarity for EmbeddingSimilarity<'_> {
     fn id(&self) -> &'static str {
         "minilm-cosine"

@@ -180,6 +180,7 @@ pub trait LogLikelihood {
     fn log_likelihood(&mut self, messages: &[Message], continuation: &str) -> Result<(f64, u32), HalluError>;
 }
 
+#[cfg(feature = "local-model")]
 impl LogLikelihood for aistr_local_model::LocalModel {
     fn id(&self) -> String {
         format!("local:{}", self.name())
