@@ -187,12 +187,32 @@ pub enum JudgeCommand {
     Stages,
 }
 
+/// What a labelled file measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalTask {
+    /// The attack judge: labels risky | declined | safe | unscored.
+    #[default]
+    Attack,
+    /// The hallucination judge: labels hallucinated | grounded | abstained, optional `context`.
+    Hallucination,
+}
+
 #[derive(Debug, Args, Default)]
 pub struct JudgeEvalArgs {
     /// JSONL (or .csv) rows with `request`, `response` and `label` (risky | declined | safe | unscored);
-    /// optional `intent` (harmful | benign), `decoders`, `finish_reason`, `id`.
+    /// optional `intent` (harmful | benign), `decoders`, `finish_reason`, `id`. With `--task
+    /// hallucination`: JSONL rows with `request`, `response`, `context`? and `label` (hallucinated |
+    /// grounded | abstained).
     #[arg(long, value_name = "FILE")]
     pub labels: PathBuf,
+    /// What the labels measure: the attack judge (default) or the hallucination judge (judges
+    /// hallucination, hallucination-minilm, hallucination-char3).
+    #[arg(long, value_enum, default_value_t = EvalTask::Attack)]
+    pub task: EvalTask,
+    /// `--task hallucination`: the chinese-poetry corpus directory, for rows without a context
+    /// (default: $AISTR_POETRY_DIR, else shared/data/chinese-poetry above the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub poetry_dir: Option<PathBuf>,
     /// Judge configuration(s): rules, embedded, rules+embedded, rules-v0, +jailguard, +llm; repeatable
     /// or comma-separated; `all` = rules-v0,rules,embedded,rules+embedded. Default: the one `aistr scan` uses.
     #[arg(long = "judge", value_name = "NAME")]
