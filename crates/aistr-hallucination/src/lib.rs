@@ -12,6 +12,7 @@
 //!   poem, traps, the baby-name case) and [`score`]: the verdict of an answer to one.
 //! - [`truthfulqa`], [`consistency`] (SelfCheckGPT-style), [`rag`] (faithfulness to a context).
 //! - [`labels`]: `judge eval --task hallucination`; [`similarity`]: the sentence measures.
+//! - [`suite`]: the probe sets a scan sends and the judge of their answers.
 //! - [`verdict`]: `grounded | hallucinated | abstained | unscored`; [`abstain`]: abstention
 //!   detection in English and Chinese.
 
@@ -26,6 +27,7 @@ pub mod probes;
 pub mod rag;
 pub mod score;
 pub mod similarity;
+pub mod suite;
 pub mod truthfulqa;
 pub mod verdict;
 pub mod verify;

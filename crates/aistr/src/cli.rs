@@ -108,6 +108,14 @@ pub struct ScanArgs {
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// A named suite of datasets: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
+    /// `aistr list datasets`); `--dataset` then picks among them, `--limit` caps each.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    pub suite: Option<String>,
+    /// Hallucination probe sets: the chinese-poetry corpus directory (default: $AISTR_POETRY_DIR,
+    /// else shared/data/chinese-poetry above the current directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub poetry_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

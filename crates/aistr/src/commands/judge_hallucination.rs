@@ -159,7 +159,7 @@ pub fn eval(a: &JudgeEvalArgs) -> CmdResult {
         None
     };
     // The corpus is only needed for rows the context cannot decide.
-    let norm = Normalizer::new()?;
+    let norm = Normalizer::new().map_err(anyhow::Error::from)?;
     let needs_corpus = rows
         .iter()
         .any(|r| r.context.as_deref().is_none_or(|c| c.trim().is_empty()));
