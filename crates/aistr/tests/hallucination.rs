@@ -70,17 +70,11 @@ fn fixture_corpus(dir: &Path) {
     );
 }
 
-/// Simplified form of the fixture lines the script quotes (the verifier normalises both sides).
-fn simplified(line: &str) -> String {
-    line.chars()
-        .map(|c| match c {
-            '風' => '风', '闊' => '阔', '後' => '后', '徑' => '径', '雲' => '云',
-            '獨' => '独', '聽' => '听', '響' => '响', '滿' => '满', '淚' => '泪', '長' => '长',
-            '楊' => '杨', '鄉' => '乡', '歸' => '归', '燈' => '灯', '書' => '书',
-            '幾' => '几', '時' => '时', '細' => '细', '綠' => '绿', '讀' => '读', '聲' => '声',
-            '無' => '无', '別' => '别', other => other,
-        })
-        .collect()
+/// Simplified form of fixture text, as the corpus index and the prompts hold it.
+fn simplified(text: &str) -> String {
+    static NORM: std::sync::OnceLock<aistr_hallucination::normalize::Normalizer> = std::sync::OnceLock::new();
+    NORM.get_or_init(|| aistr_hallucination::normalize::Normalizer::new().expect("opencc"))
+        .simplify(text)
 }
 
 /// The script: by the poet and poem the prompt names. Trap prompts (an invented poet) get an
@@ -202,7 +196,7 @@ async fn a_malformed_rag_file_names_file_line_and_problem_and_nothing_is_sent() 
     let rag = tmp.path().join("my-rag.jsonl");
     std::fs::write(
         &rag,
-        "{\"context\": \"The museum opened in 1998.\", \"question\": \"When did it open?\", \"reference\": \"1998\"}\n{\"context\": \"It is housed in a mill.\", \"question\": 7}\n",
+        "{\"context\": \"The museum opened in 1998.\", \"question\": \"When did it open?\", \"reference\": \"1998\"}\n{\"context\": \"It is housed in a mill.\", \"quest\": \"Where?\"}\n",
     )
     .expect("write");
     let server = MockServer::start(Arc::new(|_| Reply::Text("It opened in 1998.".into()))).await;
