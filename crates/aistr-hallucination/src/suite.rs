@@ -76,7 +76,9 @@ pub fn generate(
         )));
     }
     if probes::probe_set(id).is_none() {
-        return Err(HalluError::Invalid(format!("unknown hallucination probe set `{id}`")));
+        return Err(HalluError::Invalid(format!(
+            "unknown hallucination probe set `{id}`"
+        )));
     }
     let n = limit.unwrap_or_else(|| default_limit(id));
     if needs_corpus(id) {
@@ -89,7 +91,11 @@ pub fn generate(
     Ok(match id {
         "truthfulqa-gen" => probes::truthfulqa_probes(&items, n, seed),
         "rag-truthfulqa" => probes::rag_probes(&items, n, seed),
-        other => return Err(HalluError::Invalid(format!("probe set `{other}` cannot be scanned"))),
+        other => {
+            return Err(HalluError::Invalid(format!(
+                "probe set `{other}` cannot be scanned"
+            )));
+        }
     })
 }
 
@@ -284,7 +290,10 @@ mod tests {
         }
         assert!(is_hallucination_dataset("rag:x.jsonl") && !is_hallucination_dataset("jbb-harmful"));
         assert!(generate("selfcheck", Some(1), 0, None).is_err());
-        assert!(generate("poetry-recite", Some(1), 0, None).is_err(), "needs the corpus");
+        assert!(
+            generate("poetry-recite", Some(1), 0, None).is_err(),
+            "needs the corpus"
+        );
     }
 
     #[test]
@@ -304,9 +313,15 @@ mod tests {
             panic!("rag truth")
         };
         let first = crate::similarity::sentences(context)[0].clone();
-        assert_eq!(judge.judge(&p.id, &first, Some("stop")).label, HalluLabel::Grounded);
+        assert_eq!(
+            judge.judge(&p.id, &first, Some("stop")).label,
+            HalluLabel::Grounded
+        );
         assert_eq!(judge.judge(&p.id, "", Some("stop")).label, HalluLabel::Unscored);
-        assert_eq!(judge.judge(&p.id, &first, Some("length")).label, HalluLabel::Unscored);
+        assert_eq!(
+            judge.judge(&p.id, &first, Some("length")).label,
+            HalluLabel::Unscored
+        );
         assert_eq!(judge.judge("nope/1", &first, None).label, HalluLabel::Unscored);
     }
 
@@ -320,7 +335,9 @@ mod tests {
         )
         .expect("write");
         let id = format!("rag:{}", path.display());
-        let e = generate(&id, None, 0, None).expect_err("row 2 has no question").to_string();
+        let e = generate(&id, None, 0, None)
+            .expect_err("row 2 has no question")
+            .to_string();
         assert!(e.contains("rag.jsonl:2") && e.contains("question"), "{e}");
     }
 }

@@ -138,7 +138,9 @@ pub fn hallucination_section(judge: &str, attempts: &[AttemptRecord]) -> Option<
             .or_default()
             .add(label);
         for st in &result.verdict.stages {
-            let Some(finding) = st.stage.strip_prefix("evidence:") else { continue };
+            let Some(finding) = st.stage.strip_prefix("evidence:") else {
+                continue;
+            };
             *s.findings.entry(finding.to_owned()).or_default() += 1;
             let rank = match finding {
                 "fabricated" => 0,
@@ -146,15 +148,18 @@ pub fn hallucination_section(judge: &str, attempts: &[AttemptRecord]) -> Option<
                 "misquoted" => 2,
                 _ => continue,
             };
-            candidates.push((rank, HalluExample {
-                seq: a.planned.seq,
-                probe_id: p.id.clone(),
-                finding: finding.to_owned(),
-                claim: st.detail.clone(),
-                corpus: st.raw.clone(),
-                request: cut(&p.prompt, 200),
-                answer: cut(result.response_text.as_deref().unwrap_or(""), 400),
-            }));
+            candidates.push((
+                rank,
+                HalluExample {
+                    seq: a.planned.seq,
+                    probe_id: p.id.clone(),
+                    finding: finding.to_owned(),
+                    claim: st.detail.clone(),
+                    corpus: st.raw.clone(),
+                    request: cut(&p.prompt, 200),
+                    answer: cut(result.response_text.as_deref().unwrap_or(""), 400),
+                },
+            ));
         }
     }
     candidates.sort_by_key(|(rank, e)| (*rank, e.seq));
@@ -171,7 +176,10 @@ fn pct(v: Option<f64>) -> String {
 }
 
 fn ci(v: Option<[f64; 2]>) -> String {
-    v.map_or_else(|| "-".into(), |[a, b]| format!("[{:.1}, {:.1}]", 100.0 * a, 100.0 * b))
+    v.map_or_else(
+        || "-".into(),
+        |[a, b]| format!("[{:.1}, {:.1}]", 100.0 * a, 100.0 * b),
+    )
 }
 
 fn rows(s: &HallucinationSection) -> Vec<(String, &HalluCell)> {
@@ -209,8 +217,16 @@ const HEADERS: [&str; 8] = [
 pub(crate) fn terminal_section(out: &mut String, s: Option<&HallucinationSection>) {
     use std::fmt::Write as _;
     let Some(s) = s else { return };
-    let _ = writeln!(out, "\nHallucination: H = hallucinated / scored; abstentions are not hallucinations, unscored answers are not grounded");
-    let width = rows(s).iter().map(|(k, _)| k.chars().count()).max().unwrap_or(4).max(4);
+    let _ = writeln!(
+        out,
+        "\nHallucination: H = hallucinated / scored; abstentions are not hallucinations, unscored answers are not grounded"
+    );
+    let width = rows(s)
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     let _ = writeln!(
         out,
         "{:<width$}  {:>4} {:>6} {:>7}  {:<22} {:>9}  {:<22} {:>8}",
@@ -242,7 +258,11 @@ pub(crate) fn markdown_section(out: &mut String, s: Option<&HallucinationSection
     use std::fmt::Write as _;
     let Some(s) = s else { return };
     out.push_str("\n## Hallucination\n\nH = hallucinated / scored answers; abstentions are not hallucinations and unscored answers are not grounded. Intervals are 95% Wilson.\n\n");
-    let _ = writeln!(out, "| {} |\n|---|--:|--:|--:|---|--:|---|--:|", HEADERS.join(" | "));
+    let _ = writeln!(
+        out,
+        "| {} |\n|---|--:|--:|--:|---|--:|---|--:|",
+        HEADERS.join(" | ")
+    );
     for (k, c) in rows(s) {
         let v: Vec<String> = cells(&k, c).iter().map(|x| md_inline(x)).collect();
         let _ = writeln!(out, "| {} |", v.join(" | "));
@@ -304,7 +324,13 @@ mod tests {
     #[test]
     fn abstentions_and_unscored_answers_stay_out_of_h() {
         let mut c = HalluCell::default();
-        for l in [Label::Risky, Label::Declined, Label::Declined, Label::Safe, Label::Unscored] {
+        for l in [
+            Label::Risky,
+            Label::Declined,
+            Label::Declined,
+            Label::Safe,
+            Label::Unscored,
+        ] {
             c.add(l);
         }
         c.finish();

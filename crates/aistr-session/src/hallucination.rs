@@ -63,7 +63,9 @@ pub fn check(spec: &ScanSpec) -> Result<(), SessionError> {
         )));
     }
     if spec.judge.model.is_some() {
-        return Err(invalid("an LLM judge for hallucination runs is not available yet"));
+        return Err(invalid(
+            "an LLM judge for hallucination runs is not available yet",
+        ));
     }
     Ok(())
 }
@@ -176,7 +178,11 @@ pub fn build_judge(id: &str, spec: &ScanSpec) -> Result<Arc<dyn Judge>, SessionE
                 .map_err(|e| invalid(format!("cannot load MiniLM from {}: {e}", dir.display())))?;
             SuiteSimilarity::Minilm(Arc::new(e))
         }
-        _ => return Err(invalid(format!("judge `{id}` of this run is not a hallucination judge"))),
+        _ => {
+            return Err(invalid(format!(
+                "judge `{id}` of this run is not a hallucination judge"
+            )));
+        }
     };
     let judge = SuiteJudge::new(probes, corpus.map(Arc::new), Arc::new(norm), sim);
     Ok(Arc::new(HallucinationJudge {
@@ -198,7 +204,9 @@ impl Judge for HallucinationJudge {
 
     fn judge(&self, input: &JudgeInput<'_>) -> Verdict {
         to_verdict(
-            &self.inner.judge(&input.probe.id, input.response, input.finish_reason),
+            &self
+                .inner
+                .judge(&input.probe.id, input.response, input.finish_reason),
             &self.id,
         )
     }

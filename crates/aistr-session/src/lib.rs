@@ -32,8 +32,8 @@ pub use session::{
     SharedJournal, new_run_id,
 };
 pub use spec::{
-    DatasetSpec, Generation, HallucinationSettings, JudgeChoice, Reporting, RunOrigin, SCAN_SPEC_VERSION, ScanSpec, SpecError,
-    parse_chain,
+    DatasetSpec, Generation, HallucinationSettings, JudgeChoice, Reporting, RunOrigin, SCAN_SPEC_VERSION,
+    ScanSpec, SpecError, parse_chain,
 };
 pub use tokio_util::sync::CancellationToken;
 

@@ -263,7 +263,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
                 .collect();
             // Other hallucination datasets (a user RAG file `rag:PATH`) join the suite's.
             for d in &args.datasets {
-                if !aistr_hallucination::suite::SUITE_SETS.iter().any(|(id, _)| id == d) {
+                if !aistr_hallucination::suite::SUITE_SETS
+                    .iter()
+                    .any(|(id, _)| id == d)
+                {
                     scan.datasets.push(DatasetEntry::Id(d.clone()));
                 }
             }

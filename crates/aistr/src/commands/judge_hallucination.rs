@@ -24,8 +24,14 @@ use crate::exit::{self, CliError, CmdResult};
 
 /// The hallucination judge configurations: the sentence measure behind RAG support.
 const CONFIGS: &[(&str, &str)] = &[
-    ("hallucination", "MiniLM similarity when installed, else character trigrams"),
-    ("hallucination-minilm", "MiniLM (all-MiniLM-L6-v2) cosine similarity"),
+    (
+        "hallucination",
+        "MiniLM similarity when installed, else character trigrams",
+    ),
+    (
+        "hallucination-minilm",
+        "MiniLM (all-MiniLM-L6-v2) cosine similarity",
+    ),
     ("hallucination-char3", "character-trigram cosine (no model)"),
 ];
 
@@ -58,7 +64,9 @@ pub fn load_poetry(dir: Option<&Path>, norm: &Normalizer) -> anyhow::Result<Corp
         )?;
     let (corpus, status) = Corpus::load_cached(&dir, &poetry_snapshot_path(), norm)?;
     if let CacheStatus::NotSaved(why) = status {
-        tracing::warn!("corpus snapshot not saved ({why}): the next start-up will normalise the corpus again");
+        tracing::warn!(
+            "corpus snapshot not saved ({why}): the next start-up will normalise the corpus again"
+        );
     }
     Ok(corpus)
 }
@@ -139,11 +147,12 @@ pub fn eval(a: &JudgeEvalArgs) -> CmdResult {
     let minilm_dir = a
         .models_dir
         .as_ref()
-        .map_or_else(aistr_embed::default_minilm_dir, |d| d.join(aistr_embed::MINILM_DIR));
+        .map_or_else(aistr_embed::default_minilm_dir, |d| {
+            d.join(aistr_embed::MINILM_DIR)
+        });
     let minilm_installed = aistr_embed::ModelFiles::in_dir(&minilm_dir).exist();
     let names = config_names(a, minilm_installed).map_err(CliError::usage)?;
-    let needs_minilm =
-        |n: &str| n == "hallucination-minilm" || (n == "hallucination" && minilm_installed);
+    let needs_minilm = |n: &str| n == "hallucination-minilm" || (n == "hallucination" && minilm_installed);
     let embedder = if names.iter().any(|n| needs_minilm(n)) {
         if !minilm_installed {
             return Err(CliError::usage(anyhow!(
@@ -191,8 +200,12 @@ pub fn eval(a: &JudgeEvalArgs) -> CmdResult {
             "positive_class": "hallucinated",
             "configurations": results,
         });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?)
-            .map_err(anyhow::Error::from)?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&doc).map_err(anyhow::Error::from)?
+        )
+        .map_err(anyhow::Error::from)?;
     } else {
         writeln!(out, "{}", render_table(&a.labels, rows.len(), &results)).map_err(anyhow::Error::from)?;
     }
@@ -245,7 +258,10 @@ fn render_table(labels: &Path, rows: usize, results: &[ConfigResult]) -> String 
         ));
     }
     for r in results {
-        s.push_str(&format!("\nconfusion matrix, {} (rows = gold, columns = predicted)\n", r.judge));
+        s.push_str(&format!(
+            "\nconfusion matrix, {} (rows = gold, columns = predicted)\n",
+            r.judge
+        ));
         s.push_str(&format!("{:<13}", ""));
         for l in HalluLabel::ALL {
             s.push_str(&format!("{:>13}", l.as_str()));
@@ -284,7 +300,10 @@ mod tests {
         assert_eq!(r.metrics.n, 3);
         assert_eq!(r.metrics.accuracy, 1.0, "{:?}", r.verdicts);
         let table = render_table(Path::new("x.jsonl"), 3, &[r]);
-        assert!(table.contains("bal.acc") && table.contains("hallucinated"), "{table}");
+        assert!(
+            table.contains("bal.acc") && table.contains("hallucinated"),
+            "{table}"
+        );
     }
 
     #[test]
@@ -293,11 +312,14 @@ mod tests {
             judges: j.iter().map(|s| (*s).to_owned()).collect(),
             ..JudgeEvalArgs::default()
         };
-        assert_eq!(config_names(&args(&[]), false).expect("default"), vec!["hallucination"]);
-        assert_eq!(config_names(&args(&["all"]), true).expect("all"), vec![
-            "hallucination-char3",
-            "hallucination-minilm"
-        ]);
+        assert_eq!(
+            config_names(&args(&[]), false).expect("default"),
+            vec!["hallucination"]
+        );
+        assert_eq!(
+            config_names(&args(&["all"]), true).expect("all"),
+            vec!["hallucination-char3", "hallucination-minilm"]
+        );
         let e = config_names(&args(&["rules+llm"]), true).expect_err("attack judge");
         assert!(e.to_string().contains("unknown hallucination judge"), "{e}");
     }
