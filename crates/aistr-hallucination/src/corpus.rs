@@ -656,8 +656,16 @@ mod snapshot {
     }
 }
 
+/// The copy of the corpus that ships in the repository (MIT, attribution in NOTICE), found where
+/// this crate was built from: a source checkout always has its ground truth.
+#[must_use]
+pub fn bundled_corpus_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/chinese-poetry")
+}
+
 /// Where the corpus is looked for when no directory is given: `$AISTR_POETRY_DIR`, else
-/// `../shared/data/chinese-poetry` above the current directory or any of its parents.
+/// `../shared/data/chinese-poetry` above the current directory or any of its parents, else the
+/// copy bundled in the source tree ([`bundled_corpus_dir`]).
 #[must_use]
 pub fn default_corpus_dir(env_value: Option<&std::ffi::OsStr>, cwd: &Path) -> Option<PathBuf> {
     if let Some(v) = env_value.filter(|v| !v.is_empty()) {
@@ -665,6 +673,7 @@ pub fn default_corpus_dir(env_value: Option<&std::ffi::OsStr>, cwd: &Path) -> Op
     }
     cwd.ancestors()
         .map(|a| a.join("shared/data/chinese-poetry"))
+        .chain(std::iter::once(bundled_corpus_dir()))
         .find(|p| p.join(TANG_FILE).is_file())
 }
 

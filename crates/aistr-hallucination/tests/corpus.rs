@@ -1,5 +1,5 @@
 //! The verifier, the probe generators and the labelled set on the real chinese-poetry corpus
-//! (`shared/data/chinese-poetry`, or `$AISTR_POETRY_DIR`). The corpus is required: a missing
+//! (bundled in `data/chinese-poetry`, or `$AISTR_POETRY_DIR`). The corpus is required: a missing
 //! corpus fails these tests, it never skips them.
 
 use std::sync::OnceLock;
@@ -24,7 +24,7 @@ fn world() -> &'static World {
             std::env::var_os("AISTR_POETRY_DIR").as_deref(),
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
         )
-        .expect("the chinese-poetry corpus (shared/data/chinese-poetry or $AISTR_POETRY_DIR) is required");
+        .expect("the chinese-poetry corpus (bundled in data/chinese-poetry, or $AISTR_POETRY_DIR) is required");
         let norm = Normalizer::new().expect("opencc");
         // One snapshot shared by the test processes (nextest runs each test in its own).
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("poetry.snapshot");
