@@ -24,7 +24,9 @@ fn world() -> &'static World {
             std::env::var_os("AISTR_POETRY_DIR").as_deref(),
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
         )
-        .expect("the chinese-poetry corpus (bundled in data/chinese-poetry, or $AISTR_POETRY_DIR) is required");
+        .expect(
+            "the chinese-poetry corpus (bundled in data/chinese-poetry, or $AISTR_POETRY_DIR) is required",
+        );
         let norm = Normalizer::new().expect("opencc");
         // One snapshot shared by the test processes (nextest runs each test in its own).
         let cache = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("poetry.snapshot");
