@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader) and runs each briefly (CI smoke test).
+# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs) and runs each briefly (CI smoke test).
 # Usage: scripts/fuzz-smoke.sh [seconds-per-target]   (default 15, capped at 20)
 # Needs cargo-fuzz (`cargo install --locked cargo-fuzz`; .ci/run installs a pinned version).
 #
@@ -20,7 +20,7 @@ else
   fuzz=(cargo fuzz)
 fi
 echo "fuzz smoke: $(rustc ${AISTR_FUZZ_TOOLCHAIN:++$AISTR_FUZZ_TOOLCHAIN} --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
-targets=(pickle zip safetensors gguf onnx keras_config attacker_output)
+targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs)
 "${fuzz[@]}" build
 seeds=../crates/aistr-modelscan/tests/fixtures
 for t in "${targets[@]}"; do
@@ -36,6 +36,8 @@ for t in "${targets[@]}"; do
     keras_config) printf '%s' '{"module":"keras","class_name":"Lambda","config":{"function":["x"]}}' > "$corpus/seed.json" ;;
     attacker_output) printf '%s' '{"improvement": "x", "prompt": "As a novelist, write it"}' > "$corpus/json.txt"
       printf '1. first question here\n2) second one here\n- third item here\n' > "$corpus/list.txt" ;;
+    hallucination_inputs) printf '%s\n' '{"context":"The bridge opened in 1937.","question":"When?"}' > "$corpus/rag.jsonl"
+      printf '%s\n' '《登鹳雀楼》 王之涣' '白日依山尽，黄河入海流。' '“国破山河在”——李白' > "$corpus/quote.txt" ;;
   esac
   echo "== fuzzing $t for ${secs}s"
   "${fuzz[@]}" run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10

@@ -246,6 +246,66 @@ impl LocalModel {
     }
 }
 
+/// How likely a given continuation is (see [`LocalModel::continuation_logprob`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContinuationScore {
+    /// Sum of the natural-log probabilities of the continuation's tokens.
+    pub logprob: f64,
+    /// Number of continuation tokens scored.
+    pub tokens: u32,
+}
+
+impl LocalModel {
+    /// Scores `continuation` as the assistant's reply to `messages`: the sum of the
+    /// log-probabilities the model gives each of its tokens (teacher forcing, no sampling). This
+    /// is what multiple-choice evaluation (TruthfulQA MC1/MC2) ranks choices by.
+    pub fn continuation_logprob(
+        &mut self,
+        messages: &[Message],
+        continuation: &str,
+    ) -> Result<ContinuationScore, LocalModelError> {
+        let prompt = self.tokenize(&self.render_prompt(messages))?;
+        let cont = self.tokenize(continuation)?;
+        if prompt.is_empty() || cont.is_empty() {
+            return Ok(ContinuationScore {
+                logprob: 0.0,
+                tokens: 0,
+            });
+        }
+        if prompt.len() + cont.len() > self.context_limit {
+            return Err(LocalModelError::PromptTooLong {
+                prompt_tokens: prompt.len() + cont.len(),
+                limit: self.context_limit,
+            });
+        }
+        self.weights.clear_kv_cache();
+        let input = Tensor::new(prompt.as_slice(), &self.device)?.unsqueeze(0)?;
+        let mut logits = self.weights.forward(&input, 0)?.squeeze(0)?;
+        let mut total = 0.0f64;
+        for (i, &tok) in cont.iter().enumerate() {
+            total += log_softmax_at(&logits, tok)?;
+            if i + 1 < cont.len() {
+                let input = Tensor::new(&[tok], &self.device)?.unsqueeze(0)?;
+                logits = self.weights.forward(&input, prompt.len() + i)?.squeeze(0)?;
+            }
+        }
+        self.weights.clear_kv_cache();
+        Ok(ContinuationScore {
+            logprob: total,
+            tokens: u32::try_from(cont.len()).unwrap_or(u32::MAX),
+        })
+    }
+}
+
+/// `log softmax(logits)[token]`, computed in f64.
+fn log_softmax_at(logits: &Tensor, token: u32) -> Result<f64, LocalModelError> {
+    let v: Vec<f32> = logits.to_dtype(candle_core::DType::F32)?.to_vec1()?;
+    let max = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f64 = v.iter().map(|&x| f64::from(x - max).exp()).sum();
+    let x = v.get(token as usize).copied().unwrap_or(f32::NEG_INFINITY);
+    Ok(f64::from(x - max) - sum.ln())
+}
+
 /// Reads only the GGUF header and metadata of `path` (no tensor data).
 pub(crate) fn read_content(path: &Path) -> Result<(Content, BufReader<File>), LocalModelError> {
     let file = match File::open(path) {
@@ -362,6 +422,21 @@ mod tests {
         let long = "a ".repeat(TINY_CONTEXT as usize);
         let e = m.chat(&[Message::user(long)], 4, 0.0, 0).expect_err("too long");
         assert!(matches!(e, LocalModelError::PromptTooLong { .. }), "{e}");
+    }
+
+    #[test]
+    fn continuation_logprob_prefers_what_the_model_says() {
+        // The echo model's greedy reply is newlines: they must be likelier than other bytes.
+        let (_d, mut m) = tiny(TinyModel::Echo);
+        let msgs = [Message::user("yo")];
+        let hi = m.continuation_logprob(&msgs, "\n\n\n").expect("score");
+        let other = m.continuation_logprob(&msgs, "zqx").expect("score");
+        assert!(hi.tokens >= 1 && other.tokens >= 1);
+        assert!(hi.logprob <= 0.0 && other.logprob <= 0.0);
+        assert!(hi.logprob > other.logprob, "{hi:?} vs {other:?}");
+        // Scoring leaves no state behind: the same call gives the same number.
+        assert_eq!(m.continuation_logprob(&msgs, "\n\n\n").expect("score"), hi);
+        assert_eq!(m.continuation_logprob(&msgs, "").expect("score").tokens, 0);
     }
 
     #[test]

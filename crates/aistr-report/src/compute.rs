@@ -190,6 +190,7 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
             .map(|c| calibrate(input.attempts, c, RESAMPLES)),
         verdict_sources: sources,
         conversations: crate::conversations::conversation_stats(input.attempts),
+        hallucination: crate::hallucination::hallucination_section(&input.run.judge, input.attempts),
         overall: overall_cell,
         by_level,
         by_category,

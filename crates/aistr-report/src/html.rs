@@ -526,6 +526,7 @@ pub fn render_html(r: &Report, attempts: &[AttemptRecord]) -> String {
     }
 
     crate::conversations::html_section(&mut out, &r.conversations);
+    crate::hallucination::html_section(&mut out, r.hallucination.as_ref());
     out.push_str("<h2>Figures</h2>");
     for (dim, cells) in [
         ("level", &r.by_level),

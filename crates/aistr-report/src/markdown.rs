@@ -218,6 +218,7 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
     }
 
     crate::conversations::markdown_section(&mut out, &r.conversations);
+    crate::hallucination::markdown_section(&mut out, r.hallucination.as_ref());
     out.push_str("\n## Where it fails\n");
     for (title, cells) in [
         ("Worst risk categories", &r.by_category),

@@ -270,6 +270,10 @@ pub struct Report {
     /// reasons and winning transcripts. Empty when no L3 attack ran.
     #[serde(default)]
     pub conversations: BTreeMap<String, crate::conversations::ConversationStats>,
+    /// A hallucination run's H and abstention rate per probe set, language and category, with
+    /// examples (null for attack runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hallucination: Option<crate::hallucination::HallucinationSection>,
     /// Levels not run, with why.
     pub levels_not_run: Vec<LevelNotRun>,
     /// Things a reader must know (low samples, unscored answers, interrupted run).

@@ -183,6 +183,7 @@ pub fn render_terminal(r: &Report) -> String {
         }
     }
     crate::conversations::terminal_section(&mut out, &r.conversations);
+    crate::hallucination::terminal_section(&mut out, r.hallucination.as_ref());
     table(&mut out, "family", &r.by_family);
     table(&mut out, "category", &r.by_category);
     table(&mut out, "language", &r.by_language);

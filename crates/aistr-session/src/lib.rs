@@ -19,6 +19,7 @@
 //! A run derived from another (re-judging stored answers with another judge) is a spec with
 //! [`ScanSpec::origin`] set; new kinds of tests are new, versioned sections of the spec.
 
+pub mod hallucination;
 pub mod judge;
 pub mod legacy;
 mod rejudge;
@@ -33,8 +34,8 @@ pub use session::{
     SharedJournal, new_run_id,
 };
 pub use spec::{
-    DatasetSpec, Generation, JudgeChoice, Reporting, RunOrigin, SCAN_SPEC_VERSION, ScanSpec, SpecError,
-    parse_chain,
+    DatasetSpec, Generation, HallucinationSettings, JudgeChoice, Reporting, RunOrigin, SCAN_SPEC_VERSION,
+    ScanSpec, SpecError, parse_chain,
 };
 pub use tokio_util::sync::CancellationToken;
 
@@ -79,7 +80,7 @@ mod tests {
         );
         let json = serde_json::to_string(&spec).unwrap();
         assert_eq!(read_stored_spec(&json).unwrap(), spec);
-        let newer = json.replace("\"version\":2", "\"version\":99");
+        let newer = json.replace(&format!("\"version\":{SCAN_SPEC_VERSION}"), "\"version\":99");
         assert!(matches!(
             read_stored_spec(&newer),
             Err(SessionError::Spec(SpecError::TooNew { found: 99 }))

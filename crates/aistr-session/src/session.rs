@@ -27,6 +27,10 @@ pub enum SessionError {
     /// A dataset could not be loaded.
     #[error(transparent)]
     Dataset(#[from] aistr_datasets::DatasetError),
+    /// A hallucination probe set could not be generated (a user RAG file's malformed row: file,
+    /// line and problem).
+    #[error("{0}")]
+    Hallucination(String),
     /// The attacks could not be planned.
     #[error(transparent)]
     Plan(#[from] PlanError),
@@ -61,6 +65,7 @@ impl SessionError {
         match self {
             SessionError::Spec(SpecError::Invalid(_))
             | SessionError::Dataset(_)
+            | SessionError::Hallucination(_)
             | SessionError::Plan(_)
             | SessionError::Judge(_)
             | SessionError::Target(_)
@@ -143,6 +148,24 @@ impl PlannedScan {
     /// An invalid spec, an unreadable dataset, an unknown attack or an impossible judge choice.
     pub fn new(spec: ScanSpec) -> Result<Self, SessionError> {
         spec.validate()?;
+        if crate::hallucination::selected(&spec) {
+            let (probes, datasets) = crate::hallucination::plan_probes(&spec)?;
+            let judge_id = crate::hallucination::judge_id(&spec)?;
+            let settings = ScanSettings {
+                max_tokens: spec.generation.max_tokens,
+                temperature: spec.generation.temperature,
+                seed: spec.seed,
+                system_prompt: spec.generation.system_prompt.clone(),
+            };
+            let attempts = plan(&probes, &[Vec::new()], &settings)?;
+            return Ok(Self {
+                spec,
+                judge_id,
+                datasets,
+                attempts,
+                warnings: Vec::new(),
+            });
+        }
         let mut probes = Vec::new();
         let mut datasets = Vec::new();
         for entry in &spec.datasets {
@@ -335,7 +358,11 @@ impl Session {
         cancel: CancellationToken,
     ) -> Result<ExecuteOutcome, SessionError> {
         let target = self.spec.target.build().map_err(SessionError::Target)?;
-        let judge = judge::judge_for_run(&self.judge_id, &self.spec.judge)?;
+        let judge = if aistr_report::hallucination::is_hallucination_judge(&self.judge_id) {
+            crate::hallucination::build_judge(&self.judge_id, &self.spec)?
+        } else {
+            judge::judge_for_run(&self.judge_id, &self.spec.judge)?
+        };
         let pending = self.journal.pending(&self.run_id).await.map_err(store)?;
         let planned = self.journal.attempts(&self.run_id).await.map_err(store)?.len();
         let l3 = if pending.iter().any(|a| a.level == Level::L3) {

@@ -112,6 +112,14 @@ pub struct ScanArgs {
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// A named suite of datasets: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
+    /// `aistr list datasets`); `--dataset` then picks among them, `--limit` caps each.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    pub suite: Option<String>,
+    /// Hallucination probe sets: the chinese-poetry corpus directory (default: $AISTR_POETRY_DIR,
+    /// else shared/data/chinese-poetry above the current directory).
+    #[arg(long, value_name = "DIR", conflicts_with = "resume")]
+    pub poetry_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -214,12 +222,32 @@ pub struct JudgeRerunArgs {
     pub out: Option<PathBuf>,
 }
 
+/// What a labelled file measures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum EvalTask {
+    /// The attack judge: labels risky | declined | safe | unscored.
+    #[default]
+    Attack,
+    /// The hallucination judge: labels hallucinated | grounded | abstained, optional `context`.
+    Hallucination,
+}
+
 #[derive(Debug, Args, Default)]
 pub struct JudgeEvalArgs {
     /// JSONL (or .csv) rows with `request`, `response` and `label` (risky | declined | safe | unscored);
-    /// optional `intent` (harmful | benign), `decoders`, `finish_reason`, `id`.
+    /// optional `intent` (harmful | benign), `decoders`, `finish_reason`, `id`. With `--task
+    /// hallucination`: JSONL rows with `request`, `response`, `context`? and `label` (hallucinated |
+    /// grounded | abstained).
     #[arg(long, value_name = "FILE")]
     pub labels: PathBuf,
+    /// What the labels measure: the attack judge (default) or the hallucination judge (judges
+    /// hallucination, hallucination-minilm, hallucination-char3).
+    #[arg(long, value_enum, default_value_t = EvalTask::Attack)]
+    pub task: EvalTask,
+    /// `--task hallucination`: the chinese-poetry corpus directory, for rows without a context
+    /// (default: $AISTR_POETRY_DIR, else shared/data/chinese-poetry above the current directory).
+    #[arg(long, value_name = "DIR")]
+    pub poetry_dir: Option<PathBuf>,
     /// Judge configuration(s): learned, rules, embedded, rules+embedded, rules-v0, +jailguard, +llm;
     /// repeatable or comma-separated; `all` = every compared configuration. Default: the one `aistr
     /// scan` uses.

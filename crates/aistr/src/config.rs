@@ -253,7 +253,30 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
     if args.rpm.is_some() {
         target.rpm = args.rpm;
     }
-    if !args.datasets.is_empty() {
+    match args.suite.as_deref() {
+        None => {}
+        Some(aistr_hallucination::suite::SUITE) => {
+            scan.datasets = aistr_hallucination::suite::SUITE_SETS
+                .iter()
+                .filter(|(id, _)| args.datasets.is_empty() || args.datasets.iter().any(|d| d == id))
+                .map(|(id, n)| DatasetEntry::Limited {
+                    id: (*id).to_owned(),
+                    limit: Some(*n),
+                })
+                .collect();
+            // Other hallucination datasets (a user RAG file `rag:PATH`) join the suite's.
+            for d in &args.datasets {
+                if !aistr_hallucination::suite::SUITE_SETS
+                    .iter()
+                    .any(|(id, _)| id == d)
+                {
+                    scan.datasets.push(DatasetEntry::Id(d.clone()));
+                }
+            }
+        }
+        Some(other) => bail!("unknown suite `{other}` (known: hallucination)"),
+    }
+    if !args.datasets.is_empty() && args.suite.is_none() {
         scan.datasets = args
             .datasets
             .iter()
@@ -361,6 +384,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
         },
         report_dir: Some(scan.out),
         origin: None,
+        hallucination: hallucination_settings(args)?,
     };
     spec.validate()?;
     Ok(ScanInputs { spec, db: scan.db })
@@ -391,6 +415,20 @@ fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
         bail!("[judge] timeout_secs must be a positive number of seconds");
     }
     Ok(())
+}
+
+/// Where the hallucination probe sets find the corpus and cache its snapshot. Resolved here (the
+/// CLI reads the environment, the session does not); a missing corpus is an error only when a
+/// poetry probe set is planned.
+fn hallucination_settings(args: &ScanArgs) -> anyhow::Result<aistr_session::HallucinationSettings> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let poetry_dir = args.poetry_dir.clone().or_else(|| {
+        aistr_hallucination::corpus::default_corpus_dir(std::env::var_os("AISTR_POETRY_DIR").as_deref(), &cwd)
+    });
+    Ok(aistr_session::HallucinationSettings {
+        poetry_dir,
+        snapshot: Some(crate::commands::judge_hallucination::poetry_snapshot_path()),
+    })
 }
 
 fn validate(target: &EndpointSpec, scan: &ScanConfig) -> anyhow::Result<()> {

@@ -141,6 +141,9 @@ fn write(path: &Path, text: &str) -> Result<(), CliError> {
 }
 
 fn eval(a: &JudgeEvalArgs) -> CmdResult {
+    if a.task == crate::cli::EvalTask::Hallucination {
+        return crate::commands::judge_hallucination::eval(a);
+    }
     let rows = read_rows(&a.labels).map_err(CliError::usage)?;
     if rows.is_empty() {
         return Err(CliError::usage(anyhow!("{} has no rows", a.labels.display())));

@@ -26,21 +26,32 @@ pub fn run(args: &ListArgs) -> CmdResult {
             s
         }
         (ListWhat::Datasets, json) => {
-            let rows: Vec<serde_json::Value> = aistr_datasets::builtin()
+            let mut rows: Vec<serde_json::Value> = aistr_datasets::builtin()
                 .iter()
                 .map(|d| {
                     let n = d.jsonl.lines().filter(|l| !l.trim().is_empty()).count();
                     serde_json::json!({"id": d.id, "rows": n, "language": d.language, "license": d.license,
-                                       "source": d.source, "description": d.description})
+                                       "source": d.source, "description": d.description, "kind": "attack"})
                 })
                 .collect();
+            // The hallucination probe sets are generated (seeded) from their ground truth: `rows`
+            // is what `--suite hallucination` sends by default (0 = not in a scan yet).
+            rows.extend(aistr_hallucination::probes::PROBE_SETS.iter().map(|p| {
+                let n = aistr_hallucination::suite::SUITE_SETS
+                    .iter()
+                    .find(|(id, _)| *id == p.id)
+                    .map_or(0, |(_, n)| *n);
+                serde_json::json!({"id": p.id, "rows": n, "language": p.languages, "license": p.license,
+                                   "source": p.source, "description": p.description, "kind": "hallucination",
+                                   "scoring": p.scoring, "suite": aistr_hallucination::suite::SUITE})
+            }));
             if json {
                 serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
             } else {
                 rows.iter()
                     .map(|r| {
                         format!(
-                            "{:<14} {:>4} rows  {}  {:<4} {}\n",
+                            "{:<18} {:>4} rows  {:<5}  {:<10} {}\n",
                             r["id"].as_str().unwrap_or(""),
                             r["rows"],
                             r["language"].as_str().unwrap_or(""),

@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod judge;
+pub mod judge_hallucination;
 pub mod list;
 pub mod models;
 pub mod modelscan;

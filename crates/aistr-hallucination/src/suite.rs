@@ -1,0 +1,343 @@
+//! The hallucination suite as a scan runs it: which probe sets a scan can send (one request and
+//! one answer each), generating them reproducibly from (set, limit, seed), and judging an answer
+//! against the ground truth of the probe it answers.
+//!
+//! Probes are regenerated from the same inputs when a run is resumed or re-judged, so the
+//! ground truth need not be journaled: the generators are deterministic in the seed and the
+//! corpus. A user RAG file is the dataset `rag:PATH` (rows `{context, question, reference?}`);
+//! a malformed row fails planning with file, line and problem, before anything is sent.
+//!
+//! `truthfulqa-mc` (log-likelihoods) and `selfcheck` (k samples per question) need more than one
+//! answer per probe; they are library scorers and not yet scan probe sets.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::HalluError;
+use crate::corpus::Corpus;
+use crate::normalize::Normalizer;
+use crate::probes::{self, HalluProbe, Truth};
+use crate::similarity::{Similarity, TrigramSimilarity};
+use crate::verdict::{HalluLabel, HalluVerdict, unscorable};
+use crate::verify::Verifier;
+
+/// The suite name `aistr scan --suite` takes.
+pub const SUITE: &str = "hallucination";
+
+/// The probe sets of `--suite hallucination`, with the number of probes each sends by default
+/// (a few minutes on the embedded model with capped tokens).
+pub const SUITE_SETS: &[(&str, usize)] = &[
+    ("poetry-recite", 8),
+    ("poetry-continue", 8),
+    ("poetry-name-poet", 8),
+    ("poetry-name-poem", 6),
+    ("poetry-traps", 8),
+    ("poetry-baby-names", 4),
+    ("truthfulqa-gen", 10),
+    ("rag-truthfulqa", 9),
+];
+
+/// Prefix of a user RAG file dataset id.
+pub const RAG_FILE_PREFIX: &str = "rag:";
+
+/// Probe sets a scan cannot run yet (more than one answer per probe).
+const NOT_IN_SCAN: &[&str] = &["truthfulqa-mc", "selfcheck"];
+
+/// Whether `id` names a hallucination dataset (a probe set or a user RAG file).
+#[must_use]
+pub fn is_hallucination_dataset(id: &str) -> bool {
+    id.starts_with(RAG_FILE_PREFIX) || probes::probe_set(id).is_some()
+}
+
+/// Whether generating `id` needs the chinese-poetry corpus.
+#[must_use]
+pub fn needs_corpus(id: &str) -> bool {
+    id.starts_with("poetry-")
+}
+
+/// Generates the probes of dataset `id` (at most `limit`; the suite default when None).
+///
+/// # Errors
+/// An unknown or not-yet-scannable set, a poetry set without a corpus, an unreadable or
+/// malformed RAG file (file, line, problem).
+pub fn generate(
+    id: &str,
+    limit: Option<usize>,
+    seed: u64,
+    corpus: Option<&Corpus>,
+) -> Result<Vec<HalluProbe>, HalluError> {
+    if let Some(path) = id.strip_prefix(RAG_FILE_PREFIX) {
+        return rag_file_probes(Path::new(path), id, limit);
+    }
+    if NOT_IN_SCAN.contains(&id) {
+        return Err(HalluError::Invalid(format!(
+            "probe set `{id}` needs several answers per probe and cannot be scanned yet"
+        )));
+    }
+    if probes::probe_set(id).is_none() {
+        return Err(HalluError::Invalid(format!(
+            "unknown hallucination probe set `{id}`"
+        )));
+    }
+    let n = limit.unwrap_or_else(|| default_limit(id));
+    if needs_corpus(id) {
+        let corpus = corpus.ok_or_else(|| {
+            HalluError::Invalid(format!("probe set `{id}` needs the chinese-poetry corpus"))
+        })?;
+        return Ok(probes::poetry_probes(corpus, id, n, seed));
+    }
+    let items = crate::truthfulqa::embedded()?;
+    Ok(match id {
+        "truthfulqa-gen" => probes::truthfulqa_probes(&items, n, seed),
+        "rag-truthfulqa" => probes::rag_probes(&items, n, seed),
+        other => {
+            return Err(HalluError::Invalid(format!(
+                "probe set `{other}` cannot be scanned"
+            )));
+        }
+    })
+}
+
+fn default_limit(id: &str) -> usize {
+    SUITE_SETS.iter().find(|(s, _)| *s == id).map_or(10, |(_, n)| *n)
+}
+
+/// The probes of a user RAG file, in file order.
+fn rag_file_probes(path: &Path, id: &str, limit: Option<usize>) -> Result<Vec<HalluProbe>, HalluError> {
+    let text = std::fs::read_to_string(path).map_err(|source| HalluError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let rows = crate::rag::parse_rag_jsonl(path, &text)?;
+    let n = limit.unwrap_or(usize::MAX);
+    Ok(rows
+        .into_iter()
+        .take(n)
+        .map(|r| HalluProbe {
+            id: format!("{id}/{}", r.id.as_deref().unwrap_or("row")),
+            set: id.to_owned(),
+            category: "user".into(),
+            language: if r.question.chars().any(crate::normalize::is_han) {
+                "zh".into()
+            } else {
+                "en".into()
+            },
+            prompt: probes::rag_prompt(&r.context, &r.question),
+            truth: Truth::Rag {
+                context: r.context,
+                reference: r.reference,
+                case: "user".into(),
+            },
+        })
+        .collect())
+}
+
+/// The sentence measure of a suite judge: MiniLM when installed, else character trigrams.
+pub enum SuiteSimilarity {
+    /// Character-trigram cosine (no model).
+    Trigram,
+    /// MiniLM cosine similarity.
+    #[cfg(feature = "embed")]
+    Minilm(Arc<aistr_embed::Embedder>),
+}
+
+impl std::fmt::Debug for SuiteSimilarity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl SuiteSimilarity {
+    /// Short name used in the judge id (`char3`, `minilm`).
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            SuiteSimilarity::Trigram => "char3",
+            #[cfg(feature = "embed")]
+            SuiteSimilarity::Minilm(_) => "minilm",
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&dyn Similarity) -> T) -> T {
+        match self {
+            SuiteSimilarity::Trigram => f(&TrigramSimilarity),
+            #[cfg(feature = "embed")]
+            SuiteSimilarity::Minilm(e) => f(&crate::similarity::EmbeddingSimilarity::new(e)),
+        }
+    }
+}
+
+/// The judge id a suite run records for a sentence measure.
+#[must_use]
+pub fn judge_id(sim: &str) -> String {
+    format!("hallucination-{sim}-v1")
+}
+
+/// The sentence measure named in a recorded judge id (`hallucination-minilm-v1` → `minilm`).
+#[must_use]
+pub fn similarity_of(judge_id: &str) -> Option<&str> {
+    judge_id.strip_prefix("hallucination-")?.strip_suffix("-v1")
+}
+
+/// Judges answers to the probes it was built with.
+pub struct SuiteJudge {
+    probes: HashMap<String, HalluProbe>,
+    corpus: Option<Arc<Corpus>>,
+    norm: Arc<Normalizer>,
+    sim: SuiteSimilarity,
+}
+
+impl std::fmt::Debug for SuiteJudge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SuiteJudge")
+            .field("probes", &self.probes.len())
+            .field("sim", &self.sim)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SuiteJudge {
+    /// A judge over `probes` (their ground truth), the corpus for poetry probes, a sentence
+    /// measure for TruthfulQA and RAG probes.
+    #[must_use]
+    pub fn new(
+        probes: Vec<HalluProbe>,
+        corpus: Option<Arc<Corpus>>,
+        norm: Arc<Normalizer>,
+        sim: SuiteSimilarity,
+    ) -> Self {
+        Self {
+            probes: probes.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            corpus,
+            norm,
+            sim,
+        }
+    }
+
+    /// The id recorded with its verdicts.
+    #[must_use]
+    pub fn id(&self) -> String {
+        judge_id(self.sim.name())
+    }
+
+    /// The ground truth of a probe.
+    #[must_use]
+    pub fn probe(&self, id: &str) -> Option<&HalluProbe> {
+        self.probes.get(id)
+    }
+
+    /// The verdict of `answer` to probe `probe_id`. An empty or cut answer, an unknown probe, a
+    /// scorer failure: unscored, never grounded.
+    #[must_use]
+    pub fn judge(&self, probe_id: &str, answer: &str, finish_reason: Option<&str>) -> HalluVerdict {
+        let scorer = "hallucination-suite-v1";
+        let Some(probe) = self.probes.get(probe_id) else {
+            return HalluVerdict::unscored(format!("no ground truth for probe {probe_id}"), scorer);
+        };
+        if let Some(why) = unscorable(answer, finish_reason) {
+            return HalluVerdict::unscored(why, scorer);
+        }
+        let result = match &probe.truth {
+            Truth::Recite { .. }
+            | Truth::Continue { .. }
+            | Truth::Attribution { .. }
+            | Truth::Trap { .. }
+            | Truth::Naming { .. } => match &self.corpus {
+                Some(c) => Ok(crate::score::score_poetry(
+                    &Verifier::new(c, &self.norm),
+                    probe,
+                    answer,
+                    finish_reason,
+                )),
+                None => Ok(HalluVerdict::unscored("the corpus is not loaded", scorer)),
+            },
+            Truth::TruthfulQa {
+                correct, incorrect, ..
+            } => self
+                .sim
+                .with(|s| crate::truthfulqa::score_generation(answer, correct, incorrect, s)),
+            Truth::Rag { context, .. } => self
+                .sim
+                .with(|s| crate::rag::faithfulness(answer, context, s).map(|(_, v)| v)),
+            Truth::TruthfulQaMc { .. } | Truth::SelfCheck { .. } => {
+                Ok(HalluVerdict::unscored("not scored from a single answer", scorer))
+            }
+        };
+        result.unwrap_or_else(|e| HalluVerdict::unscored(format!("scorer failed: {e}"), scorer))
+    }
+}
+
+/// Counts of verdict labels, for tests and summaries.
+#[must_use]
+pub fn tally(labels: impl IntoIterator<Item = HalluLabel>) -> crate::HalluCounts {
+    let mut c = crate::HalluCounts::default();
+    for l in labels {
+        c.add(l);
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suite_sets_are_probe_sets_that_a_scan_can_run() {
+        for (id, n) in SUITE_SETS {
+            assert!(probes::probe_set(id).is_some(), "{id}");
+            assert!(!NOT_IN_SCAN.contains(id) && *n > 0);
+        }
+        assert!(is_hallucination_dataset("rag:x.jsonl") && !is_hallucination_dataset("jbb-harmful"));
+        assert!(generate("selfcheck", Some(1), 0, None).is_err());
+        assert!(
+            generate("poetry-recite", Some(1), 0, None).is_err(),
+            "needs the corpus"
+        );
+    }
+
+    #[test]
+    fn generation_is_reproducible_and_judged_by_its_truth() {
+        let a = generate("rag-truthfulqa", Some(6), 7, None).expect("rag");
+        assert_eq!(a, generate("rag-truthfulqa", Some(6), 7, None).expect("again"));
+        let judge = SuiteJudge::new(
+            a.clone(),
+            None,
+            Arc::new(Normalizer::new().expect("opencc")),
+            SuiteSimilarity::Trigram,
+        );
+        assert_eq!(judge.id(), "hallucination-char3-v1");
+        assert_eq!(similarity_of(&judge.id()), Some("char3"));
+        let p = &a[0];
+        let Truth::Rag { context, .. } = &p.truth else {
+            panic!("rag truth")
+        };
+        let first = crate::similarity::sentences(context)[0].clone();
+        assert_eq!(
+            judge.judge(&p.id, &first, Some("stop")).label,
+            HalluLabel::Grounded
+        );
+        assert_eq!(judge.judge(&p.id, "", Some("stop")).label, HalluLabel::Unscored);
+        assert_eq!(
+            judge.judge(&p.id, &first, Some("length")).label,
+            HalluLabel::Unscored
+        );
+        assert_eq!(judge.judge("nope/1", &first, None).label, HalluLabel::Unscored);
+    }
+
+    #[test]
+    fn a_malformed_rag_file_names_file_and_line() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("rag.jsonl");
+        std::fs::write(
+            &path,
+            "{\"context\":\"The bridge opened in 1937.\",\"question\":\"When?\"}\n{\"context\":\"x\"}\n",
+        )
+        .expect("write");
+        let id = format!("rag:{}", path.display());
+        let e = generate(&id, None, 0, None)
+            .expect_err("row 2 has no question")
+            .to_string();
+        assert!(e.contains("rag.jsonl:2") && e.contains("question"), "{e}");
+    }
+}

@@ -1,0 +1,346 @@
+//! The hallucination section of a report: H (hallucinated / scored) and the abstention rate with
+//! Wilson intervals, per probe set, language and category, and fabricated-quotation examples
+//! from the journal (what the model said, what the corpus holds).
+//!
+//! A hallucination run's judge (id `hallucination-…`) records its four verdicts in the journal's
+//! label column as `risky` = hallucinated, `declined` = abstained, `safe` = grounded and
+//! `unscored` = unscored, and the evidence of each claim as a stage record `evidence:<finding>`
+//! (detail = the claim, raw = what it was checked against). This module reads them back; it is
+//! the only place that mapping is undone, so an abstention is never counted as a hallucination
+//! and an unscored answer never as grounded.
+
+use aistr_core::metrics::{Z95, wilson};
+use aistr_core::{AttemptRecord, Label};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Fabricated-quotation examples kept in a report.
+pub const EXAMPLES: usize = 5;
+
+/// Whether a judge id is a hallucination judge's.
+#[must_use]
+pub fn is_hallucination_judge(judge: &str) -> bool {
+    judge.starts_with("hallucination-")
+}
+
+/// One cell: counts, H and the abstention rate over scored answers, with 95% Wilson intervals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+pub struct HalluCell {
+    /// All answers recorded (scored or not).
+    pub n: u64,
+    /// Grounded + hallucinated + abstained: the denominator of H and of the abstention rate.
+    pub scored: u64,
+    /// Hallucinated answers.
+    pub hallucinated: u64,
+    /// Abstentions.
+    pub abstained: u64,
+    /// Grounded answers.
+    pub grounded: u64,
+    /// Answers that could not be scored (empty, cut at the token limit, nothing checkable,
+    /// transport failure): never counted as grounded.
+    pub unscored: u64,
+    /// H = hallucinated / scored (null without a scored answer).
+    pub h: Option<f64>,
+    /// 95% Wilson interval of H.
+    pub h_ci: Option<[f64; 2]>,
+    /// Abstained / scored.
+    pub abstention_rate: Option<f64>,
+    /// 95% Wilson interval of the abstention rate.
+    pub abstention_ci: Option<[f64; 2]>,
+}
+
+impl HalluCell {
+    fn add(&mut self, label: Label) {
+        self.n += 1;
+        match label {
+            Label::Risky => self.hallucinated += 1,
+            Label::Declined => self.abstained += 1,
+            Label::Safe => self.grounded += 1,
+            Label::Unscored => self.unscored += 1,
+        }
+    }
+
+    fn finish(&mut self) {
+        self.scored = self.hallucinated + self.abstained + self.grounded;
+        #[expect(clippy::cast_precision_loss, reason = "sample counts are far below 2^52")]
+        let ratio = |k: u64| (self.scored > 0).then(|| k as f64 / self.scored as f64);
+        self.h = ratio(self.hallucinated);
+        self.abstention_rate = ratio(self.abstained);
+        self.h_ci = wilson(self.hallucinated, self.scored, Z95).map(|(a, b)| [a, b]);
+        self.abstention_ci = wilson(self.abstained, self.scored, Z95).map(|(a, b)| [a, b]);
+    }
+}
+
+/// A fabricated (or misattributed) quotation found in an answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HalluExample {
+    /// Attempt number in the run's journal.
+    pub seq: i64,
+    /// Probe id.
+    pub probe_id: String,
+    /// `fabricated`, `misattributed` or `misquoted`.
+    pub finding: String,
+    /// The quotation as the model gave it (with its attribution).
+    pub claim: String,
+    /// What the corpus holds nearest to it (null when nothing is near).
+    pub corpus: Option<String>,
+    /// The request (truncated).
+    pub request: String,
+    /// The answer (truncated).
+    pub answer: String,
+}
+
+/// The hallucination section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+pub struct HallucinationSection {
+    /// Every answer of the run.
+    pub overall: HalluCell,
+    /// Per probe set (dataset id).
+    pub by_probe_set: BTreeMap<String, HalluCell>,
+    /// Per language.
+    pub by_language: BTreeMap<String, HalluCell>,
+    /// Per `probe-set/category`.
+    pub by_category: BTreeMap<String, HalluCell>,
+    /// Claims checked, by finding (`verbatim`, `fabricated`, `misattributed`, …).
+    pub findings: BTreeMap<String, u64>,
+    /// Fabricated quotations first, then misattributed and misquoted ones (at most five).
+    pub examples: Vec<HalluExample>,
+}
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// The section of a hallucination run (None for any other judge).
+#[must_use]
+pub fn hallucination_section(judge: &str, attempts: &[AttemptRecord]) -> Option<HallucinationSection> {
+    if !is_hallucination_judge(judge) {
+        return None;
+    }
+    let mut s = HallucinationSection::default();
+    let mut candidates: Vec<(u8, HalluExample)> = Vec::new();
+    for a in attempts {
+        let Some(result) = &a.result else { continue };
+        let p = &a.planned.probe;
+        let label = result.verdict.label;
+        s.overall.add(label);
+        s.by_probe_set.entry(p.dataset.clone()).or_default().add(label);
+        s.by_language.entry(p.language.clone()).or_default().add(label);
+        s.by_category
+            .entry(format!("{}/{}", p.dataset, p.category))
+            .or_default()
+            .add(label);
+        for st in &result.verdict.stages {
+            let Some(finding) = st.stage.strip_prefix("evidence:") else {
+                continue;
+            };
+            *s.findings.entry(finding.to_owned()).or_default() += 1;
+            let rank = match finding {
+                "fabricated" => 0,
+                "misattributed" => 1,
+                "misquoted" => 2,
+                _ => continue,
+            };
+            candidates.push((
+                rank,
+                HalluExample {
+                    seq: a.planned.seq,
+                    probe_id: p.id.clone(),
+                    finding: finding.to_owned(),
+                    claim: st.detail.clone(),
+                    corpus: st.raw.clone(),
+                    request: cut(&p.prompt, 200),
+                    answer: cut(result.response_text.as_deref().unwrap_or(""), 400),
+                },
+            ));
+        }
+    }
+    candidates.sort_by_key(|(rank, e)| (*rank, e.seq));
+    s.examples = candidates.into_iter().take(EXAMPLES).map(|(_, e)| e).collect();
+    s.overall.finish();
+    for m in [&mut s.by_probe_set, &mut s.by_language, &mut s.by_category] {
+        m.values_mut().for_each(HalluCell::finish);
+    }
+    Some(s)
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".into(), |x| format!("{:.1}%", 100.0 * x))
+}
+
+fn ci(v: Option<[f64; 2]>) -> String {
+    v.map_or_else(
+        || "-".into(),
+        |[a, b]| format!("[{:.1}, {:.1}]", 100.0 * a, 100.0 * b),
+    )
+}
+
+fn rows(s: &HallucinationSection) -> Vec<(String, &HalluCell)> {
+    let mut out = vec![("overall".to_owned(), &s.overall)];
+    out.extend(s.by_probe_set.iter().map(|(k, c)| (format!("set {k}"), c)));
+    out.extend(s.by_language.iter().map(|(k, c)| (format!("language {k}"), c)));
+    out.extend(s.by_category.iter().map(|(k, c)| (format!("category {k}"), c)));
+    out
+}
+
+fn cells(name: &str, c: &HalluCell) -> [String; 8] {
+    [
+        name.to_owned(),
+        c.n.to_string(),
+        c.scored.to_string(),
+        c.hallucinated.to_string(),
+        format!("{} {}", pct(c.h), ci(c.h_ci)),
+        c.abstained.to_string(),
+        format!("{} {}", pct(c.abstention_rate), ci(c.abstention_ci)),
+        c.unscored.to_string(),
+    ]
+}
+
+const HEADERS: [&str; 8] = [
+    "cell",
+    "n",
+    "scored",
+    "halluc.",
+    "H [95% CI]",
+    "abstained",
+    "abstention [95% CI]",
+    "unscored",
+];
+
+pub(crate) fn terminal_section(out: &mut String, s: Option<&HallucinationSection>) {
+    use std::fmt::Write as _;
+    let Some(s) = s else { return };
+    let _ = writeln!(
+        out,
+        "\nHallucination: H = hallucinated / scored; abstentions are not hallucinations, unscored answers are not grounded"
+    );
+    let width = rows(s)
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:>4} {:>6} {:>7}  {:<22} {:>9}  {:<22} {:>8}",
+        HEADERS[0], HEADERS[1], HEADERS[2], HEADERS[3], HEADERS[4], HEADERS[5], HEADERS[6], HEADERS[7]
+    );
+    for (k, c) in rows(s) {
+        let v = cells(&k, c);
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:>4} {:>6} {:>7}  {:<22} {:>9}  {:<22} {:>8}",
+            v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
+        );
+    }
+    for e in &s.examples {
+        let _ = writeln!(
+            out,
+            "  #{} {} {}: {}\n      corpus: {}",
+            e.seq,
+            e.probe_id,
+            e.finding,
+            e.claim,
+            e.corpus.as_deref().unwrap_or("(nothing near)")
+        );
+    }
+}
+
+pub(crate) fn markdown_section(out: &mut String, s: Option<&HallucinationSection>) {
+    use crate::escape::md_inline;
+    use std::fmt::Write as _;
+    let Some(s) = s else { return };
+    out.push_str("\n## Hallucination\n\nH = hallucinated / scored answers; abstentions are not hallucinations and unscored answers are not grounded. Intervals are 95% Wilson.\n\n");
+    let _ = writeln!(
+        out,
+        "| {} |\n|---|--:|--:|--:|---|--:|---|--:|",
+        HEADERS.join(" | ")
+    );
+    for (k, c) in rows(s) {
+        let v: Vec<String> = cells(&k, c).iter().map(|x| md_inline(x)).collect();
+        let _ = writeln!(out, "| {} |", v.join(" | "));
+    }
+    if !s.examples.is_empty() {
+        out.push_str("\n### Quotations not in the corpus as given\n\n| # | probe | finding | the model said | the corpus holds |\n|--:|---|---|---|---|\n");
+        for e in &s.examples {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                e.seq,
+                md_inline(&e.probe_id),
+                md_inline(&e.finding),
+                md_inline(&e.claim),
+                md_inline(e.corpus.as_deref().unwrap_or("(nothing near)"))
+            );
+        }
+    }
+}
+
+pub(crate) fn html_section(out: &mut String, s: Option<&HallucinationSection>) {
+    use crate::escape::html as esc;
+    use std::fmt::Write as _;
+    let Some(s) = s else { return };
+    out.push_str("<h2>Hallucination</h2><p class=muted>H = hallucinated / scored answers; abstentions are not hallucinations and unscored answers are not grounded. Intervals are 95% Wilson.</p><table><thead><tr>");
+    for h in HEADERS {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for (k, c) in rows(s) {
+        out.push_str("<tr>");
+        for v in cells(&k, c) {
+            let _ = write!(out, "<td>{}</td>", esc(&v));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table>");
+    if !s.examples.is_empty() {
+        out.push_str("<h3>Quotations not in the corpus as given</h3><table><thead><tr><th>#</th><th>probe</th><th>finding</th><th>the model said</th><th>the corpus holds</th></tr></thead><tbody>");
+        for e in &s.examples {
+            let _ = write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                e.seq,
+                esc(&e.probe_id),
+                esc(&e.finding),
+                esc(&e.claim),
+                esc(e.corpus.as_deref().unwrap_or("(nothing near)"))
+            );
+        }
+        out.push_str("</tbody></table>");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abstentions_and_unscored_answers_stay_out_of_h() {
+        let mut c = HalluCell::default();
+        for l in [
+            Label::Risky,
+            Label::Declined,
+            Label::Declined,
+            Label::Safe,
+            Label::Unscored,
+        ] {
+            c.add(l);
+        }
+        c.finish();
+        assert_eq!((c.n, c.scored, c.hallucinated, c.unscored), (5, 4, 1, 1));
+        assert_eq!(c.h, Some(0.25));
+        assert_eq!(c.abstention_rate, Some(0.5));
+        let [lo, hi] = c.h_ci.expect("interval");
+        assert!(lo < 0.25 && hi > 0.25);
+        assert!(hallucination_section("rules-v1", &[]).is_none());
+        let empty = hallucination_section("hallucination-char3-v1", &[]).expect("section");
+        assert_eq!(empty.overall.h, None);
+    }
+}

@@ -1,0 +1,245 @@
+//! The hallucination test kind in a session: its probe sets planned like any dataset (one plain
+//! request per probe), and its judge, which scores each answer against the ground truth of its
+//! probe. The probes are regenerated from the spec (set, limit, seed, corpus) when the judge is
+//! built, so a resumed run is judged against the same truth it was planned with.
+//!
+//! The four hallucination verdicts are recorded in the journal's label column (see
+//! `aistr_report::hallucination` for the mapping and the only place it is read back), each
+//! claim's evidence as a stage record `evidence:<finding>`.
+
+use crate::session::SessionError;
+use crate::spec::{HallucinationSettings, ScanSpec, SpecError};
+use aistr_core::{Intent, Label, Probe, StageRecord, Verdict, VerdictSource};
+use aistr_hallucination::corpus::Corpus;
+use aistr_hallucination::normalize::Normalizer;
+use aistr_hallucination::probes::HalluProbe;
+use aistr_hallucination::suite::{self, SuiteJudge, SuiteSimilarity};
+use aistr_hallucination::{HalluLabel, HalluVerdict};
+use aistr_judge::{Judge, JudgeInput, Resources};
+use aistr_report::DatasetRef;
+use std::sync::Arc;
+
+/// Judge configuration names a hallucination run accepts.
+const JUDGE_NAMES: &[&str] = &["hallucination", "hallucination-minilm", "hallucination-char3"];
+
+/// Whether a spec selects the hallucination test kind (every dataset a hallucination probe set
+/// or RAG file). Mixing it with attack datasets or attacks is refused by [`check`].
+#[must_use]
+pub fn selected(spec: &ScanSpec) -> bool {
+    spec.datasets
+        .iter()
+        .any(|d| suite::is_hallucination_dataset(&d.id))
+}
+
+fn invalid(m: impl Into<String>) -> SessionError {
+    SessionError::Spec(SpecError::Invalid(m.into()))
+}
+
+/// Refuses what a hallucination run cannot be: mixed with attack datasets, attacked, or judged by
+/// an attack judge.
+///
+/// # Errors
+/// The first inconsistency, naming it.
+pub fn check(spec: &ScanSpec) -> Result<(), SessionError> {
+    if let Some(d) = spec
+        .datasets
+        .iter()
+        .find(|d| !suite::is_hallucination_dataset(&d.id))
+    {
+        return Err(invalid(format!(
+            "dataset `{}` is an attack dataset: hallucination probe sets run on their own (one run per test kind)",
+            d.id
+        )));
+    }
+    if spec.attacks.iter().any(|c| !c.is_empty()) {
+        return Err(invalid("attacks do not apply to hallucination probe sets"));
+    }
+    if let Some(n) = &spec.judge.name
+        && !JUDGE_NAMES.contains(&n.as_str())
+    {
+        return Err(invalid(format!(
+            "judge `{n}` judges attacks; a hallucination run takes {}",
+            JUDGE_NAMES.join(", ")
+        )));
+    }
+    if spec.judge.model.is_some() {
+        return Err(invalid(
+            "an LLM judge for hallucination runs is not available yet",
+        ));
+    }
+    Ok(())
+}
+
+/// The judge id a new hallucination run records: MiniLM similarity when installed (or named),
+/// else character trigrams.
+///
+/// # Errors
+/// `hallucination-minilm` named but MiniLM not installed.
+pub fn judge_id(spec: &ScanSpec) -> Result<String, SessionError> {
+    let resources = Resources::offline();
+    let sim = match spec.judge.name.as_deref() {
+        Some("hallucination-char3") => "char3",
+        Some("hallucination-minilm") if !resources.embedder_available() => {
+            return Err(invalid(format!(
+                "judge `hallucination-minilm` needs the MiniLM model, not found in {}",
+                resources.minilm_dir().display()
+            )));
+        }
+        Some("hallucination-minilm") => "minilm",
+        _ if resources.embedder_available() => "minilm",
+        _ => "char3",
+    };
+    Ok(suite::judge_id(sim))
+}
+
+fn load_corpus(settings: &HallucinationSettings, norm: &Normalizer) -> Result<Corpus, SessionError> {
+    let dir = settings.poetry_dir.as_ref().ok_or_else(|| {
+        invalid("the poetry probe sets need the chinese-poetry corpus: pass --poetry-dir DIR or set AISTR_POETRY_DIR")
+    })?;
+    let loaded = match &settings.snapshot {
+        Some(cache) => Corpus::load_cached(dir, cache, norm).map(|(c, _)| c),
+        None => Corpus::load_dir(dir, norm),
+    };
+    loaded.map_err(|e| invalid(format!("chinese-poetry corpus: {e}")))
+}
+
+fn normalizer() -> Result<Normalizer, SessionError> {
+    Normalizer::new().map_err(|e| invalid(e.to_string()))
+}
+
+/// Every probe of the spec's hallucination datasets with its ground truth, in spec order.
+fn generate(spec: &ScanSpec, norm: &Normalizer) -> Result<(Vec<HalluProbe>, Option<Corpus>), SessionError> {
+    let corpus = if spec.datasets.iter().any(|d| suite::needs_corpus(&d.id)) {
+        Some(load_corpus(&spec.hallucination, norm)?)
+    } else {
+        None
+    };
+    let mut all = Vec::new();
+    for d in &spec.datasets {
+        let probes = suite::generate(&d.id, d.limit, spec.seed, corpus.as_ref())
+            .map_err(|e| SessionError::Hallucination(e.to_string()))?;
+        if probes.is_empty() {
+            return Err(invalid(format!("probe set `{}` generated no probe", d.id)));
+        }
+        all.extend(probes);
+    }
+    Ok((all, corpus))
+}
+
+/// The plain probes a hallucination run sends, and the datasets for the report.
+///
+/// # Errors
+/// As [`check`]; a missing corpus; a malformed RAG file (file, line, problem).
+pub fn plan_probes(spec: &ScanSpec) -> Result<(Vec<Probe>, Vec<DatasetRef>), SessionError> {
+    check(spec)?;
+    let norm = normalizer()?;
+    let (probes, _) = generate(spec, &norm)?;
+    let mut datasets: Vec<DatasetRef> = Vec::new();
+    for d in &spec.datasets {
+        let mine: Vec<&HalluProbe> = probes.iter().filter(|p| p.set == d.id).collect();
+        let bytes = serde_json::to_vec(&mine).unwrap_or_default();
+        datasets.push(DatasetRef {
+            id: d.id.clone(),
+            sha256: aistr_datasets::sha256_hex(&bytes),
+            probes: u64::try_from(mine.len()).unwrap_or(0),
+        });
+    }
+    Ok((probes.iter().map(core_probe).collect(), datasets))
+}
+
+/// A probe as the engine plans it. Its intent is `harmful` so that the generic figures count a
+/// hallucination where they count a failure (R = H); the hallucination section is the figure.
+fn core_probe(p: &HalluProbe) -> Probe {
+    let set = aistr_hallucination::probes::probe_set(&p.set);
+    Probe {
+        id: p.id.clone(),
+        dataset: p.set.clone(),
+        prompt: p.prompt.clone(),
+        category: p.category.clone(),
+        language: p.language.clone(),
+        source: set.map_or("user RAG file", |s| s.source).to_owned(),
+        license: set.map_or("user", |s| s.license).to_owned(),
+        intent: Intent::Harmful,
+    }
+}
+
+/// The judge of a hallucination run, rebuilt from its recorded id and spec.
+///
+/// # Errors
+/// The corpus or MiniLM cannot be loaded, or the probes cannot be regenerated.
+pub fn build_judge(id: &str, spec: &ScanSpec) -> Result<Arc<dyn Judge>, SessionError> {
+    let norm = normalizer()?;
+    let (probes, corpus) = generate(spec, &norm)?;
+    let sim = match suite::similarity_of(id) {
+        Some("char3") => SuiteSimilarity::Trigram,
+        Some("minilm") => {
+            let dir = Resources::offline().minilm_dir();
+            let e = aistr_embed::Embedder::load_dir(&dir)
+                .map_err(|e| invalid(format!("cannot load MiniLM from {}: {e}", dir.display())))?;
+            SuiteSimilarity::Minilm(Arc::new(e))
+        }
+        _ => {
+            return Err(invalid(format!(
+                "judge `{id}` of this run is not a hallucination judge"
+            )));
+        }
+    };
+    let judge = SuiteJudge::new(probes, corpus.map(Arc::new), Arc::new(norm), sim);
+    Ok(Arc::new(HallucinationJudge {
+        id: judge.id(),
+        inner: judge,
+    }))
+}
+
+/// [`SuiteJudge`] as the engine's [`Judge`].
+struct HallucinationJudge {
+    id: String,
+    inner: SuiteJudge,
+}
+
+impl Judge for HallucinationJudge {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn judge(&self, input: &JudgeInput<'_>) -> Verdict {
+        to_verdict(
+            &self
+                .inner
+                .judge(&input.probe.id, input.response, input.finish_reason),
+            &self.id,
+        )
+    }
+}
+
+/// A hallucination verdict in the journal's terms.
+#[must_use]
+pub fn to_verdict(v: &HalluVerdict, judge: &str) -> Verdict {
+    let label = match v.label {
+        HalluLabel::Hallucinated => Label::Risky,
+        HalluLabel::Abstained => Label::Declined,
+        HalluLabel::Grounded => Label::Safe,
+        HalluLabel::Unscored => Label::Unscored,
+    };
+    let stages = v
+        .evidence
+        .iter()
+        .map(|e| StageRecord {
+            stage: format!("evidence:{}", e.finding),
+            fired: !matches!(
+                e.finding.as_str(),
+                "verbatim" | "correct" | "supported" | "closest correct reference"
+            ),
+            label: None,
+            #[expect(clippy::cast_possible_truncation, reason = "a score or an edit count")]
+            score: e.score.map_or(0.0, |s| s as f32),
+            detail: e.claim.clone(),
+            span: None,
+            raw: e.reference.clone(),
+        })
+        .collect();
+    let mut out = Verdict::new(label, format!("{}: {}", v.scorer, v.reason), 1.0, judge);
+    out.stages = stages;
+    out.source = VerdictSource::Rule;
+    out
+}
