@@ -301,6 +301,8 @@ fn render_binary(results: &[EvalResult]) -> String {
             conf(&r.refusal)
         );
     }
+    /// Picks one of a row's (harm, refusal) agreements.
+    type PickAgreement = fn(&(Option<bool>, Option<bool>)) -> Option<bool>;
     if let Some((last, others)) = results.split_last().filter(|(_, o)| !o.is_empty()) {
         let _ = writeln!(
             s,
@@ -308,7 +310,7 @@ fn render_binary(results: &[EvalResult]) -> String {
             last.judge
         );
         for o in others {
-            let pair = |f: fn(&(Option<bool>, Option<bool>)) -> Option<bool>| {
+            let pair = |f: PickAgreement| {
                 let (a, b): (Vec<bool>, Vec<bool>) = last
                     .right
                     .iter()

@@ -236,8 +236,8 @@ async fn judge_flags_are_checked_before_anything_is_sent() {
         "a judge without an llm stage never calls a judge model"
     );
 
-    // A `[judge]` table with a judge model and no name: the default configuration plus `+llm`
-    // (here `rules`, with MiniLM kept out of reach: the models directory points nowhere).
+    // A `[judge]` table with a judge model and no name: the default configuration plus `+llm`.
+    // The default (`learned`) ships in the binary, so it holds even with no models installed.
     std::fs::write(
         &cfg,
         format!(
@@ -255,7 +255,7 @@ async fn judge_flags_are_checked_before_anything_is_sent() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         read_json(&dir.path().join("toml-llm/report.json"))["judge"],
-        "rules+llm-v1"
+        "learned+llm-v1"
     );
     assert_eq!(judge.requests().len(), 4, "two attempts, two tries each");
     assert!(judge.requests().iter().all(|r| r.body["model"] == "jm"));
