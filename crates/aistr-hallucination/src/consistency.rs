@@ -158,22 +158,7 @@ mod tests {
     use super::*;
     use crate::similarity::TrigramSimilarity;
 
-    /// A scorer that ignores its input: what "replacing the scorer by a constant" means.
-    struct Constant(f32);
-    impl Similarity for Constant {
-        fn id(&self) -> &'static str {
-            "constant"
-        }
-        fn similarities(&self, _: &str, bs: &[&str]) -> Result<Vec<f32>, HalluError> {
-            Ok(vec![self.0; bs.len()])
-        }
-        fn support_threshold(&self) -> f32 {
-            0.45
-        }
-        fn relevance_threshold(&self) -> f32 {
-            0.15
-        }
-    }
+    use crate::similarity::testing::Constant;
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| (*x).to_owned()).collect()

@@ -245,21 +245,7 @@ mod tests {
     use super::*;
     use crate::similarity::TrigramSimilarity;
 
-    struct Constant(f32);
-    impl Similarity for Constant {
-        fn id(&self) -> &'static str {
-            "constant"
-        }
-        fn similarities(&self, _: &str, bs: &[&str]) -> Result<Vec<f32>, HalluError> {
-            Ok(vec![self.0; bs.len()])
-        }
-        fn support_threshold(&self) -> f32 {
-            0.45
-        }
-        fn relevance_threshold(&self) -> f32 {
-            0.15
-        }
-    }
+    use crate::similarity::testing::Constant;
 
     const CONTEXT: &str = "The Golden Gate Bridge opened in 1937. It spans the strait between San Francisco Bay and the Pacific Ocean. The bridge is painted international orange.";
 

@@ -199,3 +199,27 @@ mod tests {
         assert!(sentences("  \n ... ").is_empty());
     }
 }
+
+/// Test doubles shared by the scorers' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Similarity;
+    use crate::HalluError;
+
+    /// A scorer that ignores its input: what "replacing the scorer by a constant" means.
+    pub(crate) struct Constant(pub f32);
+    impl Similarity for Constant {
+        fn id(&self) -> &'static str {
+            "constant"
+        }
+        fn similarities(&self, _: &str, bs: &[&str]) -> Result<Vec<f32>, HalluError> {
+            Ok(vec![self.0; bs.len()])
+        }
+        fn support_threshold(&self) -> f32 {
+            0.45
+        }
+        fn relevance_threshold(&self) -> f32 {
+            0.15
+        }
+    }
+}
