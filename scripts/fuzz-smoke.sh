@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs) and runs each briefly (CI smoke test).
+# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs, the PII detector) and runs each briefly (CI smoke test).
 # Usage: scripts/fuzz-smoke.sh [seconds-per-target]   (default 15, capped at 20)
 # Needs cargo-fuzz (`cargo install --locked cargo-fuzz`; .ci/run installs a pinned version).
 #
@@ -20,7 +20,7 @@ else
   fuzz=(cargo fuzz)
 fi
 echo "fuzz smoke: $(rustc ${AISTR_FUZZ_TOOLCHAIN:++$AISTR_FUZZ_TOOLCHAIN} --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
-targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs)
+targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs privacy_text)
 "${fuzz[@]}" build
 seeds=../crates/aistr-modelscan/tests/fixtures
 for t in "${targets[@]}"; do
@@ -38,6 +38,8 @@ for t in "${targets[@]}"; do
       printf '1. first question here\n2) second one here\n- third item here\n' > "$corpus/list.txt" ;;
     hallucination_inputs) printf '%s\n' '{"context":"The bridge opened in 1937.","question":"When?"}' > "$corpus/rag.jsonl"
       printf '%s\n' '《登鹳雀楼》 王之涣' '白日依山尽，黄河入海流。' '“国破山河在”——李白' > "$corpus/quote.txt" ;;
+    privacy_text) printf '%s' 'HKID A123456(3), card 4111 1111 1111 1111, +852 9123 4567' > "$corpus/pii.txt"
+      printf '%s' '{"text": "a@b.co", "spans": [{"kind": "email", "start": 0, "end": 6}]}' > "$corpus/row.jsonl" ;;
   esac
   echo "== fuzzing $t for ${secs}s"
   "${fuzz[@]}" run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10
