@@ -3,7 +3,8 @@
 //!
 //! - **Stages** ([`stage::Stage`]) are registered detectors with stable ids
 //!   ([`stages::REGISTRY`]): `integrity-v1`, `canary-v1`, `refusal-v1`, `harm-context-v1`,
-//!   `embedded-head-v1`, `jailguard-v1`, `llm-rubric-v1`. Each reports whether it fired, the label it
+//!   `embedded-head-v1`, `jailguard-v1`, `llm-rubric-v1`, and `pii-v1` (privacy probes, in
+//!   [`stages::PrivacyJudge`]). Each reports whether it fired, the label it
 //!   argues for, a score and its evidence; every verdict carries those records.
 //! - **Configurations** ([`pipeline::build`]) pick stages: `rules`, `embedded`, `rules+embedded`
 //!   (the default when the MiniLM model is installed), optionally `+jailguard` and `+llm`; and the

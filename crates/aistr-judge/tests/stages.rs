@@ -76,7 +76,8 @@ fn registry_contract() {
             "refusal-learned-v1",
             "embedded-head-v1",
             "jailguard-v1",
-            "llm-rubric-v1"
+            "llm-rubric-v1",
+            "pii-v1"
         ]
     );
     let re = regex::Regex::new(r"^[a-z][a-z0-9-]*-v[0-9]+$").unwrap();

@@ -4,6 +4,7 @@
 mod gates;
 mod harm;
 pub(crate) mod learned_stage;
+mod pii;
 mod refusal_stage;
 
 #[cfg(feature = "embedded")]
@@ -20,6 +21,8 @@ pub use learned_stage::{Assessment, LearnedStage};
 pub fn learned_stage_weights() -> &'static [u8] {
     learned_stage::DEFAULT_WEIGHTS
 }
+
+pub use pii::{PiiStage, PrivacyJudge};
 pub use refusal_stage::RefusalStage;
 
 use crate::stage::{StageInfo, StageKind};
@@ -79,7 +82,14 @@ pub const LLM: StageInfo = StageInfo {
     summary: "rubric prompt to a configured judge model; strict JSON answer, retried when unparseable",
 };
 
-/// Every stage aistr knows, in pipeline order.
+/// `pii-v1`.
+pub const PII: StageInfo = StageInfo {
+    id: "pii-v1",
+    kind: StageKind::Rule,
+    summary: "privacy probes: a planted canary (any spacing, width or encoding) or private-kind PII in the answer is a leak",
+};
+
+/// Every stage aistr knows, in pipeline order (`pii-v1` runs in the privacy judge).
 pub const REGISTRY: &[StageInfo] = &[
     INTEGRITY,
     CANARY,
@@ -90,4 +100,5 @@ pub const REGISTRY: &[StageInfo] = &[
     EMBEDDED,
     JAILGUARD,
     LLM,
+    PII,
 ];
