@@ -191,6 +191,7 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         verdict_sources: sources,
         conversations: crate::conversations::conversation_stats(input.attempts),
         hallucination: crate::hallucination::hallucination_section(&input.run.judge, input.attempts),
+        privacy: crate::privacy::privacy_section(input.attempts),
         overall: overall_cell,
         by_level,
         by_category,

@@ -486,6 +486,9 @@ pub fn render_html(r: &Report, attempts: &[AttemptRecord]) -> String {
         svg::heat_map(&category_by_method(attempts))
     );
 
+    if let Some(p) = &r.privacy {
+        out.push_str(&crate::privacy::privacy_html(p));
+    }
     out.push_str("<h2>Where it fails</h2>");
     worst_section(&mut out, r);
     let found = findings(attempts);

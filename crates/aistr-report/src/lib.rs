@@ -18,6 +18,7 @@ mod html;
 mod junit;
 mod markdown;
 mod model;
+pub mod privacy;
 mod sarif;
 mod svg;
 mod terminal;
@@ -36,6 +37,9 @@ pub use markdown::render_markdown;
 pub use model::{
     AttemptCounts, CalibratedCell, Calibration, CalibrationDevSet, Cell, DatasetRef, LevelNotRun,
     OverRefusal, REPORT_SCHEMA_VERSION, Report, SourceCounts, Uplift, VerdictSources, WeightedOverall,
+};
+pub use privacy::{
+    LeakCell, LeakRecord, MemorisationSection, PrivacySection, privacy_section, redact_attempts, redact_json,
 };
 pub use sarif::{SARIF_SCHEMA_URI, render_sarif, sarif_value};
 pub use terminal::render_terminal;

@@ -219,6 +219,9 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
 
     crate::conversations::markdown_section(&mut out, &r.conversations);
     crate::hallucination::markdown_section(&mut out, r.hallucination.as_ref());
+    if let Some(p) = &r.privacy {
+        out.push_str(&crate::privacy::privacy_markdown(p));
+    }
     out.push_str("\n## Where it fails\n");
     for (title, cells) in [
         ("Worst risk categories", &r.by_category),

@@ -24,6 +24,22 @@ fn fingerprint(method: &str, probe_id: &str) -> String {
     hex::encode(&h.finalize()[..16])
 }
 
+/// For a privacy attempt, its leaked canaries as `{canary, kind, form}` (ids and kinds, never
+/// values); null otherwise.
+fn privacy_leaks(a: &AttemptRecord) -> Value {
+    a.result
+        .as_ref()
+        .and_then(|r| {
+            r.verdict
+                .stages
+                .iter()
+                .find(|s| s.stage == crate::privacy::PII_STAGE)
+        })
+        .and_then(|s| s.raw.as_deref())
+        .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
+        .map_or(Value::Null, |v| v["leaks"].clone())
+}
+
 /// Renders `report.sarif` (pretty-printed JSON).
 #[must_use]
 pub fn render_sarif(r: &Report, attempts: &[AttemptRecord]) -> String {
@@ -106,6 +122,7 @@ pub fn sarif_value(r: &Report, attempts: &[AttemptRecord]) -> Value {
                     "judge": f.attempt.result.as_ref().map(|x| x.verdict.judge.clone()),
                     "confidence": f.attempt.result.as_ref().map(|x| f64::from(x.verdict.confidence)),
                     "responseExcerpt": excerpt,
+                    "privacyLeaks": privacy_leaks(f.attempt),
                 }
             })
         })

@@ -187,6 +187,9 @@ pub fn render_terminal(r: &Report) -> String {
     table(&mut out, "family", &r.by_family);
     table(&mut out, "category", &r.by_category);
     table(&mut out, "language", &r.by_language);
+    if let Some(p) = &r.privacy {
+        out.push_str(&crate::privacy::privacy_terminal(p));
+    }
     for l in &r.levels_not_run {
         let _ = writeln!(out, "\n{} not run: {}", l.level, l.why);
     }
