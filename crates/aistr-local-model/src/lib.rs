@@ -9,6 +9,8 @@
 //! - [`LocalModel::load`] opens a GGUF; [`default_model_path`] says which one by default.
 //! - [`LocalModel::chat`] renders ChatML (with the model's default system prompt when the
 //!   conversation has none), generates greedily or with seeded sampling, and stops at `<|im_end|>`.
+//! - [`LocalModel::score_continuations`] and [`LocalModel::greedy_continue`] read the model's
+//!   probabilities (canary exposure, prefix → suffix extraction).
 //! - [`requantize_q8`] turns the shipped Q4_1 file into the ~3x faster Q8_0 file (install step).
 //! - [`testing`] writes tiny synthetic GGUFs for tests that must not need the real weights.
 

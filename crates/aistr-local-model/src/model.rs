@@ -22,6 +22,9 @@ use crate::LocalModelError;
 use crate::template::{IM_END, default_system_from_template, render_chatml};
 use crate::tokenizer::{metadata_u32, tokenizer_from_gguf};
 
+mod score;
+pub use score::ContinuationScore;
+
 /// One generated reply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Generation {
