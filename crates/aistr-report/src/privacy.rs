@@ -5,9 +5,9 @@
 //! makes a report shareable: every text of the attempts and of the report's settings goes through a
 //! caller-given redactor (canary values always, detected PII with `--redact`) before rendering.
 
+use aistr_core::AttemptRecord;
 use aistr_core::Label;
 use aistr_core::metrics::{Z95, wilson};
-use aistr_store::AttemptRecord;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
