@@ -92,6 +92,11 @@ pub(crate) fn assemble(
         levels_not_run: levels_not_run(&run_levels),
         calibration: calibration_for(&run.judge),
     });
+    if spec.privacy.is_some()
+        && let Some(p) = &mut report.privacy
+    {
+        p.memorisation = Some(crate::privacy::memorisation_status(&spec.target));
+    }
     if !warnings.is_empty() {
         let mut all = warnings.to_vec();
         all.append(&mut report.warnings);

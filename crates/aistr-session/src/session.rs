@@ -55,6 +55,9 @@ pub enum SessionError {
     /// Execution failed (the journal, or an L3 conversation that cannot be replayed).
     #[error(transparent)]
     Execute(#[from] ExecuteError),
+    /// The privacy suite cannot be planned (a malformed probe or record file: file, line, problem).
+    #[error(transparent)]
+    Privacy(#[from] crate::privacy::PrivacyError),
 }
 
 impl SessionError {
@@ -70,6 +73,7 @@ impl SessionError {
             | SessionError::Judge(_)
             | SessionError::Target(_)
             | SessionError::Attacker(_)
+            | SessionError::Privacy(_)
             | SessionError::Run(_) => true,
             SessionError::CorruptSpec(_)
             | SessionError::Store(_)
@@ -192,7 +196,26 @@ impl PlannedScan {
             seed: spec.seed,
             system_prompt: spec.generation.system_prompt.clone(),
         };
-        let attempts = plan(&probes, &chains, &settings)?;
+        let mut attempts = if probes.is_empty() && spec.privacy.is_some() {
+            Vec::new()
+        } else {
+            plan(&probes, &chains, &settings)?
+        };
+        if let Some(privacy) = &spec.privacy {
+            let suite = privacy.build(spec.seed)?;
+            suite.policy()?;
+            let first = i64::try_from(attempts.len()).unwrap_or(i64::MAX);
+            let planned = suite.attempts(first, &spec.generation, spec.seed);
+            datasets.push(DatasetRef {
+                id: crate::privacy::DATASET.into(),
+                sha256: String::new(),
+                probes: u64::try_from(planned.len()).unwrap_or(0),
+            });
+            attempts.extend(planned);
+        }
+        if attempts.is_empty() {
+            return Err(PlanError::Empty.into());
+        }
         Ok(Self {
             spec,
             judge_id,
@@ -358,11 +381,15 @@ impl Session {
         cancel: CancellationToken,
     ) -> Result<ExecuteOutcome, SessionError> {
         let target = self.spec.target.build().map_err(SessionError::Target)?;
-        let judge = if aistr_report::hallucination::is_hallucination_judge(&self.judge_id) {
+        let mut judge = if aistr_report::hallucination::is_hallucination_judge(&self.judge_id) {
             crate::hallucination::build_judge(&self.judge_id, &self.spec)?
         } else {
             judge::judge_for_run(&self.judge_id, &self.spec.judge)?
         };
+        if let Some(privacy) = &self.spec.privacy {
+            let policy = privacy.build(self.spec.seed)?.policy()?;
+            judge = Arc::new(crate::privacy::RoutingJudge::new(Arc::new(policy), judge));
+        }
         let pending = self.journal.pending(&self.run_id).await.map_err(store)?;
         let planned = self.journal.attempts(&self.run_id).await.map_err(store)?.len();
         let l3 = if pending.iter().any(|a| a.level == Level::L3) {
@@ -424,6 +451,24 @@ impl Session {
             return Ok(Arc::clone(target));
         }
         self.spec.attacker.build().map_err(SessionError::Attacker)
+    }
+
+    /// The run's attempts as report files may show them: every canary the privacy suite planted
+    /// redacted (always), and with `redact_pii` every PII the detector finds replaced by its kind
+    /// (`--redact`, for a report to be shared). The journal itself keeps what was sent and answered.
+    ///
+    /// # Errors
+    /// The journal fails; the run's record file can no longer be read.
+    pub async fn report_attempts(
+        &self,
+        redact_pii: bool,
+    ) -> Result<Vec<aistr_core::AttemptRecord>, SessionError> {
+        let mut attempts = self.journal.attempts(&self.run_id).await.map_err(store)?;
+        let canaries = crate::privacy::canaries_of(&self.spec)?;
+        if !canaries.is_empty() || redact_pii {
+            let _ = crate::privacy::redact_for_reports(&canaries, &mut attempts, redact_pii);
+        }
+        Ok(attempts)
     }
 
     /// The run's report, computed from the journal (so it is the same whenever it is asked for:

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The version of the shape written by this build.
-pub const SCAN_SPEC_VERSION: u32 = 3;
+pub const SCAN_SPEC_VERSION: u32 = 4;
 
 /// Dimensions a sampling plan may name.
 pub const SAMPLING_DIMENSIONS: &[&str] = &["level", "category", "method", "language", "dataset", "family"];
@@ -70,6 +70,10 @@ pub struct ScanSpec {
     /// hallucination probe sets.
     #[serde(default)]
     pub hallucination: HallucinationSettings,
+    /// The privacy suite (`--suite privacy`; spec version 4): seeded canary records planted in the
+    /// target's context and the extraction probes against them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy: Option<crate::privacy::PrivacySpec>,
 }
 
 /// Where the hallucination test kind finds its ground truth.
@@ -205,6 +209,7 @@ impl ScanSpec {
             report_dir: None,
             origin: None,
             hallucination: HallucinationSettings::default(),
+            privacy: None,
         }
     }
 
@@ -246,7 +251,7 @@ impl ScanSpec {
         if self.attacks.iter().flatten().any(|s| s.is_empty()) {
             return invalid("an attack chain has an empty step".into());
         }
-        if self.datasets.is_empty() {
+        if self.datasets.is_empty() && self.privacy.is_none() {
             return invalid("no dataset selected".into());
         }
         if self.generation.max_tokens == 0 {
@@ -312,7 +317,7 @@ mod tests {
     #[test]
     fn a_minimal_stored_spec_reads_with_defaults_and_roundtrips() {
         let s: ScanSpec = serde_json::from_value(serde_json::json!({
-            "version": 3,
+            "version": SCAN_SPEC_VERSION,
             "target": {"kind": "openai", "base_url": "http://h/v1", "model": "m"},
             "datasets": [{"id": "jbb-harmful", "limit": 3}],
             "generation": {"max_tokens": 48}

@@ -52,6 +52,23 @@ pub struct ScanArgs {
     /// Do not add the plain L1 baseline when attacks are given.
     #[arg(long)]
     pub no_baseline: bool,
+    /// Test suite to add: `privacy` (PII leakage and targeted extraction of planted canaries,
+    /// docs/privacy.md). Without --dataset only the suite runs; --limit caps its cases too.
+    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
+    pub suite: Option<String>,
+    /// Privacy suite: customer records to plant (JSONL `{"owner","kind","value","id"}`).
+    #[arg(long, value_name = "FILE", requires = "suite")]
+    pub privacy_records: Option<PathBuf>,
+    /// Privacy suite: probe templates (JSONL `{"id","family","prompt",...}`) instead of the built-in ones.
+    #[arg(long, value_name = "FILE", requires = "suite")]
+    pub privacy_probes: Option<PathBuf>,
+    /// Privacy suite: L3 orchestrators run with the extraction goal (pair, crescendo; comma-separated).
+    #[arg(long, value_name = "A,B", requires = "suite")]
+    pub privacy_l3: Option<String>,
+    /// Report files: also replace every PII the detector finds by its kind (planted canary values
+    /// are always redacted).
+    #[arg(long)]
+    pub redact: bool,
     /// At most N probes per dataset (seeded random sample).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -138,6 +155,10 @@ pub struct ReportArgs {
     /// Exit 3 when a threshold is crossed (same grammar as `scan --fail-on`).
     #[arg(long, value_name = "CONDITIONS")]
     pub fail_on: Option<String>,
+    /// Also replace every PII the detector finds by its kind (planted canary values are always
+    /// redacted), so the report files can be shared.
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Args)]

@@ -97,6 +97,9 @@ pub struct ScanConfig {
     pub level_weights: Option<BTreeMap<String, f64>>,
     pub db: PathBuf,
     pub out: PathBuf,
+    /// The privacy suite (set by `--suite privacy`).
+    #[serde(default, skip)]
+    pub privacy: Option<aistr_session::PrivacySpec>,
 }
 
 /// An attack chain in the config file.
@@ -145,6 +148,7 @@ impl Default for ScanConfig {
             level_weights: None,
             db: PathBuf::from("aistr-out/journal.db"),
             out: PathBuf::from("aistr-out"),
+            privacy: None,
         }
     }
 }
@@ -292,6 +296,26 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
             .map(|d| DatasetEntry::Id(d.id().to_owned()))
             .collect();
     }
+    match args.suite.as_deref() {
+        None => {}
+        Some("privacy") => {
+            if args.datasets.is_empty() {
+                scan.datasets.clear();
+            }
+            scan.privacy = Some(aistr_session::PrivacySpec {
+                probes: args.privacy_probes.clone(),
+                records: args.privacy_records.clone(),
+                limit: args.limit,
+                l3: args
+                    .privacy_l3
+                    .as_deref()
+                    .map(aistr_session::parse_chain)
+                    .unwrap_or_default(),
+                ..aistr_session::PrivacySpec::default()
+            });
+        }
+        Some(other) => bail!("unknown suite `{other}` (known: privacy)"),
+    }
     if let Some(seed) = args.seed {
         scan.seed = seed;
     }
@@ -385,6 +409,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
         report_dir: Some(scan.out),
         origin: None,
         hallucination: hallucination_settings(args)?,
+        privacy: scan.privacy,
     };
     spec.validate()?;
     Ok(ScanInputs { spec, db: scan.db })
@@ -443,7 +468,7 @@ fn validate(target: &EndpointSpec, scan: &ScanConfig) -> anyhow::Result<()> {
     if !(target.timeout_secs.is_finite() && target.timeout_secs > 0.0) {
         bail!("[target] timeout_secs must be a positive number of seconds");
     }
-    if scan.datasets.is_empty() {
+    if scan.datasets.is_empty() && scan.privacy.is_none() {
         bail!("no dataset selected (--dataset ID)");
     }
     if scan.max_tokens == 0 {

@@ -34,11 +34,7 @@ pub fn run(args: &ReportArgs) -> CmdResult {
     runtime.block_on(async {
         let session = open_run(&args.db, &args.run).await?;
         let report = session.finish().await?;
-        let attempts = session
-            .journal()
-            .attempts(session.run_id())
-            .await
-            .map_err(anyhow::Error::from)?;
+        let attempts = session.report_attempts(args.redact).await?;
         let path = write_report_json(&args.out, &report)?;
         let _ = writeln!(std::io::stderr(), "report: {}", path.display());
         outputs.write(&args.out, &report, &attempts)?;

@@ -74,11 +74,7 @@ async fn run_async(args: ScanArgs) -> CmdResult {
     progress.bar.finish_and_clear();
 
     let report = session.finish().await?;
-    let attempts = session
-        .journal()
-        .attempts(session.run_id())
-        .await
-        .map_err(anyhow::Error::from)?;
+    let attempts = session.report_attempts(args.redact).await?;
     let path = write_report_json(&out, &report)?;
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "\n{}", aistr_report::render_terminal(&report));
