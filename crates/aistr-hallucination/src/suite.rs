@@ -186,6 +186,8 @@ pub struct SuiteJudge {
     corpus: Option<Arc<Corpus>>,
     norm: Arc<Normalizer>,
     sim: SuiteSimilarity,
+    /// The corpus's poet-name automaton, built on the first poetry answer and kept.
+    names: std::sync::OnceLock<crate::verify::PoetNames>,
 }
 
 impl std::fmt::Debug for SuiteJudge {
@@ -212,6 +214,7 @@ impl SuiteJudge {
             corpus,
             norm,
             sim,
+            names: std::sync::OnceLock::new(),
         }
     }
 
@@ -245,7 +248,11 @@ impl SuiteJudge {
             | Truth::Trap { .. }
             | Truth::Naming { .. } => match &self.corpus {
                 Some(c) => Ok(crate::score::score_poetry(
-                    &Verifier::new(c, &self.norm),
+                    &Verifier::with_names(
+                        c,
+                        &self.norm,
+                        self.names.get_or_init(|| crate::verify::PoetNames::of(c)),
+                    ),
                     probe,
                     answer,
                     finish_reason,

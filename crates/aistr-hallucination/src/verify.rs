@@ -231,27 +231,27 @@ const NOT_NAMES: &[&str] = &[
     "宋朝", "这位", "来自", "出自", "选自", "引自", "取自", "其中", "此诗", "此词", "诗句", "那首", "一位",
 ];
 
-/// A quotation's attribution context and everything needed to check it.
-pub struct Verifier<'c> {
-    corpus: &'c Corpus,
-    norm: &'c Normalizer,
+/// The corpus's poet names as one automaton (two characters or more, anonymous placeholders
+/// excluded). Building it takes a noticeable fraction of a second on the full corpus, so a judge
+/// that verifies many answers builds it once ([`PoetNames::of`]) and shares it
+/// ([`Verifier::with_names`]).
+pub struct PoetNames {
     names: AhoCorasick,
     name_ids: Vec<u32>,
 }
 
-impl std::fmt::Debug for Verifier<'_> {
+impl std::fmt::Debug for PoetNames {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verifier")
+        f.debug_struct("PoetNames")
             .field("names", &self.name_ids.len())
             .finish_non_exhaustive()
     }
 }
 
-impl<'c> Verifier<'c> {
-    /// A verifier over `corpus`; builds the poet-name automaton (two characters or more,
-    /// anonymous placeholders excluded).
+impl PoetNames {
+    /// The name automaton of `corpus`.
     #[must_use]
-    pub fn new(corpus: &'c Corpus, norm: &'c Normalizer) -> Self {
+    pub fn of(corpus: &Corpus) -> Self {
         let mut patterns = Vec::new();
         let mut name_ids = Vec::new();
         for (i, a) in corpus.authors().iter().enumerate() {
@@ -264,11 +264,59 @@ impl<'c> Verifier<'c> {
             .match_kind(MatchKind::LeftmostLongest)
             .build(&patterns)
             .expect("poet-name automaton");
+        Self { names, name_ids }
+    }
+}
+
+enum Names<'c> {
+    Owned(PoetNames),
+    Shared(&'c PoetNames),
+}
+
+impl Names<'_> {
+    fn get(&self) -> &PoetNames {
+        match self {
+            Names::Owned(n) => n,
+            Names::Shared(n) => n,
+        }
+    }
+}
+
+/// A quotation's attribution context and everything needed to check it.
+pub struct Verifier<'c> {
+    corpus: &'c Corpus,
+    norm: &'c Normalizer,
+    names: Names<'c>,
+}
+
+impl std::fmt::Debug for Verifier<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("names", &self.names.get().name_ids.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'c> Verifier<'c> {
+    /// A verifier over `corpus`; builds the poet-name automaton (two characters or more,
+    /// anonymous placeholders excluded).
+    #[must_use]
+    pub fn new(corpus: &'c Corpus, norm: &'c Normalizer) -> Self {
         Self {
             corpus,
             norm,
-            names,
-            name_ids,
+            names: Names::Owned(PoetNames::of(corpus)),
+        }
+    }
+
+    /// A verifier over `corpus` sharing a name automaton built once with [`PoetNames::of`] on the
+    /// same corpus.
+    #[must_use]
+    pub fn with_names(corpus: &'c Corpus, norm: &'c Normalizer, names: &'c PoetNames) -> Self {
+        Self {
+            corpus,
+            norm,
+            names: Names::Shared(names),
         }
     }
 
@@ -408,8 +456,9 @@ impl<'c> Verifier<'c> {
 
     fn poets_in(&self, text: &str) -> Vec<String> {
         let mut found: Vec<(usize, String)> = Vec::new();
-        for m in self.names.find_iter(text) {
-            let id = self.name_ids[m.pattern().as_usize()];
+        let names = self.names.get();
+        for m in names.names.find_iter(text) {
+            let id = names.name_ids[m.pattern().as_usize()];
             found.push((m.start(), self.corpus.author(id).name.clone()));
         }
         for c in CUED_NAME.captures_iter(text) {

@@ -24,7 +24,7 @@ mod tokenizer;
 
 pub use aistr_core::Message;
 pub use error::LocalModelError;
-pub use model::{ContinuationScore, Generation, LocalModel, Timings};
+pub use model::{CandidateScore, ContinuationScore, Generation, LocalModel, Timings};
 pub use paths::{
     ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_fallback, default_model_path,
     default_models_dir,

@@ -23,7 +23,7 @@ use crate::template::{IM_END, default_system_from_template, render_chatml};
 use crate::tokenizer::{metadata_u32, tokenizer_from_gguf};
 
 mod score;
-pub use score::ContinuationScore;
+pub use score::CandidateScore;
 
 /// One generated reply.
 #[derive(Debug, Clone, PartialEq)]

@@ -375,10 +375,6 @@ pub fn expand(
     Ok(out)
 }
 
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site, every argument is distinct"
-)]
 fn case(
     t: &Template,
     prompt: &str,

@@ -275,8 +275,8 @@ pub struct Report {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hallucination: Option<crate::hallucination::HallucinationSection>,
     /// Privacy probes: canary leak rates per secret kind and attack, and which canary leaked (by
-    /// id and kind). Null when the run had no privacy probes.
-    #[serde(default)]
+    /// id and kind). Absent when the run had no privacy probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<crate::privacy::PrivacySection>,
     /// Levels not run, with why.
     pub levels_not_run: Vec<LevelNotRun>,

@@ -127,6 +127,15 @@ pub fn sarif_value(r: &Report, attempts: &[AttemptRecord]) -> Value {
             })
         })
         .collect();
+    // Attack findings carry no privacy key at all; a privacy leak names canary id, kind and form.
+    let mut results = results;
+    for res in &mut results {
+        if let Some(props) = res.get_mut("properties").and_then(Value::as_object_mut)
+            && props.get("privacyLeaks").is_some_and(Value::is_null)
+        {
+            props.remove("privacyLeaks");
+        }
+    }
 
     json!({
         "$schema": SARIF_SCHEMA_URI,

@@ -235,6 +235,7 @@ impl StoredConfig {
             report_dir: scan.out,
             origin: None,
             hallucination: crate::spec::HallucinationSettings::default(),
+            privacy: None,
         }
     }
 }

@@ -22,15 +22,15 @@
 pub mod hallucination;
 pub mod judge;
 pub mod legacy;
-mod rejudge;
 pub mod privacy;
+mod rejudge;
 mod report;
 mod session;
 pub mod spec;
 
 pub use aistr_attacker::L3Settings;
-pub use rejudge::rejudge;
 pub use privacy::PrivacySpec;
+pub use rejudge::rejudge;
 pub use session::{
     ExecuteOutcome, ExecutionStart, NoProgress, PlannedScan, ProgressSink, Session, SessionError,
     SharedJournal, new_run_id,

@@ -52,10 +52,6 @@ pub struct ScanArgs {
     /// Do not add the plain L1 baseline when attacks are given.
     #[arg(long)]
     pub no_baseline: bool,
-    /// Test suite to add: `privacy` (PII leakage and targeted extraction of planted canaries,
-    /// docs/privacy.md). Without --dataset only the suite runs; --limit caps its cases too.
-    #[arg(long, value_name = "NAME", conflicts_with = "resume")]
-    pub suite: Option<String>,
     /// Privacy suite: customer records to plant (JSONL `{"owner","kind","value","id"}`).
     #[arg(long, value_name = "FILE", requires = "suite")]
     pub privacy_records: Option<PathBuf>,
@@ -129,8 +125,10 @@ pub struct ScanArgs {
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
-    /// A named suite of datasets: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
-    /// `aistr list datasets`); `--dataset` then picks among them, `--limit` caps each.
+    /// A named test suite: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
+    /// `aistr list datasets`; `--dataset` then picks among them, `--limit` caps each) or `privacy`
+    /// (PII leakage and targeted extraction of planted canaries, docs/privacy.md; without
+    /// `--dataset` only the suite runs, `--limit` caps its cases too).
     #[arg(long, value_name = "NAME", conflicts_with = "resume")]
     pub suite: Option<String>,
     /// Hallucination probe sets: the chinese-poetry corpus directory (default: $AISTR_POETRY_DIR,
@@ -335,6 +333,10 @@ pub struct ReviewExportArgs {
     /// Export every scored verdict, not only those flagged for review.
     #[arg(long)]
     pub all: bool,
+    /// Replace planted canary values and every PII the detector finds by their kind in the
+    /// requests and answers of the sheet, so it can be shared (`[CANARY:hkid]`, `[EMAIL]`, ...).
+    #[arg(long)]
+    pub redact: bool,
 }
 
 #[derive(Debug, Args)]

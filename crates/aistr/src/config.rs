@@ -278,9 +278,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
                 }
             }
         }
-        Some(other) => bail!("unknown suite `{other}` (known: hallucination)"),
+        Some("privacy") => {}
+        Some(other) => bail!("unknown suite `{other}` (known: hallucination, privacy)"),
     }
-    if !args.datasets.is_empty() && args.suite.is_none() {
+    if !args.datasets.is_empty() && args.suite.as_deref() != Some(aistr_hallucination::suite::SUITE) {
         scan.datasets = args
             .datasets
             .iter()
@@ -314,7 +315,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
                 ..aistr_session::PrivacySpec::default()
             });
         }
-        Some(other) => bail!("unknown suite `{other}` (known: privacy)"),
+        Some(_) => {}
     }
     if let Some(seed) = args.seed {
         scan.seed = seed;

@@ -11,7 +11,7 @@ use crate::LocalModelError;
 
 /// The log-likelihood of one continuation.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ContinuationScore {
+pub struct CandidateScore {
     /// `ln P(continuation | context)`, summed over its tokens.
     pub log_likelihood: f64,
     /// Tokens in the continuation.
@@ -26,7 +26,7 @@ impl LocalModel {
         &mut self,
         context: &str,
         continuations: &[String],
-    ) -> Result<Vec<ContinuationScore>, LocalModelError> {
+    ) -> Result<Vec<CandidateScore>, LocalModelError> {
         let ctx = self.tokenize(context)?;
         if ctx.is_empty() {
             return Err(LocalModelError::Tokenizer(
@@ -65,7 +65,7 @@ impl LocalModel {
                     lp = log_probs(&weights.forward(&input, ctx.len() + j)?)?;
                 }
             }
-            out.push(ContinuationScore {
+            out.push(CandidateScore {
                 log_likelihood: total,
                 tokens: toks.len(),
             });

@@ -1,7 +1,8 @@
 //! `aistr review`: the human review queue. `export RUN` writes the verdicts a person should check
 //! (flagged `needs_review`, or all with `--all`) as a JSONL or CSV sheet with an empty
 //! `human_label` column; `import FILE` applies the filled-in labels to the journal, keeping the
-//! machine verdict, and says how many verdicts are now human, model or rule.
+//! machine verdict, and says how many verdicts are now human, model or rule. `export --redact`
+//! replaces planted canaries and detected PII by their kind, so the sheet can leave the team.
 
 use crate::cli::{ReviewArgs, ReviewCommand, ReviewExportArgs, ReviewImportArgs};
 use crate::exit::{self, CliError, CmdResult};
@@ -83,14 +84,21 @@ fn sheet_row(run: &str, a: &AttemptRecord) -> Option<Vec<String>> {
 }
 
 async fn export(a: &ReviewExportArgs) -> CmdResult {
-    let journal = Journal::open(&db_path(a.db.as_ref()))
-        .await
-        .map_err(|e| CliError::usage(anyhow!(e)))?;
-    journal
-        .run(&a.run)
-        .await
-        .map_err(|e| CliError::usage(anyhow!(e)))?;
-    let attempts = journal.attempts(&a.run).await.map_err(anyhow::Error::from)?;
+    let attempts = if a.redact {
+        // Through the session, which knows the run's planted canaries and redacts the way the
+        // report files are redacted.
+        let session = crate::commands::report::open_run(&db_path(a.db.as_ref()), &a.run).await?;
+        session.report_attempts(true).await?
+    } else {
+        let journal = Journal::open(&db_path(a.db.as_ref()))
+            .await
+            .map_err(|e| CliError::usage(anyhow!(e)))?;
+        journal
+            .run(&a.run)
+            .await
+            .map_err(|e| CliError::usage(anyhow!(e)))?;
+        journal.attempts(&a.run).await.map_err(anyhow::Error::from)?
+    };
     let picked: Vec<Vec<String>> = attempts
         .iter()
         .filter(|r| {
