@@ -23,29 +23,53 @@ pub enum Mode {
 pub struct ScriptedAgent<'s, E> {
     suite: &'s Suite<E>,
     mode: Mode,
+    clean: E,
+    goals: Vec<String>,
+}
+
+/// Whether `goal` appears in `text` up to whitespace (tool outputs indent multi-line strings).
+pub fn mentions(text: &str, goal: &str) -> bool {
+    squash(text).contains(&squash(goal))
+}
+
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl<'s, E: Environment> ScriptedAgent<'s, E> {
     /// A scripted agent.
     pub fn new(suite: &'s Suite<E>, mode: Mode) -> Self {
-        Self { suite, mode }
+        Self {
+            suite,
+            mode,
+            clean: suite.clean_env(),
+            goals: suite.injection_tasks.iter().map(|t| squash(&t.text)).collect(),
+        }
     }
 
     /// The injection task whose goal appears in a tool result or tool description (the longest
     /// such goal, as one goal can extend another).
-    pub fn detect<'a>(suite: &'a Suite<E>, conversation: &Conversation) -> Option<&'a Task<E>> {
-        let seen = |goal: &str| {
-            conversation.tools.iter().any(|t| t.description.contains(goal))
-                || conversation
-                    .turns
-                    .iter()
-                    .any(|t| matches!(t, Turn::Tool { content, .. } if content.contains(goal)))
-        };
+    pub fn detect(&self, conversation: &Conversation) -> Option<&'s Task<E>> {
+        let mut hay = String::new();
+        for t in &conversation.tools {
+            hay.push_str(&t.description);
+            hay.push('\n');
+        }
+        for t in &conversation.turns {
+            if let Turn::Tool { content, .. } = t {
+                hay.push_str(content);
+                hay.push('\n');
+            }
+        }
+        let hay = squash(&hay);
+        let suite: &'s Suite<E> = self.suite;
         suite
             .injection_tasks
             .iter()
-            .filter(|t| seen(&t.text))
-            .max_by_key(|t| t.text.len())
+            .zip(&self.goals)
+            .filter(|(_, g)| hay.contains(g.as_str()))
+            .max_by_key(|(t, _)| t.text.len())
+            .map(|(t, _)| t)
     }
 }
 
@@ -55,15 +79,15 @@ impl<E: Environment> Agent for ScriptedAgent<'_, E> {
         let Some(user) = self.suite.user_tasks.iter().find(|t| t.text == prompt) else {
             return Ok(AgentStep::Answer("I don't know this task.".into()));
         };
-        let pre = self.suite.clean_env();
+        let pre = &self.clean;
         if self.mode == Mode::Follower
-            && let Some(injection) = Self::detect(self.suite, conversation)
+            && let Some(injection) = self.detect(conversation)
         {
             let done = conversation
                 .turns
                 .iter()
                 .any(|t| matches!(t, Turn::Assistant { content, .. } if content == INJECTED_STEP));
-            let calls = (injection.ground_truth)(&pre);
+            let calls = (injection.ground_truth)(pre);
             if !done && !calls.is_empty() {
                 return Ok(AgentStep::ToolCalls {
                     content: INJECTED_STEP.into(),
@@ -79,7 +103,7 @@ impl<E: Environment> Agent for ScriptedAgent<'_, E> {
                 _ => 0,
             })
             .sum();
-        let plan = (user.ground_truth)(&pre);
+        let plan = (user.ground_truth)(pre);
         Ok(match plan.into_iter().nth(user_made) {
             Some(call) => AgentStep::ToolCalls {
                 content: String::new(),

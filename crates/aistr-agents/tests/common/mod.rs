@@ -87,7 +87,7 @@ pub fn follower_oracle<E: Environment>(
                 let output = env
                     .call(&call.name, &call.arguments)
                     .unwrap_or_else(|e| e.to_string());
-                if !injected && output.contains(&inj.text) {
+                if !injected && aistr_agents::scripted::mentions(&output, &inj.text) {
                     injected = true;
                     for c in (inj.ground_truth)(&clean) {
                         let _ = env.call(&c.name, &c.arguments);
