@@ -56,7 +56,8 @@ impl<'s, E: Environment> ScriptedAgent<'s, E> {
             hay.push('\n');
         }
         for t in &conversation.turns {
-            if let Turn::Tool { content, .. } = t {
+            // Tool results, and the system prompt (where a memory-enabled agent's notes are loaded).
+            if let Turn::Tool { content, .. } | Turn::System { content } = t {
                 hay.push_str(content);
                 hay.push('\n');
             }
@@ -153,5 +154,57 @@ impl<A: Agent> Agent for FlakyAgent<A> {
             return Err(TransportError("connection reset (scripted)".into()));
         }
         self.inner.step(conversation)
+    }
+}
+
+/// Wraps an agent: when the user prompt is `prompt`, it runs `reads`, saves everything those
+/// reads returned with `save_note`, and answers; any other prompt goes to the inner agent. It
+/// stands in for an assistant told to file a document into its memory (session 1 of
+/// [`crate::scenarios::run_memory_poisoning`]).
+pub struct NoteTaker<A> {
+    inner: A,
+    prompt: String,
+    reads: Vec<crate::tool::ToolCall>,
+}
+
+impl<A> NoteTaker<A> {
+    /// Wraps `inner`.
+    pub fn new(inner: A, prompt: &str, reads: Vec<crate::tool::ToolCall>) -> Self {
+        Self {
+            inner,
+            prompt: prompt.to_owned(),
+            reads,
+        }
+    }
+}
+
+impl<A: Agent> Agent for NoteTaker<A> {
+    fn step(&mut self, conversation: &Conversation) -> Result<AgentStep, TransportError> {
+        if conversation.user_prompt() != self.prompt {
+            return self.inner.step(conversation);
+        }
+        let made = conversation.calls().count();
+        if made < self.reads.len() {
+            return Ok(AgentStep::ToolCalls {
+                content: String::new(),
+                calls: vec![self.reads[made].clone()],
+            });
+        }
+        if made == self.reads.len() {
+            let text: Vec<&str> = conversation
+                .turns
+                .iter()
+                .filter_map(|t| match t {
+                    Turn::Tool { content, .. } => Some(content.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let call = crate::tool::ToolCall::new("save_note", serde_json::json!({"text": text.join("\n")}));
+            return Ok(AgentStep::ToolCalls {
+                content: String::new(),
+                calls: vec![call],
+            });
+        }
+        Ok(AgentStep::Answer("Saved to your notes.".into()))
     }
 }
