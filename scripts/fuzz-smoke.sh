@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs, the PII detector) and runs each briefly (CI smoke test).
+# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs, the PII detector, the agent action parser) and runs each briefly (CI smoke test).
 # Usage: scripts/fuzz-smoke.sh [seconds-per-target]   (default 15, capped at 20)
 # Needs cargo-fuzz (`cargo install --locked cargo-fuzz`; .ci/run installs a pinned version).
 #
@@ -20,7 +20,7 @@ else
   fuzz=(cargo fuzz)
 fi
 echo "fuzz smoke: $(rustc ${AISTR_FUZZ_TOOLCHAIN:++$AISTR_FUZZ_TOOLCHAIN} --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
-targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs privacy_text)
+targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs privacy_text agent_action)
 "${fuzz[@]}" build
 seeds=../crates/aistr-modelscan/tests/fixtures
 for t in "${targets[@]}"; do
@@ -40,6 +40,8 @@ for t in "${targets[@]}"; do
       printf '%s\n' '《登鹳雀楼》 王之涣' '白日依山尽，黄河入海流。' '“国破山河在”——李白' > "$corpus/quote.txt" ;;
     privacy_text) printf '%s' 'HKID A123456(3), card 4111 1111 1111 1111, +852 9123 4567' > "$corpus/pii.txt"
       printf '%s' '{"text": "a@b.co", "spans": [{"kind": "email", "start": 0, "end": 6}]}' > "$corpus/row.jsonl" ;;
+    agent_action) printf '%s' 'Sure: ```json {"tool": "send_money", "arguments": {"amount": 5}} ```' > "$corpus/call.txt"
+      printf '%s' '{"answer": "done"}' > "$corpus/answer.txt" ;;
   esac
   echo "== fuzzing $t for ${secs}s"
   "${fuzz[@]}" run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10
