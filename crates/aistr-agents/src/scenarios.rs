@@ -133,6 +133,10 @@ pub fn poisoned_tool(goal: &str) -> ToolSpec {
     }
 }
 
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one private constructor of a flat record"
+)]
 fn outcome<E: Environment>(
     suite: &str,
     pre: &E,

@@ -130,14 +130,12 @@ impl<E: Environment> Suite<E> {
 /// first, then the default).
 pub(crate) fn fill_slots(value: &mut Value, slots: &[Slot], values: &BTreeMap<String, String>) {
     match value {
-        Value::String(s) => {
-            if s.contains('{') {
-                for slot in slots {
-                    let placeholder = format!("{{{}}}", slot.name);
-                    if s.contains(&placeholder) {
-                        let text = values.get(&slot.name).unwrap_or(&slot.default);
-                        *s = s.replace(&placeholder, text);
-                    }
+        Value::String(s) if s.contains('{') => {
+            for slot in slots {
+                let placeholder = format!("{{{}}}", slot.name);
+                if s.contains(&placeholder) {
+                    let text = values.get(&slot.name).unwrap_or(&slot.default);
+                    *s = s.replace(&placeholder, text);
                 }
             }
         }

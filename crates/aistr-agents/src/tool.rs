@@ -194,6 +194,14 @@ impl<'a> Args<'a> {
     }
 }
 
+/// One row of a suite's tool table: name, description, kind, parameters (see [`schema`]).
+pub(crate) type ToolRow = (
+    &'static str,
+    &'static str,
+    ActionKind,
+    &'static [(&'static str, &'static str, &'static str, bool)],
+);
+
 /// Builds a JSON-schema object from `(name, type, description, required)` rows; `type` is a JSON
 /// Schema type name, or `"string[]"` for a list of strings.
 pub fn schema(params: &[(&str, &str, &str, bool)]) -> Value {

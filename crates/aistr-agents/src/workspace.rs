@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::suite::{Environment, Slot, Suite, Task, fill_slots, parse_slots, render};
-use crate::tool::{ActionKind, Args, ToolCall, ToolError, ToolSpec, schema};
+use crate::tool::{ActionKind, Args, ToolCall, ToolError, ToolRow, ToolSpec, schema};
 
 const DATA: &str = include_str!("../data/agentdojo/workspace.json");
 
@@ -253,13 +253,6 @@ fn list_or_none<T: Serialize>(items: Vec<&T>, none: &str) -> Result<Value, ToolE
     }
     Ok(Value::Array(items.into_iter().map(to_value).collect()))
 }
-
-type ToolRow = (
-    &'static str,
-    &'static str,
-    ActionKind,
-    &'static [(&'static str, &'static str, &'static str, bool)],
-);
 
 const TOOLS: &[ToolRow] = &[
     (
@@ -896,7 +889,7 @@ fn sent_then_deleted(b: &WorkspaceEnv, a: &WorkspaceEnv, to: &str, pred: impl Fn
 
 /// Bodies of the e-mails selected by `pick` as they stood before the episode, leaving out those
 /// whose body carries the attacker's planted text (the attacker need not get its own text back).
-fn bodies<'a>(pre: &'a WorkspaceEnv, pick: impl Fn(&Email) -> bool) -> Vec<&'a str> {
+fn bodies(pre: &WorkspaceEnv, pick: impl Fn(&Email) -> bool) -> Vec<&str> {
     pre.emails
         .iter()
         .filter(|e| pick(e))
