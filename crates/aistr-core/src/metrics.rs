@@ -110,6 +110,30 @@ fn ratio(k: u64, n: u64) -> Option<f64> {
     (n > 0).then(|| k as f64 / n as f64)
 }
 
+/// `ln erfc(|x|)` by the Chebyshev fit of Numerical Recipes (`erfcc`; relative error of erfc below
+/// 1.2e-7), computed in logs so far tails (canary exposure's extrapolation) do not underflow.
+#[must_use]
+pub fn ln_erfc_abs(x: f64) -> f64 {
+    let a = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * a);
+    let poly = -a * a - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    t.ln() + poly
+}
+
+/// The complementary error function (same fit as [`ln_erfc_abs`]); p-values of z-tests use it.
+#[must_use]
+pub fn erfc(x: f64) -> f64 {
+    let r = ln_erfc_abs(x).exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

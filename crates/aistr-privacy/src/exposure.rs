@@ -102,18 +102,7 @@ pub fn exposure(secret: f64, candidates: &[f64]) -> Exposure {
 #[must_use]
 pub fn log2_normal_upper_tail(z: f64) -> f64 {
     let x = z / std::f64::consts::SQRT_2;
-    // ln erfc(|x|)
-    let a = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * a);
-    let poly = -a * a - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let ln_erfc_abs = t.ln() + poly;
+    let ln_erfc_abs = aistr_core::metrics::ln_erfc_abs(x);
     let ln_erfc = if x >= 0.0 {
         ln_erfc_abs
     } else {

@@ -5,6 +5,7 @@
 //! change is flagged.
 
 use crate::model::{Cell, Report};
+use aistr_core::metrics::erfc;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -59,22 +60,6 @@ impl Comparison {
     pub fn regressions(&self) -> impl Iterator<Item = &Delta> {
         self.deltas.iter().filter(|d| d.regression)
     }
-}
-
-/// erfc(x) by the Chebyshev fit of Numerical Recipes (`erfcc`), relative error below 1.2e-7.
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let r = t * poly.exp();
-    if x >= 0.0 { r } else { 2.0 - r }
 }
 
 #[expect(clippy::cast_precision_loss, reason = "sample counts are far below 2^52")]
