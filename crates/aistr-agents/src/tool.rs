@@ -202,6 +202,26 @@ pub(crate) type ToolRow = (
     &'static [(&'static str, &'static str, &'static str, bool)],
 );
 
+/// The tool specs of a suite's tool table.
+pub(crate) fn specs_of(table: &[ToolRow]) -> Vec<ToolSpec> {
+    table
+        .iter()
+        .map(|(name, description, _, params)| ToolSpec {
+            name: (*name).to_owned(),
+            description: (*description).to_owned(),
+            parameters: schema(params),
+        })
+        .collect()
+}
+
+/// What a tool of a suite's table does (`Read` for a tool the table does not list).
+pub(crate) fn action_kind_in(table: &[ToolRow], tool: &str) -> ActionKind {
+    table
+        .iter()
+        .find(|t| t.0 == tool)
+        .map_or(ActionKind::Read, |t| t.2)
+}
+
 /// Builds a JSON-schema object from `(name, type, description, required)` rows; `type` is a JSON
 /// Schema type name, or `"string[]"` for a list of strings.
 pub fn schema(params: &[(&str, &str, &str, bool)]) -> Value {
