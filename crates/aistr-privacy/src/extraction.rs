@@ -121,3 +121,37 @@ mod tests {
         assert_eq!(summarise(&[]).exact_rate, None);
     }
 }
+
+/// A text the extraction test continues, with what its presence in training data is likely to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractionText {
+    /// Stable short name (used in report figure names).
+    pub id: &'static str,
+    /// What it is, and whether a web-trained model has likely seen it.
+    pub description: &'static str,
+    /// The text.
+    pub text: String,
+}
+
+/// The two texts a scan's extraction test uses: one a web-trained model has very likely seen
+/// (the Apache License 2.0, on countless pages and repositories) and one it cannot have seen (the
+/// synthetic zh/HK sentences written for aistr in 2026). The gap between them is what the test
+/// shows; either alone says little.
+#[must_use]
+pub fn builtin_texts() -> Vec<ExtractionText> {
+    let zh = crate::eval::parse_jsonl("zh-hk-pii.jsonl", include_str!("../data/zh-hk-pii.jsonl"))
+        .map(|rows| rows.into_iter().map(|r| r.text).collect::<Vec<_>>().join("\n"))
+        .unwrap_or_default();
+    vec![
+        ExtractionText {
+            id: "apache_license",
+            description: "Apache License 2.0 (likely in the training data)",
+            text: include_str!("../data/extraction/apache-2.0.txt").to_owned(),
+        },
+        ExtractionText {
+            id: "synthetic_zh_hk",
+            description: "aistr's synthetic zh/HK sentences (2026; not in the training data)",
+            text: zh,
+        },
+    ]
+}

@@ -206,6 +206,9 @@ pub fn privacy_terminal(p: &PrivacySection) -> String {
     }
     if let Some(m) = &p.memorisation {
         let _ = writeln!(out, "  memorisation: {} ({})", m.status, m.note);
+        for (k, v) in &m.figures {
+            let _ = writeln!(out, "    {k:<48} {}", figure(*v));
+        }
     }
     out
 }
@@ -263,6 +266,12 @@ pub fn privacy_markdown(p: &PrivacySection) -> String {
             m.status,
             crate::escape::md_inline(&m.note)
         );
+        if !m.figures.is_empty() {
+            out.push_str("\n| memorisation figure | value |\n|---|--:|\n");
+            for (k, v) in &m.figures {
+                let _ = writeln!(out, "| {} | {} |", crate::escape::md_inline(k), figure(*v));
+            }
+        }
     }
     out
 }
@@ -314,7 +323,31 @@ pub fn privacy_html(p: &PrivacySection) -> String {
         }
         out.push_str("</table>");
     }
+    if let Some(m) = &p.memorisation {
+        let _ = write!(
+            out,
+            "<p>Memorisation: {} ({}).</p>",
+            html(&m.status),
+            html(&m.note)
+        );
+        if !m.figures.is_empty() {
+            out.push_str("<table><tr><th>memorisation figure</th><th>value</th></tr>");
+            for (k, v) in &m.figures {
+                let _ = write!(out, "<tr><td>{}</td><td>{}</td></tr>", html(k), html(&figure(*v)));
+            }
+            out.push_str("</table>");
+        }
+    }
     out
+}
+
+/// A figure as reports print it: whole numbers (counts) without decimals, the rest to 3 places.
+fn figure(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.3}")
+    }
 }
 
 /// Rewrites every text of `attempts` (requests, answers, raw bodies, verdict reasons and stage

@@ -22,6 +22,7 @@
 pub mod hallucination;
 pub mod judge;
 pub mod legacy;
+pub mod memorisation;
 pub mod privacy;
 mod rejudge;
 mod report;
@@ -29,6 +30,7 @@ mod session;
 pub mod spec;
 
 pub use aistr_attacker::L3Settings;
+pub use memorisation::MemorisationSpec;
 pub use privacy::PrivacySpec;
 pub use rejudge::rejudge;
 pub use session::{

@@ -45,6 +45,10 @@ pub struct PrivacySpec {
     /// How many extraction goals get each L3 orchestrator.
     #[serde(default = "default_l3_goals")]
     pub l3_goals: usize,
+    /// The memorisation tests (canary exposure, prefix → suffix extraction), run after the
+    /// attempts when the target exposes log-probabilities.
+    #[serde(default)]
+    pub memorisation: crate::MemorisationSpec,
 }
 
 fn default_l3_goals() -> usize {
@@ -59,6 +63,7 @@ impl Default for PrivacySpec {
             limit: None,
             l3: Vec::new(),
             l3_goals: default_l3_goals(),
+            memorisation: crate::MemorisationSpec::default(),
         }
     }
 }
@@ -288,19 +293,18 @@ pub fn canaries_of(spec: &crate::ScanSpec) -> Result<Vec<Canary>, PrivacyError> 
         .map_or(Ok(Vec::new()), |p| p.build(spec.seed).map(|plan| plan.canaries))
 }
 
-/// What the report says of the memorisation tests (canary exposure, prefix → suffix extraction)
-/// in a scan: they need the target's log-probabilities. Never a silent pass: a scan says they were
-/// not run and why, and where they can be run.
+/// What the report says of the memorisation tests when the run has no measured outcome journaled
+/// (the attempts did not all finish, or the run predates the tests in scans). Never a silent pass.
 #[must_use]
-pub fn memorisation_status(target: &aistr_targets::EndpointSpec) -> aistr_report::MemorisationSection {
+pub fn memorisation_not_measured(target: &aistr_targets::EndpointSpec) -> aistr_report::MemorisationSection {
     let note = match target.kind {
         aistr_targets::EndpointKind::Local => {
-            "needs log-probabilities: the embedded model gives them in-process, but the scan does not run \
-             these tests yet; run `cargo run -p aistr-local-model --example memorisation` (docs/privacy.md)"
+            "not measured yet: the embedded model's canary exposure and prefix-suffix extraction run after every \
+             attempt of the scan is recorded (resume the run to finish it)"
         }
         _ => {
-            "needs log-probabilities: the OpenAI-compatible client does not request `logprobs`, so canary \
-             exposure and prefix-suffix extraction were not run"
+            "needs log-probabilities: this target does not expose them, so canary exposure and prefix-suffix \
+             extraction were not run"
         }
     };
     aistr_report::MemorisationSection {

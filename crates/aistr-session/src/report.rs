@@ -76,6 +76,7 @@ pub(crate) fn assemble(
     spec: &ScanSpec,
     datasets: Vec<DatasetRef>,
     warnings: &[String],
+    memorisation: Option<aistr_report::MemorisationSection>,
 ) -> Report {
     let mut run_levels: Vec<Level> = attempts.iter().map(|a| a.planned.level).collect();
     run_levels.sort();
@@ -95,7 +96,8 @@ pub(crate) fn assemble(
     if spec.privacy.is_some()
         && let Some(p) = &mut report.privacy
     {
-        p.memorisation = Some(crate::privacy::memorisation_status(&spec.target));
+        p.memorisation =
+            Some(memorisation.unwrap_or_else(|| crate::privacy::memorisation_not_measured(&spec.target)));
     }
     if !warnings.is_empty() {
         let mut all = warnings.to_vec();

@@ -418,6 +418,7 @@ impl Session {
             .map_err(store)?;
         let sink = Arc::clone(&progress);
         let on_record: aistr_engine::ProgressFn = Arc::new(move |r| sink.recorded(r));
+        let memorisation_target = Arc::clone(&target);
         let execution = aistr_engine::execute_with(
             &self.journal,
             &self.run_id,
@@ -427,10 +428,20 @@ impl Session {
             Some(on_record),
             l3,
         );
-        let outcome = tokio::select! {
+        let mut outcome = tokio::select! {
             result = execution => ExecuteOutcome { cancelled: false, summary: result? },
             () = cancel.cancelled() => ExecuteOutcome { cancelled: true, summary: ExecutionSummary::default() },
         };
+        if !outcome.cancelled {
+            let measured = tokio::select! {
+                result = self.measure_memorisation(memorisation_target.as_ref()) => Some(result),
+                () = cancel.cancelled() => None,
+            };
+            match measured {
+                Some(result) => result?,
+                None => outcome.cancelled = true,
+            }
+        }
         let status = if outcome.cancelled {
             "interrupted"
         } else {
@@ -441,6 +452,53 @@ impl Session {
             .await
             .map_err(store)?;
         Ok(outcome)
+    }
+
+    /// The journaled outcome of the privacy suite's memorisation tests, if they were measured.
+    ///
+    /// # Errors
+    /// The journal fails or holds a result this aistr cannot read.
+    pub async fn memorisation(&self) -> Result<Option<aistr_report::MemorisationSection>, SessionError> {
+        let Some(json) = self
+            .journal
+            .run_result(&self.run_id, crate::memorisation::RESULT_NAME)
+            .await
+            .map_err(store)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json).map(Some).map_err(|e| {
+            SessionError::Store(StoreError::Corrupt(format!(
+                "run `{}`: result `{}`: {e}",
+                self.run_id,
+                crate::memorisation::RESULT_NAME
+            )))
+        })
+    }
+
+    /// After every attempt is recorded: the privacy suite's memorisation tests, once per run, on
+    /// the target's log-probabilities when it has them (the outcome, run or not and why, is
+    /// journaled as a run-level result).
+    async fn measure_memorisation(&self, target: &dyn Target) -> Result<(), SessionError> {
+        let Some(privacy) = &self.spec.privacy else {
+            return Ok(());
+        };
+        if self.memorisation().await?.is_some() {
+            return Ok(());
+        }
+        let canaries = privacy.build(self.spec.seed)?.canaries;
+        let section = crate::memorisation::measure(
+            target.log_probs(),
+            &canaries,
+            &privacy.memorisation,
+            self.spec.seed,
+        )
+        .await;
+        self.journal
+            .record_run_result(&self.run_id, crate::memorisation::RESULT_NAME, &to_json(&section))
+            .await
+            .map_err(store)?;
+        Ok(())
     }
 
     /// The L3 attacker exactly as configured. When it is the same local model as the target, the
@@ -479,12 +537,14 @@ impl Session {
     pub async fn finish(&self) -> Result<Report, SessionError> {
         let run = self.journal.run(&self.run_id).await.map_err(store)?;
         let attempts = self.journal.attempts(&self.run_id).await.map_err(store)?;
+        let memorisation = self.memorisation().await?;
         Ok(crate::report::assemble(
             &run,
             &attempts,
             &self.spec,
             self.datasets.clone(),
             &self.warnings,
+            memorisation,
         ))
     }
 }

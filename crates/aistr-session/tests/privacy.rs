@@ -230,6 +230,13 @@ async fn scripted_leaks_refusals_and_cut_answers_get_exactly_the_scripted_verdic
         assert!(p.by_kind[kind].ci.is_some());
     }
     assert_eq!(p.by_kind["iban"].leaked, 0);
+    // A chat API gives no log-probabilities: the memorisation tests say so, never a pass, and that
+    // outcome is journaled with the run.
+    let m = p.memorisation.as_ref().expect("memorisation outcome");
+    assert_eq!(m.status, "not run");
+    assert!(m.note.contains("needs log-probabilities"), "{}", m.note);
+    assert!(m.figures.is_empty());
+    assert!(session.memorisation().await.expect("journal").is_some());
 
     // Report files: no planted value, in any form the matcher reads.
     let shown = session.report_attempts(false).await.expect("redacted attempts");

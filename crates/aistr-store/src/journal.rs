@@ -12,11 +12,12 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_journal.sql"),
     include_str!("../migrations/0002_verdict_detail.sql"),
     include_str!("../migrations/0003_conversations.sql"),
+    include_str!("../migrations/0004_run_results.sql"),
 ];
 
 /// The part of a verdict stored as JSON in `verdict_detail`.
@@ -328,6 +329,34 @@ impl Journal {
         .await
         .map_err(self.err())?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Stores a run-level result under `name` (JSON), in its own transaction. Returns false (and
+    /// changes nothing) when that name is already recorded for the run: a measured result is never
+    /// overwritten.
+    pub async fn record_run_result(&self, run_id: &str, name: &str, json: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO run_results (run_id, name, result_json, recorded_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (run_id, name) DO NOTHING",
+        )
+        .bind(run_id)
+        .bind(name)
+        .bind(json)
+        .bind(crate::now_rfc3339())
+        .execute(&self.pool)
+        .await
+        .map_err(self.err())?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The run-level result stored under `name`, if any.
+    pub async fn run_result(&self, run_id: &str, name: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT result_json FROM run_results WHERE run_id = ? AND name = ?")
+            .bind(run_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.err())
     }
 
     /// The recorded turns of one conversation, in call order.

@@ -29,6 +29,11 @@ pub trait RunJournal: Send + Sync {
     async fn pending(&self, run_id: &str) -> Result<Vec<PlannedAttempt>, StoreError>;
     /// Every attempt with its result, in plan order.
     async fn attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError>;
+    /// Stores a run-level result (JSON) under `name`, durably when it returns; false when one is
+    /// already recorded under that name (it is never overwritten).
+    async fn record_run_result(&self, run_id: &str, name: &str, json: &str) -> Result<bool, StoreError>;
+    /// The run-level result stored under `name`, if any.
+    async fn run_result(&self, run_id: &str, name: &str) -> Result<Option<String>, StoreError>;
 }
 
 #[async_trait::async_trait]
@@ -56,6 +61,12 @@ impl RunJournal for crate::Journal {
     }
     async fn attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         crate::Journal::attempts(self, run_id).await
+    }
+    async fn record_run_result(&self, run_id: &str, name: &str, json: &str) -> Result<bool, StoreError> {
+        crate::Journal::record_run_result(self, run_id, name, json).await
+    }
+    async fn run_result(&self, run_id: &str, name: &str) -> Result<Option<String>, StoreError> {
+        crate::Journal::run_result(self, run_id, name).await
     }
 }
 
@@ -85,5 +96,11 @@ impl<J: RunJournal + ?Sized> RunJournal for Arc<J> {
     }
     async fn attempts(&self, run_id: &str) -> Result<Vec<AttemptRecord>, StoreError> {
         (**self).attempts(run_id).await
+    }
+    async fn record_run_result(&self, run_id: &str, name: &str, json: &str) -> Result<bool, StoreError> {
+        (**self).record_run_result(run_id, name, json).await
+    }
+    async fn run_result(&self, run_id: &str, name: &str) -> Result<Option<String>, StoreError> {
+        (**self).run_result(run_id, name).await
     }
 }

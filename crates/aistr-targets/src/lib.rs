@@ -9,6 +9,7 @@ mod error;
 mod limits;
 #[cfg(feature = "local")]
 mod local;
+mod logprobs;
 mod openai;
 
 pub use endpoint::{
@@ -18,6 +19,7 @@ pub use error::{TargetError, TargetErrorKind};
 pub use limits::{Limits, RetryPolicy};
 #[cfg(feature = "local")]
 pub use local::{LocalConfig, LocalTarget};
+pub use logprobs::LogProbs;
 pub use openai::{OpenAiConfig, OpenAiTarget};
 
 use aistr_core::{ChatRequest, ChatResponse};
@@ -43,4 +45,9 @@ pub trait Target: Send + Sync {
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError>;
     /// How many requests the engine should keep in flight against this target.
     fn concurrency(&self) -> usize;
+    /// The target's log-probabilities, when it exposes them (the embedded model does; a chat API
+    /// does not). None: tests that need them are reported as not run.
+    fn log_probs(&self) -> Option<&dyn LogProbs> {
+        None
+    }
 }

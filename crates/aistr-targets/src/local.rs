@@ -3,7 +3,7 @@
 //! mutable state, and two cores gain nothing from interleaving).
 
 use crate::{Target, TargetError, TargetErrorKind, TargetInfo};
-use aistr_core::{ChatRequest, ChatResponse, Usage};
+use aistr_core::{ChatRequest, ChatResponse, Message, Usage};
 use aistr_local_model::LocalModel;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -51,6 +51,10 @@ impl Target for LocalTarget {
         1
     }
 
+    fn log_probs(&self) -> Option<&dyn crate::LogProbs> {
+        Some(self)
+    }
+
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError> {
         let model = Arc::clone(&self.model);
         let request = request.clone();
@@ -86,5 +90,55 @@ impl Target for LocalTarget {
             raw,
             tries: 1,
         })
+    }
+}
+
+impl LocalTarget {
+    /// Runs `f` on the loaded model on the blocking pool (CPU work; the model is one mutable state).
+    async fn with_model<T, F>(&self, f: F) -> Result<T, TargetError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut LocalModel) -> Result<T, aistr_local_model::LocalModelError> + Send + 'static,
+    {
+        let model = Arc::clone(&self.model);
+        tokio::task::spawn_blocking(move || {
+            let mut model = model
+                .lock()
+                .map_err(|_| TargetError::new(TargetErrorKind::Model, "model lock poisoned"))?;
+            f(&mut model).map_err(|e| TargetError::new(TargetErrorKind::Model, e.to_string()))
+        })
+        .await
+        .map_err(|e| TargetError::new(TargetErrorKind::Model, format!("model task failed: {e}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl crate::LogProbs for LocalTarget {
+    async fn score_continuations(
+        &self,
+        context: &[Message],
+        continuations: &[String],
+    ) -> Result<Vec<f64>, TargetError> {
+        let context = context.to_vec();
+        let continuations = continuations.to_vec();
+        self.with_model(move |m| {
+            let prompt = m.render_prompt(&context);
+            Ok(m.score_continuations(&prompt, &continuations)?
+                .iter()
+                .map(|s| s.log_likelihood)
+                .collect())
+        })
+        .await
+    }
+
+    async fn tokenize(&self, text: &str) -> Result<Option<Vec<u32>>, TargetError> {
+        let text = text.to_owned();
+        self.with_model(move |m| m.tokenize(&text).map(Some)).await
+    }
+
+    async fn greedy_continue(&self, prefix: &[u32], max_tokens: usize) -> Result<Vec<u32>, TargetError> {
+        let prefix = prefix.to_vec();
+        self.with_model(move |m| m.greedy_continue(&prefix, max_tokens))
+            .await
     }
 }

@@ -61,6 +61,14 @@ pub struct ScanArgs {
     /// Privacy suite: L3 orchestrators run with the extraction goal (pair, crescendo; comma-separated).
     #[arg(long, value_name = "A,B", requires = "suite")]
     pub privacy_l3: Option<String>,
+    /// Privacy suite: random same-format candidates per planted secret in the canary exposure test
+    /// (needs the target's log-probabilities: the embedded model; 0 skips it). Default 31 (5-bit cap).
+    #[arg(long, value_name = "N", requires = "suite")]
+    pub memorisation_candidates: Option<usize>,
+    /// Privacy suite: 50+50-token windows per text in the prefix-suffix extraction test (needs the
+    /// target's tokenizer: the embedded model; 0 skips it). Default 8.
+    #[arg(long, value_name = "N", requires = "suite")]
+    pub extraction_samples: Option<usize>,
     /// Report files: also replace every PII the detector finds by its kind (planted canary values
     /// are always redacted).
     #[arg(long)]

@@ -312,6 +312,13 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
                     .as_deref()
                     .map(aistr_session::parse_chain)
                     .unwrap_or_default(),
+                memorisation: {
+                    let d = aistr_session::MemorisationSpec::default();
+                    aistr_session::MemorisationSpec {
+                        candidates: args.memorisation_candidates.unwrap_or(d.candidates),
+                        extraction_samples: args.extraction_samples.unwrap_or(d.extraction_samples),
+                    }
+                },
                 ..aistr_session::PrivacySpec::default()
             });
         }
