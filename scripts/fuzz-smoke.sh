@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs, the PII detector, the agent action parser) and runs each briefly (CI smoke test).
+# Builds every cargo-fuzz target (model-file parsers, the attacker-output reader, hallucination inputs, the PII detector, the agent action parser, the guard's request and policy parsers) and runs each briefly (CI smoke test).
 # Usage: scripts/fuzz-smoke.sh [seconds-per-target]   (default 15, capped at 20)
 # Needs cargo-fuzz (`cargo install --locked cargo-fuzz`; .ci/run installs a pinned version).
 #
@@ -20,7 +20,7 @@ else
   fuzz=(cargo fuzz)
 fi
 echo "fuzz smoke: $(rustc ${AISTR_FUZZ_TOOLCHAIN:++$AISTR_FUZZ_TOOLCHAIN} --version)${RUSTC_BOOTSTRAP:+ with RUSTC_BOOTSTRAP=1}"
-targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs privacy_text agent_action)
+targets=(pickle zip safetensors gguf onnx keras_config attacker_output hallucination_inputs privacy_text agent_action guard_request)
 "${fuzz[@]}" build
 seeds=../crates/aistr-modelscan/tests/fixtures
 for t in "${targets[@]}"; do
@@ -42,6 +42,8 @@ for t in "${targets[@]}"; do
       printf '%s' '{"text": "a@b.co", "spans": [{"kind": "email", "start": 0, "end": 6}]}' > "$corpus/row.jsonl" ;;
     agent_action) printf '%s' 'Sure: ```json {"tool": "send_money", "arguments": {"amount": 5}} ```' > "$corpus/call.txt"
       printf '%s' '{"answer": "done"}' > "$corpus/answer.txt" ;;
+    guard_request) printf '%s' '{"model":"m","stream":true,"messages":[{"role":"user","content":[{"type":"text","text":"SGVsbG8="}]}]}' > "$corpus/chat.json"
+      printf '%s\n' '[input.harm-intent]' 'action = "block"' 'categories = { malware = "flag" }' > "$corpus/policy.toml" ;;
   esac
   echo "== fuzzing $t for ${secs}s"
   "${fuzz[@]}" run "$t" "$corpus" -- -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10

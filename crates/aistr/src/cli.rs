@@ -33,6 +33,8 @@ pub enum Command {
     Review(ReviewArgs),
     /// Install the offline models (`aistr models install`) or print where they live.
     Models(crate::commands::models::ModelsArgs),
+    /// Run the guardrail proxy in front of an OpenAI-compatible upstream (see docs/guard.md).
+    Guard(Box<crate::commands::guard::GuardArgs>),
 }
 
 #[derive(Debug, Args, Default)]

@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Judge(args) => commands::judge::run(args),
         Command::Review(args) => commands::review::run(args),
         Command::Models(args) => commands::models::run(&args),
+        Command::Guard(args) => commands::guard::run(*args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

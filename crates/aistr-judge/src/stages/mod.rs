@@ -13,6 +13,8 @@ pub(crate) mod embedded;
 pub(crate) mod jailguard;
 
 pub use gates::{CanaryStage, IntegrityStage};
+#[cfg(feature = "embedded")]
+pub use jailguard::{JailguardHead, JailguardStage};
 pub use harm::{HarmStage, Substance, substance};
 pub use learned_stage::{Assessment, LearnedStage};
 

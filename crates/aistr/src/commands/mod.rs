@@ -1,6 +1,7 @@
 //! One module per command.
 
 pub mod compare;
+pub mod guard;
 pub mod judge;
 pub mod judge_hallucination;
 pub mod list;
