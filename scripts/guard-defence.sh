@@ -9,9 +9,9 @@ policy="${2:-}"
 aistr="${AISTR_BIN:-target/debug/aistr}"
 mkdir -p "$out"
 rm -f "$out/journal.db" "$out/keys.toml"
-# Two L2 families beside the default suite (jbb-harmful 30, jbb-benign 20, jade-zh 20, the L1 baseline).
-attacks=(--attacks hijack.ignore_previous --attacks hijack.fake_system
-         --attacks masking.base64 --attacks masking.leetspeak)
+# Two L2 families beside the default suite (jbb-harmful 30, jbb-benign 20, jade-zh 20, the L1
+# baseline): instruction hijacking and prompt masking, one method each (AISTR_DEFENCE_ATTACKS to change).
+read -r -a attacks <<< "${AISTR_DEFENCE_ATTACKS:---attacks hijack.ignore_previous --attacks masking.base64}"
 # shellcheck disable=SC2086
 "$aistr" scan "${attacks[@]}" --no-progress --db "$out/journal.db" --out "$out/bare" --run-id bare \
   ${AISTR_DEFENCE_FLAGS:-}
