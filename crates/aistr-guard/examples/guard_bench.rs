@@ -59,7 +59,11 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
-    #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i]
 }
@@ -93,11 +97,26 @@ struct Load {
 }
 
 const TOPICS: &[&str] = &[
-    "the history of", "good restaurants in", "the weather in", "public transport in", "museums in",
-    "the population of", "the main industries of", "a weekend itinerary for",
+    "the history of",
+    "good restaurants in",
+    "the weather in",
+    "public transport in",
+    "museums in",
+    "the population of",
+    "the main industries of",
+    "a weekend itinerary for",
 ];
 const PLACES: &[&str] = &[
-    "Lisbon", "Osaka", "Nairobi", "Quito", "Tallinn", "Hobart", "Windhoek", "Reykjavik", "Chengdu", "Cusco",
+    "Lisbon",
+    "Osaka",
+    "Nairobi",
+    "Quito",
+    "Tallinn",
+    "Hobart",
+    "Windhoek",
+    "Reykjavik",
+    "Chengdu",
+    "Cusco",
 ];
 
 fn prompt(i: usize) -> String {

@@ -80,7 +80,9 @@ impl Keys {
         })?;
         let mut by_hash = HashMap::new();
         for (i, k) in file.key.iter().enumerate() {
-            let bytes = hex::decode(&k.sha256).ok().and_then(|b| <[u8; 32]>::try_from(b).ok());
+            let bytes = hex::decode(&k.sha256)
+                .ok()
+                .and_then(|b| <[u8; 32]>::try_from(b).ok());
             let Some(h) = bytes else {
                 return Err(KeysError::Parse {
                     path: path.to_owned(),

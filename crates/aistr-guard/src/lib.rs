@@ -98,8 +98,12 @@ pub fn build_screener(policy: &Policy, minilm_dir: Option<&Path>) -> (Screener, 
         .detector(policy::Side::Output, "canary")
         .map(|d| d.canaries.clone())
         .unwrap_or_default();
-    screener.set(policy::Side::Output, "canary", Box::new(detect::Canary { canaries }));
     let mut warning = None;
+    let canary = detect::Canary::new(&canaries).unwrap_or_else(|e| {
+        warning = Some(format!("output canary: {e}; no canary is screened"));
+        detect::Canary::new(&[]).expect("no canaries")
+    });
+    screener.set(policy::Side::Output, "canary", Box::new(canary));
     if policy.classifier && policy.any_enables(policy::Side::Input, "jailguard") {
         #[cfg(feature = "classifier")]
         {
@@ -114,7 +118,9 @@ pub fn build_screener(policy: &Policy, minilm_dir: Option<&Path>) -> (Screener, 
         #[cfg(not(feature = "classifier"))]
         {
             let _ = minilm_dir;
-            warning = Some("this build has no classifier tier (feature `classifier`); jailguard-v1 is skipped".into());
+            warning = Some(
+                "this build has no classifier tier (feature `classifier`); jailguard-v1 is skipped".into(),
+            );
         }
     }
     (screener, warning)

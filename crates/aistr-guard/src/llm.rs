@@ -91,7 +91,13 @@ mod tests {
     #[test]
     fn verdicts() {
         assert_eq!(super::parse_verdict("unsafe\nS9").expect("ok").score, 1.0);
-        assert_eq!(super::parse_verdict("unsafe\nS9").expect("ok").category.as_deref(), Some("S9"));
+        assert_eq!(
+            super::parse_verdict("unsafe\nS9")
+                .expect("ok")
+                .category
+                .as_deref(),
+            Some("S9")
+        );
         assert_eq!(super::parse_verdict("Safe.").expect("ok").score, 0.0);
         assert!(super::parse_verdict("I think maybe").is_err());
     }

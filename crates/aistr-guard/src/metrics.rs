@@ -45,7 +45,11 @@ impl Metrics {
             }
         }
         self.count.fetch_add(1, Ordering::Relaxed);
-        #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "µs of a latency")]
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "µs of a latency"
+        )]
         self.sum_micros
             .fetch_add((seconds * 1e6).max(0.0) as u64, Ordering::Relaxed);
     }
@@ -56,12 +60,22 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP aistr_guard_requests_total Requests by outcome.\n");
         out.push_str("# TYPE aistr_guard_requests_total counter\n");
-        for (k, v) in self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        for (k, v) in self
+            .requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
             let _ = writeln!(out, "aistr_guard_requests_total{{outcome=\"{k}\"}} {v}");
         }
         out.push_str("# HELP aistr_guard_blocks_total Blocks by detector.\n");
         out.push_str("# TYPE aistr_guard_blocks_total counter\n");
-        for (k, v) in self.blocks.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter() {
+        for (k, v) in self
+            .blocks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
             let _ = writeln!(out, "aistr_guard_blocks_total{{detector=\"{k}\"}} {v}");
         }
         out.push_str("# HELP aistr_guard_added_latency_seconds Latency the guard adds to a request.\n");
@@ -74,7 +88,10 @@ impl Metrics {
             );
         }
         let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "aistr_guard_added_latency_seconds_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "aistr_guard_added_latency_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
         #[expect(clippy::cast_precision_loss, reason = "a sum of microseconds")]
         let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
         let _ = writeln!(out, "aistr_guard_added_latency_seconds_sum {sum}");

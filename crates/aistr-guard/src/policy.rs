@@ -86,7 +86,9 @@ impl<'de> Deserialize<'de> for Score {
             #[expect(clippy::cast_possible_truncation, reason = "a score in 0..=1")]
             Ok(Score(v as f32))
         } else {
-            Err(serde::de::Error::custom(format!("{v} is not a score between 0 and 1")))
+            Err(serde::de::Error::custom(format!(
+                "{v} is not a score between 0 and 1"
+            )))
         }
     }
 }
@@ -481,7 +483,12 @@ pub fn parse(file: &str, text: &str) -> Result<Policy, PolicyError> {
         per_key.insert(
             name,
             Resolved {
-                input: resolve_side(INPUT_DETECTORS, Some(&base.input), &|d| input_raw(&ki, d), &defaults),
+                input: resolve_side(
+                    INPUT_DETECTORS,
+                    Some(&base.input),
+                    &|d| input_raw(&ki, d),
+                    &defaults,
+                ),
                 output: resolve_side(
                     OUTPUT_DETECTORS,
                     Some(&base.output),
@@ -569,11 +576,17 @@ mod tests {
         let text = "refusal = \"no\"\n\n[input.harm-intent]\nthreshold = 0.4\naction = \"blok\"\n";
         let e = parse("p.toml", text).expect_err("bad action");
         assert_eq!((e.file.as_str(), e.line), ("p.toml", 5), "{e}");
-        assert!(e.message.contains("`action`") && e.message.contains("blok"), "{e}");
+        assert!(
+            e.message.contains("`action`") && e.message.contains("blok"),
+            "{e}"
+        );
 
         let e = parse("p.toml", "[input.harm-intent]\nthreshold = 1.5\n").expect_err("range");
         assert_eq!(e.line, 2, "{e}");
-        assert!(e.message.contains("`threshold`") && e.message.contains("1.5"), "{e}");
+        assert!(
+            e.message.contains("`threshold`") && e.message.contains("1.5"),
+            "{e}"
+        );
 
         let e = parse("p.toml", "[input.harm-intnet]\naction = \"flag\"\n").expect_err("unknown detector");
         assert_eq!(e.line, 1, "{e}");
@@ -608,6 +621,11 @@ enabled = false
         assert_eq!(lab.action, Action::Flag);
         assert_eq!(lab.action_for(Some("self-harm")), Action::Flag);
         assert_eq!(p.for_key("other"), &p.base);
-        assert!(!p.for_key("lab").detector(Side::Output, "pii").expect("pii").enabled);
+        assert!(
+            !p.for_key("lab")
+                .detector(Side::Output, "pii")
+                .expect("pii")
+                .enabled
+        );
     }
 }

@@ -37,7 +37,9 @@ fn content_text(content: &Value, i: usize) -> Result<String, RequestError> {
         Value::Null => Ok(String::new()),
         Value::Array(parts) => {
             if parts.len() > MAX_PARTS {
-                return Err(err(format!("messages[{i}].content has more than {MAX_PARTS} parts")));
+                return Err(err(format!(
+                    "messages[{i}].content has more than {MAX_PARTS} parts"
+                )));
             }
             let mut out = Vec::new();
             for (j, p) in parts.iter().enumerate() {
@@ -58,7 +60,9 @@ fn content_text(content: &Value, i: usize) -> Result<String, RequestError> {
             }
             Ok(out.join("\n"))
         }
-        _ => Err(err(format!("messages[{i}].content must be a string or an array of parts"))),
+        _ => Err(err(format!(
+            "messages[{i}].content must be a string or an array of parts"
+        ))),
     }
 }
 
@@ -145,7 +149,10 @@ impl ChatBody {
 
     /// The request for a `Target` upstream (the embedded model).
     #[must_use]
-    #[expect(clippy::cast_possible_truncation, reason = "clamped token counts and temperatures")]
+    #[expect(
+        clippy::cast_possible_truncation,
+        reason = "clamped token counts and temperatures"
+    )]
     pub fn chat_request(&self) -> ChatRequest {
         let messages = self
             .messages
@@ -200,8 +207,14 @@ mod tests {
             (b"[]", "object"),
             (br#"{"messages":[]}"#, "empty"),
             (br#"{"messages":[{"content":"x"}]}"#, "messages[0].role"),
-            (br#"{"messages":[{"role":"user","content":5}]}"#, "messages[0].content"),
-            (br#"{"stream":"yes","messages":[{"role":"user","content":"x"}]}"#, "stream"),
+            (
+                br#"{"messages":[{"role":"user","content":5}]}"#,
+                "messages[0].content",
+            ),
+            (
+                br#"{"stream":"yes","messages":[{"role":"user","content":"x"}]}"#,
+                "stream",
+            ),
             (
                 br#"{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{}}]}]}"#,
                 "image_url",

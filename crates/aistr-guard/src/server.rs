@@ -264,7 +264,11 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 async fn models(State(state): State<Shared>, headers: HeaderMap) -> Response {
     if bearer(&headers).and_then(|k| state.keys.check(k)).is_none() {
         state.metrics.request("unauthorized");
-        return error_json(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer key is required");
+        return error_json(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer key is required",
+        );
     }
     match &state.upstream {
         Upstream::Target { model, .. } => axum::Json(json!({
@@ -289,7 +293,11 @@ async fn models(State(state): State<Shared>, headers: HeaderMap) -> Response {
                         _ => error_json(StatusCode::BAD_GATEWAY, "upstream", "bad upstream answer"),
                     }
                 }
-                Err(_) => error_json(StatusCode::BAD_GATEWAY, "upstream", "the upstream cannot be reached"),
+                Err(_) => error_json(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream",
+                    "the upstream cannot be reached",
+                ),
             }
         }
     }
@@ -371,7 +379,14 @@ fn refusal_response(text: &str, stream: bool, model: &str) -> Response {
         let end = json!({"id": "guard", "object": "chat.completion.chunk", "model": model,
             "choices": [{"index": 0, "delta": {}, "finish_reason": "content_filter"}]});
         let body = format!("data: {chunk}\n\ndata: {end}\n\ndata: [DONE]\n\n");
-        ([("content-type", "text/event-stream"), ("x-aistr-guard", "blocked")], body).into_response()
+        (
+            [
+                ("content-type", "text/event-stream"),
+                ("x-aistr-guard", "blocked"),
+            ],
+            body,
+        )
+            .into_response()
     } else {
         let v = json!({"id": "guard", "object": "chat.completion", "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "content_filter"}],
@@ -391,9 +406,16 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
         Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(error_json(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_large",
-            &format!("the request body is larger than {} bytes", state.limits.max_body_bytes),
+            &format!(
+                "the request body is larger than {} bytes",
+                state.limits.max_body_bytes
+            ),
         )),
-        Ok(Err(_)) => Err(error_json(StatusCode::BAD_REQUEST, "bad_request", "cannot read the body")),
+        Ok(Err(_)) => Err(error_json(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "cannot read the body",
+        )),
         Ok(Ok(c)) => Ok(c.to_bytes()),
     }
 }
@@ -407,16 +429,17 @@ async fn screen_input(state: &Shared, policy_key: &str, body: &ChatBody) -> Deci
         let s = Arc::clone(state);
         let key = policy_key.to_owned();
         let text2 = text.clone();
-        tokio::task::spawn_blocking(move || {
-            s.screener
-                .screen_input(s.policy.for_key(&key), &text2, true)
-        })
-        .await
-        .unwrap_or_else(|e| {
-            let mut d = Decision::default();
-            d.record("screen", policy.detector(Side::Input, "harm-intent").expect("registry"), Err(e.to_string()));
-            d
-        })
+        tokio::task::spawn_blocking(move || s.screener.screen_input(s.policy.for_key(&key), &text2, true))
+            .await
+            .unwrap_or_else(|e| {
+                let mut d = Decision::default();
+                d.record(
+                    "screen",
+                    policy.detector(Side::Input, "harm-intent").expect("registry"),
+                    Err(e.to_string()),
+                );
+                d
+            })
     } else {
         state.screener.screen_input(policy, &text, false)
     };
@@ -433,8 +456,15 @@ async fn screen_input(state: &Shared, policy_key: &str, body: &ChatBody) -> Deci
 }
 
 async fn chat_inner(state: &Shared, headers: &HeaderMap, body: Body, ticket: &mut Ticket) -> Response {
-    let Some(key_name) = bearer(headers).and_then(|k| state.keys.check(k)).map(str::to_owned) else {
-        let r = error_json(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer key is required");
+    let Some(key_name) = bearer(headers)
+        .and_then(|k| state.keys.check(k))
+        .map(str::to_owned)
+    else {
+        let r = error_json(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "a valid bearer key is required",
+        );
         take(ticket).finish("unauthorized", "-", StatusCode::UNAUTHORIZED);
         return r;
     };
@@ -458,20 +488,24 @@ async fn chat_inner(state: &Shared, headers: &HeaderMap, body: Body, ticket: &mu
     if state.audit.log_content {
         ticket.record.prompt = Some(body.screened_text());
     }
-    let model = body.json.get("model").and_then(Value::as_str).unwrap_or("guarded").to_owned();
+    let model = body
+        .json
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("guarded")
+        .to_owned();
     let decision = screen_input(state, &key_name, &body).await;
     ticket.record.detectors.clone_from(&decision.fired);
     if decision.blocked() {
-        let refusal = decision.refusal.clone().unwrap_or_else(|| state.policy.refusal.clone());
+        let refusal = decision
+            .refusal
+            .clone()
+            .unwrap_or_else(|| state.policy.refusal.clone());
         take(ticket).finish("block", "input", StatusCode::OK);
         return refusal_response(&refusal, body.stream, &model);
     }
     if decision.action == Some(Action::Redact) {
-        let scanner = crate::detect::BasicPii;
-        body.map_texts(&|t| {
-            use crate::detect::PiiScanner;
-            crate::detect::redact(t, &scanner.find(t))
-        });
+        body.map_texts(&crate::detect::redact_pii);
     }
     let input_action = action_word(&decision);
     let harm = decision.harm_intent;
@@ -507,7 +541,12 @@ async fn upstream_whole(state: &AppState, body: &ChatBody) -> Result<Value, (Sta
             let r = tokio::time::timeout(state.limits.upstream_timeout, target.chat(&body.chat_request()))
                 .await
                 .map_err(|_| (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned()))?
-                .map_err(|e| (StatusCode::BAD_GATEWAY, format!("the upstream failed: {}", e.kind.as_str())))?;
+                .map_err(|e| {
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        format!("the upstream failed: {}", e.kind.as_str()),
+                    )
+                })?;
             Ok(json!({"id": "local", "object": "chat.completion", "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text},
                              "finish_reason": r.finish_reason.unwrap_or_else(|| "stop".into())}],
@@ -526,7 +565,10 @@ async fn upstream_whole(state: &AppState, body: &ChatBody) -> Result<Value, (Sta
                 if e.is_timeout() {
                     (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned())
                 } else {
-                    (StatusCode::BAD_GATEWAY, "the upstream cannot be reached".to_owned())
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        "the upstream cannot be reached".to_owned(),
+                    )
                 }
             })?;
             let status = resp.status().as_u16();
@@ -537,8 +579,12 @@ async fn upstream_whole(state: &AppState, body: &ChatBody) -> Result<Value, (Sta
                     String::from_utf8_lossy(&bytes).chars().take(2000).collect(),
                 ));
             }
-            serde_json::from_slice(&bytes)
-                .map_err(|_| (StatusCode::BAD_GATEWAY, "the upstream's answer is not JSON".to_owned()))
+            serde_json::from_slice(&bytes).map_err(|_| {
+                (
+                    StatusCode::BAD_GATEWAY,
+                    "the upstream's answer is not JSON".to_owned(),
+                )
+            })
         }
     }
 }
@@ -547,9 +593,17 @@ async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, (St
     let mut out = Vec::new();
     let mut s = resp.bytes_stream();
     while let Some(chunk) = s.next().await {
-        let chunk = chunk.map_err(|_| (StatusCode::BAD_GATEWAY, "the upstream's answer was cut".to_owned()))?;
+        let chunk = chunk.map_err(|_| {
+            (
+                StatusCode::BAD_GATEWAY,
+                "the upstream's answer was cut".to_owned(),
+            )
+        })?;
         if out.len() + chunk.len() > cap {
-            return Err((StatusCode::BAD_GATEWAY, "the upstream's answer is too large".to_owned()));
+            return Err((
+                StatusCode::BAD_GATEWAY,
+                "the upstream's answer is too large".to_owned(),
+            ));
         }
         out.extend_from_slice(&chunk);
     }
@@ -583,14 +637,19 @@ async fn whole_answer(
         ticket.record.answer = Some(answer.clone());
     }
     let policy: &Resolved = state.policy.for_key(key_name);
-    let out = state.screener.screen_output(policy, body.last_user(), harm, &answer);
+    let out = state
+        .screener
+        .screen_output(policy, body.last_user(), harm, &answer);
     ticket.record.detectors.extend(out.fired.iter().cloned());
     let (action, stage) = match out.action {
         Some(a) => (a.as_str(), "output"),
         None => (input_action, if input_action == "allow" { "-" } else { "input" }),
     };
     if out.blocked() {
-        let refusal = out.refusal.clone().unwrap_or_else(|| state.policy.refusal.clone());
+        let refusal = out
+            .refusal
+            .clone()
+            .unwrap_or_else(|| state.policy.refusal.clone());
         if let Some(c) = json.pointer_mut("/choices/0/message/content") {
             *c = Value::String(refusal);
         }
@@ -605,7 +664,8 @@ async fn whole_answer(
     take(ticket).finish(action, stage, StatusCode::OK);
     let mut r = axum::Json(json).into_response();
     if out.blocked() {
-        r.headers_mut().insert("x-aistr-guard", HeaderValue::from_static("blocked"));
+        r.headers_mut()
+            .insert("x-aistr-guard", HeaderValue::from_static("blocked"));
     }
     r
 }
@@ -624,7 +684,12 @@ async fn upstream_stream(state: &AppState, body: &ChatBody) -> Result<PieceStrea
             let r = tokio::time::timeout(state.limits.upstream_timeout, target.chat(&body.chat_request()))
                 .await
                 .map_err(|_| (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned()))?
-                .map_err(|e| (StatusCode::BAD_GATEWAY, format!("the upstream failed: {}", e.kind.as_str())))?;
+                .map_err(|e| {
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        format!("the upstream failed: {}", e.kind.as_str()),
+                    )
+                })?;
             let mut pieces: Vec<Result<Piece, String>> = r
                 .text
                 .split_inclusive(' ')
@@ -652,7 +717,12 @@ async fn upstream_stream(state: &AppState, body: &ChatBody) -> Result<PieceStrea
             let resp = tokio::time::timeout(state.limits.upstream_timeout, req.send())
                 .await
                 .map_err(|_| (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned()))?
-                .map_err(|_| (StatusCode::BAD_GATEWAY, "the upstream cannot be reached".to_owned()))?;
+                .map_err(|_| {
+                    (
+                        StatusCode::BAD_GATEWAY,
+                        "the upstream cannot be reached".to_owned(),
+                    )
+                })?;
             let status = resp.status().as_u16();
             if !(200..300).contains(&status) {
                 let bytes = read_capped(resp, 64 << 10).await.unwrap_or_default();
@@ -726,7 +796,12 @@ async fn stream_answer(
             return error_json(status, "upstream", &message);
         }
     };
-    let model = body.json.get("model").and_then(Value::as_str).unwrap_or("guarded").to_owned();
+    let model = body
+        .json
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("guarded")
+        .to_owned();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let state = Arc::clone(state);
     let key_name = key_name.to_owned();
@@ -785,7 +860,12 @@ async fn stream_answer(
                     break;
                 }
                 StreamStep::Release(text) => {
-                    if !text.is_empty() && tx.send(Ok(chunk(&model, Some(text.as_str()), None))).await.is_err() {
+                    if !text.is_empty()
+                        && tx
+                            .send(Ok(chunk(&model, Some(text.as_str()), None)))
+                            .await
+                            .is_err()
+                    {
                         outcome = Some(("client-gone", None));
                         break;
                     }
@@ -815,7 +895,13 @@ async fn stream_answer(
         ticket.finish(&action, stage, StatusCode::OK);
     });
     let stream = tokio_stream_from(rx);
-    ([("content-type", "text/event-stream"), ("cache-control", "no-cache")], Body::from_stream(stream))
+    (
+        [
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+        Body::from_stream(stream),
+    )
         .into_response()
 }
 

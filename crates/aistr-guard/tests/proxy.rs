@@ -110,7 +110,9 @@ fn read_sse(body: &str) -> (String, Option<String>, usize) {
     let mut finish = None;
     let mut chunks = 0;
     for line in body.lines() {
-        let Some(data) = line.strip_prefix("data: ") else { continue };
+        let Some(data) = line.strip_prefix("data: ") else {
+            continue;
+        };
         if data == "[DONE]" {
             continue;
         }
@@ -139,7 +141,10 @@ async fn blocked_inputs_never_reach_the_upstream() {
     for (i, a) in attacks.iter().enumerate() {
         let r = s.chat(a, i % 2 == 1).await;
         assert_eq!(r.status(), 200);
-        assert_eq!(r.headers().get("x-aistr-guard").map(|v| v.to_str().ok()), Some(Some("blocked")));
+        assert_eq!(
+            r.headers().get("x-aistr-guard").map(|v| v.to_str().ok()),
+            Some(Some("blocked"))
+        );
         let body = r.text().await.expect("body");
         if i % 2 == 1 {
             let (text, finish, _) = read_sse(&body);
@@ -150,27 +155,62 @@ async fn blocked_inputs_never_reach_the_upstream() {
             assert_eq!(v["choices"][0]["finish_reason"], "content_filter");
         }
     }
-    assert!(s.reached().is_empty(), "blocked requests reached upstream: {:?}", s.reached());
+    assert!(
+        s.reached().is_empty(),
+        "blocked requests reached upstream: {:?}",
+        s.reached()
+    );
     let ok = s.chat("What is the capital of France?", false).await;
     let v: Value = ok.json().await.expect("json");
-    assert_eq!(v["choices"][0]["message"]["content"], "Paris is the capital of France.");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "Paris is the capital of France."
+    );
     assert_eq!(s.reached(), ["What is the capital of France?"]);
     // The upstream got its own key, not the client's.
     let seen = s.upstream.requests();
-    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer sk-upstream-secret"));
+    assert_eq!(
+        seen[0].authorization.as_deref(),
+        Some("Bearer sk-upstream-secret")
+    );
 
     let audit = s.audit();
     assert_eq!(audit.len(), 5);
-    assert!(audit[..4].iter().all(|a| a["action"] == "block" && a["stage"] == "input"));
+    assert!(
+        audit[..4]
+            .iter()
+            .all(|a| a["action"] == "block" && a["stage"] == "input")
+    );
     assert_eq!(audit[4]["action"], "allow");
-    assert!(audit.iter().all(|a| a["key_id"] == "tester" && a.get("prompt").is_none()));
+    assert!(
+        audit
+            .iter()
+            .all(|a| a["key_id"] == "tester" && a.get("prompt").is_none())
+    );
     let raw = std::fs::read_to_string(&s.audit).expect("audit");
     assert!(!raw.contains("pipe bomb") && !raw.contains("sk-upstream-secret") && !raw.contains(&s.key));
-    let metrics = reqwest::get(s.url("/metrics")).await.expect("metrics").text().await.expect("text");
-    assert!(metrics.contains("aistr_guard_blocks_total{detector=\"harm-intent-v1\"}"), "{metrics}");
-    assert!(metrics.contains("aistr_guard_requests_total{outcome=\"block\"} 4"), "{metrics}");
-    assert!(metrics.contains("aistr_guard_added_latency_seconds_count 5"), "{metrics}");
-    assert_eq!(reqwest::get(s.url("/healthz")).await.expect("health").status(), 200);
+    let metrics = reqwest::get(s.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("aistr_guard_blocks_total{detector=\"harm-intent-v1\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aistr_guard_requests_total{outcome=\"block\"} 4"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("aistr_guard_added_latency_seconds_count 5"),
+        "{metrics}"
+    );
+    assert_eq!(
+        reqwest::get(s.url("/healthz")).await.expect("health").status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -178,7 +218,12 @@ async fn no_key_is_401_and_never_reaches_the_upstream() {
     let s = setup(echo("hello"), rules_policy(), |_| {}).await;
     let client = reqwest::Client::new();
     let body = json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]});
-    let none = client.post(s.url("/v1/chat/completions")).json(&body).send().await.expect("send");
+    let none = client
+        .post(s.url("/v1/chat/completions"))
+        .json(&body)
+        .send()
+        .await
+        .expect("send");
     assert_eq!(none.status(), 401);
     let wrong = client
         .post(s.url("/v1/chat/completions"))
@@ -194,14 +239,28 @@ async fn no_key_is_401_and_never_reaches_the_upstream() {
     assert!(s.audit().iter().all(|a| a["action"] == "unauthorized"));
 }
 
-const PII_ANSWER: &str = "Sure: write to jane.doe@example.com or call 415-555-0123, card 4111 1111 1111 1111 works.";
+const PII_ANSWER: &str =
+    "Sure: write to jane.doe@example.com or call 415-555-0123, card 4111 1111 1111 1111 works.";
 
 #[tokio::test]
 async fn redacted_outputs_carry_no_pii() {
     let s = setup(echo(PII_ANSWER), rules_policy(), |_| {}).await;
-    let whole: Value = s.chat("How do I reach support?", false).await.json().await.expect("json");
-    let text = whole["choices"][0]["message"]["content"].as_str().expect("text").to_owned();
-    let streamed = s.chat("How do I reach support?", true).await.text().await.expect("body");
+    let whole: Value = s
+        .chat("How do I reach support?", false)
+        .await
+        .json()
+        .await
+        .expect("json");
+    let text = whole["choices"][0]["message"]["content"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    let streamed = s
+        .chat("How do I reach support?", true)
+        .await
+        .text()
+        .await
+        .expect("body");
     let (stext, finish, _) = read_sse(&streamed);
     assert_eq!(finish.as_deref(), Some("stop"));
     for t in [&text, &stext] {
@@ -210,7 +269,11 @@ async fn redacted_outputs_carry_no_pii() {
         }
         assert!(t.contains("[REDACTED:email]") && t.ends_with("works."), "{t}");
     }
-    assert!(s.audit().iter().all(|a| a["action"] == "redact"), "{:?}", s.audit());
+    assert!(
+        s.audit().iter().all(|a| a["action"] == "redact"),
+        "{:?}",
+        s.audit()
+    );
 }
 
 const HARMFUL_ANSWER: &str = "Sure, here is how. Step 1: get a steel pipe and two end caps from a hardware store. \
@@ -246,7 +309,10 @@ async fn a_harmful_streamed_answer_is_cut_within_the_window() {
         })
         .expect("the answer is detectable");
     let received = got.split_inclusive(' ').count();
-    assert!(received < detectable, "received {received} words, detectable at {detectable}: {got}");
+    assert!(
+        received < detectable,
+        "received {received} words, detectable at {detectable}: {got}"
+    );
     // ... and it was cut within the window, not at the first word.
     assert!(
         received + window + 2 >= detectable,
@@ -258,7 +324,10 @@ async fn a_harmful_streamed_answer_is_cut_within_the_window() {
     // Non-streamed, the whole answer is replaced by the refusal.
     let v: Value = s.chat(prompt, false).await.json().await.expect("json");
     assert_eq!(v["choices"][0]["finish_reason"], "content_filter");
-    assert_eq!(v["choices"][0]["message"]["content"], "I can't help with that request.");
+    assert_eq!(
+        v["choices"][0]["message"]["content"],
+        "I can't help with that request."
+    );
 }
 
 struct Failing;
@@ -297,14 +366,20 @@ async fn a_failing_detector_fails_closed_by_default_and_open_when_told() {
         |sc| sc.set(Side::Input, "jailbreak", Box::new(Failing)),
     )
     .await;
-    let v: Value = s.chat("What is the capital of France?", false).await.json().await.expect("json");
+    let v: Value = s
+        .chat("What is the capital of France?", false)
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(v["choices"][0]["message"]["content"], "Paris.");
     assert_eq!(s.audit()[0]["action"], "flag");
 }
 
 #[tokio::test]
 async fn hardening_limits_and_graceful_shutdown() {
-    let script: Script = Arc::new(|_| Reply::Delay(Duration::from_millis(600), Box::new(Reply::Text("late".into()))));
+    let script: Script =
+        Arc::new(|_| Reply::Delay(Duration::from_millis(600), Box::new(Reply::Text("late".into()))));
     let s = setup(script, rules_policy(), |_| {}).await;
     let client = reqwest::Client::new();
     // Too large.
@@ -356,5 +431,8 @@ async fn hardening_limits_and_graceful_shutdown() {
     let v = inflight.await.expect("join");
     assert_eq!(v["choices"][0]["message"]["content"], "late");
     stop.await.expect("shutdown");
-    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "still accepting after shutdown");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting after shutdown"
+    );
 }
