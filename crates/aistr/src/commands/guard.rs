@@ -2,7 +2,6 @@
 //! `aistr guard keys add NAME --keys FILE` makes a client key. Flags and printing only.
 
 use crate::exit::{self, CliError, CmdResult};
-use aistr_targets::Target as _;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use std::io::Write;
@@ -91,19 +90,20 @@ pub fn run(args: GuardArgs) -> CmdResult {
         .upstream
         .clone()
         .ok_or_else(|| usage("--upstream URL is required (or `local` for the embedded model)".into()))?;
-    let keys_path = args
-        .keys
-        .clone()
-        .ok_or_else(|| usage("--keys FILE is required (create one with `aistr guard keys add NAME --keys FILE`)".into()))?;
+    let keys_path = args.keys.clone().ok_or_else(|| {
+        usage("--keys FILE is required (create one with `aistr guard keys add NAME --keys FILE`)".into())
+    })?;
     let keys = aistr_guard::keys::Keys::load(&keys_path).map_err(|e| usage(e.to_string()))?;
     if keys.is_empty() {
-        return Err(usage(format!("{} holds no keys: no client could call the guard", keys_path.display())));
+        return Err(usage(format!(
+            "{} holds no keys: no client could call the guard",
+            keys_path.display()
+        )));
     }
     let policy = match &args.policy {
         None => aistr_guard::Policy::builtin(),
         Some(p) => {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| usage(format!("{}: {e}", p.display())))?;
+            let text = std::fs::read_to_string(p).map_err(|e| usage(format!("{}: {e}", p.display())))?;
             aistr_guard::policy::parse(&p.display().to_string(), &text).map_err(|e| usage(e.to_string()))?
         }
     };
@@ -121,13 +121,16 @@ pub fn run(args: GuardArgs) -> CmdResult {
         aistr_guard::Upstream::Target { target, model }
     } else {
         if !(upstream_arg.starts_with("http://") || upstream_arg.starts_with("https://")) {
-            return Err(usage(format!("--upstream {upstream_arg}: not an http(s) URL or `local`")));
+            return Err(usage(format!(
+                "--upstream {upstream_arg}: not an http(s) URL or `local`"
+            )));
         }
         let key = match &args.upstream_key_env {
             None => None,
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                usage(format!("--upstream-key-env {var}: the variable is not set"))
-            })?),
+            Some(var) => Some(
+                std::env::var(var)
+                    .map_err(|_| usage(format!("--upstream-key-env {var}: the variable is not set")))?,
+            ),
         };
         aistr_guard::Upstream::Http {
             base_url: upstream_arg.clone(),
@@ -168,7 +171,11 @@ pub fn run(args: GuardArgs) -> CmdResult {
         .map_err(|e| anyhow::anyhow!(e))?;
         {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "aistr guard listening on http://{} (policy: {source})", guard.addr);
+            let _ = writeln!(
+                out,
+                "aistr guard listening on http://{} (policy: {source})",
+                guard.addr
+            );
             let _ = out.flush();
         }
         let token = guard.cancel_token();
