@@ -13,9 +13,9 @@ pub(crate) mod embedded;
 pub(crate) mod jailguard;
 
 pub use gates::{CanaryStage, IntegrityStage};
+pub use harm::{HarmStage, Substance, substance};
 #[cfg(feature = "embedded")]
 pub use jailguard::{JailguardHead, JailguardStage};
-pub use harm::{HarmStage, Substance, substance};
 pub use learned_stage::{Assessment, LearnedStage};
 
 /// The committed learned-judge weight file's bytes.
