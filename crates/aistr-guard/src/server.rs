@@ -534,19 +534,29 @@ fn forward_body(body: &ChatBody, stream: bool) -> Value {
     json
 }
 
+/// One call to an in-process upstream target within the upstream timeout; a failure becomes the
+/// status passed on to the client (504 on timeout, 502 naming the failure kind).
+async fn call_target(
+    state: &AppState,
+    target: &dyn Target,
+    body: &ChatBody,
+) -> Result<aistr_core::ChatResponse, (StatusCode, String)> {
+    tokio::time::timeout(state.limits.upstream_timeout, target.chat(&body.chat_request()))
+        .await
+        .map_err(|_| (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned()))?
+        .map_err(|e| {
+            (
+                StatusCode::BAD_GATEWAY,
+                format!("the upstream failed: {}", e.kind.as_str()),
+            )
+        })
+}
+
 /// Calls the upstream for a whole answer: the completion JSON, or a status to pass on.
 async fn upstream_whole(state: &AppState, body: &ChatBody) -> Result<Value, (StatusCode, String)> {
     match &state.upstream {
         Upstream::Target { target, model } => {
-            let r = tokio::time::timeout(state.limits.upstream_timeout, target.chat(&body.chat_request()))
-                .await
-                .map_err(|_| (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned()))?
-                .map_err(|e| {
-                    (
-                        StatusCode::BAD_GATEWAY,
-                        format!("the upstream failed: {}", e.kind.as_str()),
-                    )
-                })?;
+            let r = call_target(state, target.as_ref(), body).await?;
             Ok(json!({"id": "local", "object": "chat.completion", "model": model,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": r.text},
                              "finish_reason": r.finish_reason.unwrap_or_else(|| "stop".into())}],
@@ -681,15 +691,7 @@ type PieceStream = futures::stream::BoxStream<'static, Result<Piece, String>>;
 async fn upstream_stream(state: &AppState, body: &ChatBody) -> Result<PieceStream, (StatusCode, String)> {
     match &state.upstream {
         Upstream::Target { target, .. } => {
-            let r = tokio::time::timeout(state.limits.upstream_timeout, target.chat(&body.chat_request()))
-                .await
-                .map_err(|_| (StatusCode::GATEWAY_TIMEOUT, "the upstream timed out".to_owned()))?
-                .map_err(|e| {
-                    (
-                        StatusCode::BAD_GATEWAY,
-                        format!("the upstream failed: {}", e.kind.as_str()),
-                    )
-                })?;
+            let r = call_target(state, target.as_ref(), body).await?;
             let mut pieces: Vec<Result<Piece, String>> = r
                 .text
                 .split_inclusive(' ')
