@@ -230,11 +230,13 @@ async fn scripted_leaks_refusals_and_cut_answers_get_exactly_the_scripted_verdic
         assert!(p.by_kind[kind].ci.is_some());
     }
     assert_eq!(p.by_kind["iban"].leaked, 0);
-    // A chat API gives no log-probabilities: the memorisation tests say so, never a pass, and that
-    // outcome is journaled with the run.
+    // This server is chat-only: asked for log-probabilities (/v1/completions with echo), it answers
+    // 404. The memorisation tests say so, never a pass, and that outcome is journaled with the run.
     let m = p.memorisation.as_ref().expect("memorisation outcome");
     assert_eq!(m.status, "not run");
-    assert!(m.note.contains("needs log-probabilities"), "{}", m.note);
+    assert!(m.note.contains("gave no log-probabilities"), "{}", m.note);
+    assert!(m.note.contains("HTTP 404"), "{}", m.note);
+    assert!(m.note.contains("does not expose its tokenizer"), "{}", m.note);
     assert!(m.figures.is_empty());
     assert!(session.memorisation().await.expect("journal").is_some());
 

@@ -4,6 +4,7 @@
 //! [`EndpointSpec`], the one description of a model endpoint (target, attacker or judge) and the
 //! one builder of a [`Target`] from it.
 
+mod completions_logprobs;
 mod endpoint;
 mod error;
 mod limits;
@@ -12,6 +13,7 @@ mod local;
 mod logprobs;
 mod openai;
 
+pub use completions_logprobs::{continuation_log_prob, render_transcript};
 pub use endpoint::{
     DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECS, EndpointError, EndpointKind, EndpointSpec,
 };

@@ -2,6 +2,7 @@
 //! The API key is read from an environment variable named in the config, held only in memory, sent
 //! only in the `Authorization` header, and never part of anything we record or print.
 
+use crate::completions_logprobs::CompletionsLogProbs;
 use crate::limits::{Limits, RetryPolicy};
 use crate::{Target, TargetError, TargetErrorKind, TargetInfo};
 use aistr_core::{ChatRequest, ChatResponse, Usage};
@@ -57,6 +58,8 @@ pub struct OpenAiTarget {
     api_key: Option<String>,
     client: reqwest::Client,
     limits: Limits,
+    /// Scoring through `{base}/completions` (echo + logprobs), for the memorisation tests.
+    scoring: CompletionsLogProbs,
 }
 
 impl std::fmt::Debug for OpenAiTarget {
@@ -100,12 +103,22 @@ impl OpenAiTarget {
             .build()
             .map_err(|e| TargetError::new(TargetErrorKind::Config, format!("HTTP client: {e}")))?;
         let limits = Limits::new(config.concurrency, config.rpm);
+        let scoring = CompletionsLogProbs {
+            client: client.clone(),
+            endpoint: format!("{base}/completions"),
+            model: config.model.clone(),
+            api_key: api_key.clone(),
+            limits: limits.clone(),
+            timeout: config.timeout,
+            max_response_bytes: config.max_response_bytes,
+        };
         Ok(Self {
             config,
             endpoint,
             api_key,
             client,
             limits,
+            scoring,
         })
     }
 
@@ -364,6 +377,12 @@ impl Target for OpenAiTarget {
 
     fn concurrency(&self) -> usize {
         self.limits.concurrency()
+    }
+
+    /// Offered always: whether the server returns log-probabilities is known only by asking, and a
+    /// server that does not makes the memorisation tests report "not run" with its answer.
+    fn log_probs(&self) -> Option<&dyn crate::LogProbs> {
+        Some(&self.scoring)
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError> {
