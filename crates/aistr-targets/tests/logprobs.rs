@@ -22,10 +22,13 @@ enum Mode {
     NoLogprobs,
 }
 
+/// A request body and its `Authorization` header.
+type Seen = (Value, Option<String>);
+
 #[derive(Clone)]
 struct Server {
     mode: Mode,
-    seen: Arc<Mutex<Vec<(Value, Option<String>)>>>,
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 /// Words with their leading space, GPT-style: "a b" → ["a", " b"].
