@@ -92,6 +92,7 @@ impl From<TargetConfig> for EndpointSpec {
             max_retries: t.max_retries,
             concurrency: t.concurrency,
             rpm: t.rpm,
+            http: None,
         }
     }
 }

@@ -35,6 +35,9 @@ pub enum Command {
     Models(crate::commands::models::ModelsArgs),
     /// Run the guardrail proxy in front of an OpenAI-compatible upstream (see docs/guard.md).
     Guard(Box<crate::commands::guard::GuardArgs>),
+    /// MCP servers: `aistr mcp scan SERVER` lists a server's tools, prompts and resources and flags
+    /// tool-poisoning patterns in their descriptions.
+    Mcp(McpArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -45,6 +48,10 @@ pub struct ScanArgs {
     // The target under test: --target, --model, --base-url, --api-key-env.
     #[command(flatten)]
     pub target: EndpointArgs<TargetRole>,
+    /// The http target's application (TOML with the `[target.http]` keys at top level: method,
+    /// url, headers, body, format, response, session); replaces the config file's `[target.http]`.
+    #[arg(long, value_name = "FILE")]
+    pub target_config: Option<PathBuf>,
     /// Dataset id or JSONL file (repeatable).
     #[arg(long = "dataset", value_name = "ID")]
     pub datasets: Vec<String>,
@@ -496,4 +503,36 @@ mod tests {
         };
         assert!(matches!(v.command, Some(BomCommand::Verify { .. })));
     }
+}
+
+/// `aistr mcp ...`
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: McpCommand,
+}
+
+/// The `mcp` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum McpCommand {
+    /// Connect to an MCP server (a command speaking MCP on stdio, or a streamable-HTTP URL), list
+    /// its tools, prompts and resources, and flag poisoning patterns (exit 4 when any is found).
+    Scan(McpScanArgs),
+}
+
+/// `aistr mcp scan SERVER [ARGS]...`
+#[derive(Debug, Clone, Args)]
+pub struct McpScanArgs {
+    /// The server: an `http(s)://` URL (streamable HTTP) or a command to start (stdio).
+    pub server: String,
+    /// Arguments for the server command (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout_secs: u64,
 }

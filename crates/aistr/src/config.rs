@@ -248,6 +248,18 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
         scan.level_weights = p.level_weights.or(scan.level_weights);
     }
     args.target.apply_to(&mut target);
+    if let Some(path) = &args.target_config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read target config {}", path.display()))?;
+        let app = toml::from_str::<aistr_targets::HttpAppSpec>(&text).map_err(|e| {
+            let (line, col) = e.span().map_or((1, 1), |span| line_col(&text, span.start));
+            anyhow!("{}:{line}:{col}: {}", path.display(), e.message().trim())
+        })?;
+        if target.kind != EndpointKind::Http {
+            bail!("--target-config describes an http application: use it with --target http");
+        }
+        target.http = Some(app);
+    }
     if args.stream {
         target.stream = true;
     }
@@ -433,6 +445,14 @@ fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
                 bail!("the openai judge needs a model name (--judge-model or [judge] model)");
             }
         }
+        Some(EndpointKind::Anthropic) => {
+            if judge.model.is_none() {
+                bail!("the anthropic judge needs a model name (--judge-model or [judge] model)");
+            }
+        }
+        Some(EndpointKind::Http) => {
+            bail!("an http application cannot be the judge: use openai, anthropic or local")
+        }
         Some(EndpointKind::Local) => {}
         None => {
             if judge.model.is_some() || judge.base_url.is_some() || judge.api_key_env.is_some() {
@@ -472,6 +492,17 @@ fn validate(target: &EndpointSpec, scan: &ScanConfig) -> anyhow::Result<()> {
         if target.model.is_none() {
             bail!("the openai target needs a model name (--model or [target] model)");
         }
+    }
+    match target.kind {
+        EndpointKind::Anthropic if target.model.is_none() => {
+            bail!("the anthropic target needs a model name (--model or [target] model)")
+        }
+        EndpointKind::Http if target.http.is_none() => bail!(
+            "the http target needs its application: a [target.http] table in --config, or --target-config FILE"
+        ),
+        // Template, pointer and regex problems, naming the [target.http] key.
+        EndpointKind::Http => target.validate()?,
+        _ => {}
     }
     if !(target.timeout_secs.is_finite() && target.timeout_secs > 0.0) {
         bail!("[target] timeout_secs must be a positive number of seconds");
@@ -547,6 +578,63 @@ mod tests {
                 limit: None
             }]
         );
+    }
+
+    #[test]
+    fn http_targets_come_from_a_target_http_table_or_a_target_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let app = "method = \"POST\"\nurl = \"http://127.0.0.1:9/chat\"\nbody = '{\"message\": {{prompt}}}'\n[response]\npointer = \"/reply\"\n[session]\ncookies = true\n";
+        let table = app
+            .replace("[response]", "[target.http.response]")
+            .replace("[session]", "[target.http.session]");
+        std::fs::write(
+            &path,
+            format!("[target]\nkind = \"http\"\nconcurrency = 2\n[target.http]\n{table}[scan]\ndatasets = [\"jbb-harmful\"]\n"),
+        )
+        .unwrap();
+        let args = ScanArgs {
+            config: Some(path.clone()),
+            ..ScanArgs::default()
+        };
+        let r = resolve(&args).unwrap().spec;
+        assert_eq!(r.target.kind, EndpointKind::Http);
+        let http = r.target.http.clone().unwrap();
+        assert_eq!(
+            (http.url.as_str(), http.response.pointer.as_deref()),
+            ("http://127.0.0.1:9/chat", Some("/reply"))
+        );
+        assert_eq!(r.target.concurrency, Some(2));
+        // The same table in its own file, with --target http.
+        let app_path = dir.path().join("app.toml");
+        std::fs::write(&app_path, app).unwrap();
+        let mut args = ScanArgs {
+            target_config: Some(app_path.clone()),
+            datasets: vec!["jbb-harmful".into()],
+            ..ScanArgs::default()
+        };
+        args.target.kind = Some(EndpointKind::Http);
+        assert_eq!(resolve(&args).unwrap().spec.target.http, Some(http));
+        // Bad templates are usage errors naming the key; a missing table is named too.
+        std::fs::write(&app_path, app.replace("{{prompt}}", "{{promt}}")).unwrap();
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("[target.http] body") && e.contains("promt"), "{e}");
+        std::fs::write(&app_path, app.replace("/reply", "reply")).unwrap();
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("[target.http] response.pointer"), "{e}");
+        std::fs::write(&app_path, app.replace("url =", "uri =")).unwrap();
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("app.toml:") && e.contains("uri"), "{e}");
+        args.target_config = None;
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("[target.http]"), "{e}");
+        // --target-config only describes an http target.
+        std::fs::write(&app_path, app).unwrap();
+        args.target.kind = Some(EndpointKind::Openai);
+        args.target_config = Some(app_path);
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("--target http"), "{e}");
+        drop(path);
     }
 
     #[test]
