@@ -208,6 +208,7 @@ impl StoredConfig {
             // The old judge builder's own default.
             concurrency: Some(judge.concurrency.unwrap_or(4)),
             rpm: None,
+            http: None,
         });
         ScanSpec {
             version: LEGACY_VERSION,

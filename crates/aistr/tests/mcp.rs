@@ -10,7 +10,7 @@ fn test_server() -> PathBuf {
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
     let path = dir
         .join("examples")
-        .join(format!("mcp_test_server{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("cli_mcp_test_server{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is built with this crate's tests",
