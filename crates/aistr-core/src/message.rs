@@ -69,6 +69,17 @@ pub struct ToolCall {
     pub arguments: serde_json::Value,
 }
 
+impl ToolCall {
+    /// A call with an empty id (a harness assigns ids when it records calls without one).
+    pub fn new(name: &str, arguments: serde_json::Value) -> Self {
+        Self {
+            id: String::new(),
+            name: name.to_owned(),
+            arguments,
+        }
+    }
+}
+
 impl Message {
     /// A plain text message.
     pub fn text(role: Role, content: impl Into<String>) -> Self {
@@ -109,7 +120,7 @@ impl Message {
 
 /// Everything a target needs to produce one answer. Sampling settings are recorded with every
 /// attempt so a run can be reproduced.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
     /// The conversation so far, oldest first.
     pub messages: Vec<Message>,
@@ -134,7 +145,7 @@ pub struct Usage {
 }
 
 /// A target's answer: the text we judge plus the exact bytes we received, for the journal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatResponse {
     /// The assistant text (concatenated deltas for a streamed answer).
     pub text: String,
