@@ -238,6 +238,7 @@ impl StoredConfig {
             origin: None,
             hallucination: crate::spec::HallucinationSettings::default(),
             privacy: None,
+            agents: None,
         }
     }
 }

@@ -78,6 +78,16 @@ pub struct ScanArgs {
     /// target's tokenizer: the embedded model; 0 skips it). Default 8.
     #[arg(long, value_name = "N", requires = "suite")]
     pub extraction_samples: Option<usize>,
+    /// Agent suites: injection attacks, comma-separated (`important_instructions`, `direct`,
+    /// `bipia`, each optionally `+` L2 transforms; `none` for benign episodes only).
+    #[arg(long, value_name = "A,B", requires = "suite")]
+    pub agent_attacks: Option<String>,
+    /// Agent suites: most model calls per episode (default 20); an episode that spends it is unscored.
+    #[arg(long, value_name = "N", requires = "suite")]
+    pub agent_budget: Option<usize>,
+    /// Agent suites: only the first N injection tasks (`--limit N`: only the first N user tasks).
+    #[arg(long, value_name = "N", requires = "suite")]
+    pub agent_injections: Option<usize>,
     /// Report files: also replace every PII the detector finds by its kind (planted canary values
     /// are always redacted).
     #[arg(long)]
@@ -145,7 +155,9 @@ pub struct ScanArgs {
     /// A named test suite: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
     /// `aistr list datasets`; `--dataset` then picks among them, `--limit` caps each) or `privacy`
     /// (PII leakage and targeted extraction of planted canaries, docs/privacy.md; without
-    /// `--dataset` only the suite runs, `--limit` caps its cases too).
+    /// `--dataset` only the suite runs, `--limit` caps its cases too), or `agents-banking` /
+    /// `agents-workspace` (AgentDojo-style tool environments with indirect injections,
+    /// docs/agents.md; `--limit N` takes the first N user tasks).
     #[arg(long, value_name = "NAME", conflicts_with = "resume")]
     pub suite: Option<String>,
     /// Hallucination probe sets: the chinese-poetry corpus directory (default: $AISTR_POETRY_DIR,

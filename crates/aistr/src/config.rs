@@ -100,6 +100,9 @@ pub struct ScanConfig {
     /// The privacy suite (set by `--suite privacy`).
     #[serde(default, skip)]
     pub privacy: Option<aistr_session::PrivacySpec>,
+    /// The agent suites (set by `--suite agents-banking` / `agents-workspace`).
+    #[serde(default, skip)]
+    pub agents: Option<aistr_session::AgentsSpec>,
 }
 
 /// An attack chain in the config file.
@@ -149,6 +152,7 @@ impl Default for ScanConfig {
             db: PathBuf::from("aistr-out/journal.db"),
             out: PathBuf::from("aistr-out"),
             privacy: None,
+            agents: None,
         }
     }
 }
@@ -291,7 +295,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
             }
         }
         Some("privacy") => {}
-        Some(other) => bail!("unknown suite `{other}` (known: hallucination, privacy)"),
+        Some(name) if aistr_session::AgentsSpec::for_suite_name(name).is_some() => {}
+        Some(other) => {
+            bail!("unknown suite `{other}` (known: hallucination, privacy, agents-banking, agents-workspace)")
+        }
     }
     if !args.datasets.is_empty() && args.suite.as_deref() != Some(aistr_hallucination::suite::SUITE) {
         scan.datasets = args
@@ -334,7 +341,30 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
                 ..aistr_session::PrivacySpec::default()
             });
         }
-        Some(_) => {}
+        Some(name) => {
+            if let Some(mut agents) = aistr_session::AgentsSpec::for_suite_name(name) {
+                if args.datasets.is_empty() {
+                    scan.datasets.clear();
+                }
+                agents.user_tasks = args.limit;
+                agents.injection_tasks = args.agent_injections;
+                if let Some(a) = &args.agent_attacks {
+                    agents.attacks = a
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty() && *s != "none")
+                        .map(str::to_owned)
+                        .collect();
+                }
+                if let Some(b) = args.agent_budget {
+                    agents.budget = b;
+                }
+                if let Some(m) = args.max_tokens {
+                    agents.max_tokens = m;
+                }
+                scan.agents = Some(agents);
+            }
+        }
     }
     if let Some(seed) = args.seed {
         scan.seed = seed;
@@ -430,6 +460,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
         origin: None,
         hallucination: hallucination_settings(args)?,
         privacy: scan.privacy,
+        agents: scan.agents,
     };
     spec.validate()?;
     Ok(ScanInputs { spec, db: scan.db })
