@@ -12,7 +12,7 @@ use aistr_agents::runner::plan;
 use aistr_agents::scripted::{Mode, ScriptedAgent};
 use aistr_core::{Label, ToolCall, ToolSpec};
 use aistr_session::{AgentsSpec, NoProgress, ScanSpec, Session, SharedJournal};
-use aistr_store::Journal;
+use aistr_store::{Journal, RunJournal};
 use aistr_targets::EndpointSpec;
 use aistr_test_support::{MockServer, Reply, ScriptedCall, SeenRequest};
 use serde_json::Value;
