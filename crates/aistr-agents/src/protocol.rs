@@ -264,7 +264,7 @@ impl<F: FnMut(&[Message]) -> Result<String, TransportError>> Agent for TextProto
                 Ok(step) => return Ok(step),
                 Err(repair) => {
                     repairs += 1;
-                    messages.extend(repair);
+                    messages.extend(*repair);
                 }
             }
         }
@@ -275,20 +275,20 @@ impl<F: FnMut(&[Message]) -> Result<String, TransportError>> Agent for TextProto
 /// `Err` with the two messages to append (the reply, and the request to repair it) before asking
 /// again; without a repair left it is taken as the final answer. [`TextProtocolAgent`] and async
 /// drivers (the scan session) share this rule.
-pub fn read_reply(reply: &str, may_repair: bool) -> Result<AgentStep, [Message; 2]> {
+pub fn read_reply(reply: &str, may_repair: bool) -> Result<AgentStep, Box<[Message; 2]>> {
     match parse_action(reply) {
         Parsed::Call { tool, arguments } => Ok(AgentStep::ToolCalls {
             content: String::new(),
             calls: vec![ToolCall::new(&tool, arguments)],
         }),
         Parsed::Answer(a) => Ok(AgentStep::Answer(a)),
-        Parsed::Invalid(why) if may_repair => Err([
+        Parsed::Invalid(why) if may_repair => Err(Box::new([
             Message::assistant(truncate(reply, 4096).to_owned()),
             Message::user(format!(
                 "That was not a valid action ({why}). Reply with one JSON object only: \
                  {{\"tool\": ..., \"arguments\": {{...}}}} or {{\"answer\": ...}}."
             )),
-        ]),
+        ])),
         Parsed::Invalid(_) => Ok(AgentStep::Answer(truncate(reply.trim(), 4096).to_owned())),
     }
 }

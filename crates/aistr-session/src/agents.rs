@@ -210,6 +210,9 @@ macro_rules! with_suite {
     };
 }
 
+/// The planned agent attempts and, per suite, the dataset name and episode count.
+pub type AgentAttempts = (Vec<PlannedAttempt>, Vec<(String, u64)>);
+
 /// The attempts of the agents section, numbered from `first_seq`, and per suite the dataset name
 /// and episode count.
 ///
@@ -220,7 +223,7 @@ pub fn attempts(
     first_seq: i64,
     temperature: f32,
     seed: u64,
-) -> Result<(Vec<PlannedAttempt>, Vec<(String, u64)>), SessionError> {
+) -> Result<AgentAttempts, SessionError> {
     spec.validate()?;
     let mut out = Vec::new();
     let mut datasets = Vec::new();
@@ -343,7 +346,7 @@ async fn step(
                     Ok(step) => return Ok(step),
                     Err(repair) => {
                         may_repair = false;
-                        request.messages.extend(repair);
+                        request.messages.extend(*repair);
                     }
                 }
             }
