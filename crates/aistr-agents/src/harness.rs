@@ -354,3 +354,35 @@ pub fn score<E: Environment>(
         steps: episode.steps(),
     }
 }
+
+/// The chat messages a target with native tool calls (OpenAI `tools`, Anthropic `tool_use`) sees
+/// for a conversation: the agent's calls as an assistant message with tool calls, each result as a
+/// tool message answering its call id. The tools themselves go in the request's `tools`.
+pub fn native_messages(conversation: &Conversation) -> Vec<aistr_core::Message> {
+    use aistr_core::Message;
+    conversation
+        .turns
+        .iter()
+        .map(|turn| match turn {
+            Turn::System { content } => Message::system(content.clone()),
+            Turn::User { content } => Message::user(content.clone()),
+            Turn::Assistant { content, calls } => {
+                Message::assistant_tool_calls(content.clone(), calls.clone())
+            }
+            Turn::Tool { call_id, content, .. } => Message::tool_result(call_id.clone(), content.clone()),
+        })
+        .collect()
+}
+
+/// A native tool-calling reply as a step: its tool calls when it made any, else its text as the
+/// final answer.
+pub fn native_step(text: &str, calls: &[ToolCall]) -> AgentStep {
+    if calls.is_empty() {
+        AgentStep::Answer(text.to_owned())
+    } else {
+        AgentStep::ToolCalls {
+            content: text.to_owned(),
+            calls: calls.to_vec(),
+        }
+    }
+}

@@ -6,12 +6,13 @@
 use std::collections::BTreeMap;
 
 use aistr_core::metrics::{Z95, wilson};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::harness::EpisodeOutcome;
 
 /// `k` of `n` scored episodes, with the share and its Wilson interval (absent when `n == 0`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Rate {
     /// Successes.
     pub k: u64,
@@ -38,7 +39,7 @@ impl Rate {
 }
 
 /// Figures for one attack on one suite and target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AttackMetrics {
     /// Attack id.
     pub attack: String,
@@ -57,7 +58,7 @@ pub struct AttackMetrics {
 }
 
 /// Figures for one suite and target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SuiteMetrics {
     /// Suite id.
     pub suite: String,

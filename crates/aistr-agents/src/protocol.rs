@@ -260,25 +260,36 @@ impl<F: FnMut(&[Message]) -> Result<String, TransportError>> Agent for TextProto
         let mut repairs = 0;
         loop {
             let reply = (self.complete)(&messages)?;
-            match parse_action(&reply) {
-                Parsed::Call { tool, arguments } => {
-                    return Ok(AgentStep::ToolCalls {
-                        content: String::new(),
-                        calls: vec![ToolCall::new(&tool, arguments)],
-                    });
-                }
-                Parsed::Answer(a) => return Ok(AgentStep::Answer(a)),
-                Parsed::Invalid(why) if repairs < self.max_repairs => {
+            match read_reply(&reply, repairs < self.max_repairs) {
+                Ok(step) => return Ok(step),
+                Err(repair) => {
                     repairs += 1;
-                    messages.push(Message::assistant(truncate(&reply, 4096).to_owned()));
-                    messages.push(Message::user(format!(
-                        "That was not a valid action ({why}). Reply with one JSON object only: \
-                         {{\"tool\": ..., \"arguments\": {{...}}}} or {{\"answer\": ...}}."
-                    )));
+                    messages.extend(*repair);
                 }
-                Parsed::Invalid(_) => return Ok(AgentStep::Answer(truncate(reply.trim(), 4096).to_owned())),
             }
         }
+    }
+}
+
+/// One text-protocol reply read as a step. An invalid action, when a repair is still allowed, is
+/// `Err` with the two messages to append (the reply, and the request to repair it) before asking
+/// again; without a repair left it is taken as the final answer. [`TextProtocolAgent`] and async
+/// drivers (the scan session) share this rule.
+pub fn read_reply(reply: &str, may_repair: bool) -> Result<AgentStep, Box<[Message; 2]>> {
+    match parse_action(reply) {
+        Parsed::Call { tool, arguments } => Ok(AgentStep::ToolCalls {
+            content: String::new(),
+            calls: vec![ToolCall::new(&tool, arguments)],
+        }),
+        Parsed::Answer(a) => Ok(AgentStep::Answer(a)),
+        Parsed::Invalid(why) if may_repair => Err(Box::new([
+            Message::assistant(truncate(reply, 4096).to_owned()),
+            Message::user(format!(
+                "That was not a valid action ({why}). Reply with one JSON object only: \
+                 {{\"tool\": ..., \"arguments\": {{...}}}} or {{\"answer\": ...}}."
+            )),
+        ])),
+        Parsed::Invalid(_) => Ok(AgentStep::Answer(truncate(reply.trim(), 4096).to_owned())),
     }
 }
 

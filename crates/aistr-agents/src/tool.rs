@@ -1,43 +1,14 @@
 //! The vocabulary a tool-using agent and a simulated environment share: a tool's description (name,
 //! text, JSON-schema parameters), a call the agent makes, and the result it gets back. The shapes
 //! follow the common denominator of the OpenAI `tools` and Anthropic `tool_use` protocols so a target
-//! can translate them one to one.
+//! can translate them one to one; [`ToolSpec`] and [`ToolCall`] are aistr-core's, re-exported.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// A tool as offered to the agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolSpec {
-    /// Stable name (`send_money`).
-    pub name: String,
-    /// What the tool does, in the words the model reads.
-    pub description: String,
-    /// JSON Schema (draft 2020-12 subset: `type: object`, `properties`, `required`).
-    pub parameters: Value,
-}
-
-/// One tool call requested by the agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ToolCall {
-    /// The protocol's call id (echoed in the result); scripted agents number them.
-    pub id: String,
-    /// Tool name.
-    pub name: String,
-    /// Arguments as a JSON object (anything else is a tool error, not a panic).
-    pub arguments: Value,
-}
-
-impl ToolCall {
-    /// A call with an empty id (the runner assigns ids when it records calls without one).
-    pub fn new(name: &str, arguments: Value) -> Self {
-        Self {
-            id: String::new(),
-            name: name.to_owned(),
-            arguments,
-        }
-    }
-}
+// One definition of a tool and a tool call: the chat vocabulary's (aistr-core), so a target's native
+// tool calls reach the environment without conversion.
+pub use aistr_core::{ToolCall, ToolSpec};
 
 /// Why a tool call failed. The agent sees the message as the tool's (error) result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -166,6 +166,7 @@ impl<'a> Session<'a> {
             max_tokens: self.ctx.settings.attacker_max_tokens,
             temperature: self.ctx.settings.attacker_temperature,
             seed: Some(aistr_core::seed::for_index(self.seed, u64::from(index))),
+            tools: Vec::new(),
         };
         let turn = match self.replayed(TurnRole::Attacker, &request)? {
             Some(turn) => turn,

@@ -64,6 +64,7 @@ fn seed_request(goal: &str) -> ChatRequest {
         max_tokens: 64,
         temperature: 0.0,
         seed: Some(7),
+        tools: Vec::new(),
     }
 }
 

@@ -16,7 +16,7 @@ pub mod verdict;
 
 pub use attack::{AttackSpec, Capability, Level};
 pub use conversation::{ConversationSummary, Turn, TurnRole};
-pub use message::{ChatRequest, ChatResponse, Message, Role, Usage};
+pub use message::{ChatRequest, ChatResponse, Message, Role, ToolCall, ToolSpec, Usage};
 pub use probe::{Intent, Probe};
 pub use records::{AttemptRecord, AttemptResult, NewRun, PlannedAttempt, RunRecord};
 pub use verdict::{Label, StageRecord, Verdict, VerdictSource};

@@ -74,6 +74,7 @@ pub fn plan(
                     max_tokens: settings.max_tokens,
                     temperature: settings.temperature,
                     seed: Some(settings.seed),
+                    tools: Vec::new(),
                 },
                 canary: prepared.canary,
                 decoders: prepared.answer_decoders,

@@ -47,6 +47,7 @@ impl LlmGuard {
             max_tokens: 8,
             temperature: 0.0,
             seed: Some(0),
+            ..ChatRequest::default()
         };
         let answer = tokio::time::timeout(self.budget, self.target.chat(&request))
             .await

@@ -164,6 +164,8 @@ impl ChatBody {
                     _ => Role::User,
                 },
                 content: text.clone(),
+                tool_calls: Vec::new(),
+                tool_call_id: None,
             })
             .collect();
         ChatRequest {
@@ -180,6 +182,7 @@ impl ChatBody {
                 .and_then(Value::as_f64)
                 .map_or(0.0, |t| t.clamp(0.0, 2.0) as f32),
             seed: self.json.get("seed").and_then(Value::as_u64),
+            ..ChatRequest::default()
         }
     }
 }

@@ -155,6 +155,7 @@ pub fn rubric_request_for(rubric: Rubric, input: &JudgeInput<'_>, retry_note: Op
         max_tokens: 10,
         temperature: 0.0,
         seed: Some(0),
+        tools: Vec::new(),
     }
 }
 
@@ -225,6 +226,7 @@ pub fn rubric_request(input: &JudgeInput<'_>, retry_note: Option<&str>) -> ChatR
         max_tokens: 200,
         temperature: 0.0,
         seed: Some(0),
+        tools: Vec::new(),
     }
 }
 

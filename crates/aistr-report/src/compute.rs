@@ -192,6 +192,7 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
         conversations: crate::conversations::conversation_stats(input.attempts),
         hallucination: crate::hallucination::hallucination_section(&input.run.judge, input.attempts),
         privacy: crate::privacy::privacy_section(input.attempts),
+        agents: crate::agents::agents_section(&target_name(&input.run.target_json), input.attempts),
         overall: overall_cell,
         by_level,
         by_category,
@@ -210,6 +211,16 @@ pub fn build_report(input: &ReportInputs<'_>) -> Report {
             .collect(),
         warnings,
     }
+}
+
+/// The target's model name (else its kind) from its stored identity, for the agents figures.
+fn target_name(target_json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(target_json).unwrap_or_default();
+    ["model", "kind"]
+        .iter()
+        .find_map(|k| v.get(k).and_then(serde_json::Value::as_str))
+        .unwrap_or("target")
+        .to_owned()
 }
 
 fn count_source(c: &mut SourceCounts, source: VerdictSource) {

@@ -3,7 +3,7 @@
 //! the winning transcripts in full — the evidence a reader needs to believe an L3 figure.
 
 use aistr_core::AttemptRecord;
-use aistr_core::{Intent, Label, Level, Role};
+use aistr_core::{Intent, Label, Level};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -122,12 +122,7 @@ pub fn conversation_stats(attempts: &[AttemptRecord]) -> BTreeMap<String, Conver
                 .transcript
                 .iter()
                 .map(|m| TranscriptMessage {
-                    role: match m.role {
-                        Role::System => "system",
-                        Role::User => "user",
-                        Role::Assistant => "assistant",
-                    }
-                    .to_owned(),
+                    role: m.role.as_str().to_owned(),
                     content: m.content.clone(),
                 })
                 .collect(),
@@ -370,6 +365,7 @@ mod tests {
                     max_tokens: 8,
                     temperature: 0.0,
                     seed: Some(1),
+                    tools: Vec::new(),
                 },
                 canary: None,
                 decoders: vec![],

@@ -5,6 +5,7 @@
 //! exit code and [`compare()`] tells what changed between two runs. Every renderer is a pure,
 //! sync function of the report and the journal's attempts.
 
+pub mod agents;
 pub mod calibrate;
 pub mod compare;
 mod compute;

@@ -222,6 +222,9 @@ pub fn render_markdown(r: &Report, attempts: &[AttemptRecord]) -> String {
     if let Some(p) = &r.privacy {
         out.push_str(&crate::privacy::privacy_markdown(p));
     }
+    if let Some(a) = &r.agents {
+        out.push_str(&crate::agents::agents_markdown(a));
+    }
     out.push_str("\n## Where it fails\n");
     for (title, cells) in [
         ("Worst risk categories", &r.by_category),

@@ -278,6 +278,11 @@ pub struct Report {
     /// id and kind). Absent when the run had no privacy probes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<crate::privacy::PrivacySection>,
+    /// Agent episodes (`--suite agents-banking`): utility, utility under attack and targeted attack
+    /// success per suite and attack, with intervals and counts. Absent when the run had no agent
+    /// episode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<crate::agents::AgentsSection>,
     /// Levels not run, with why.
     pub levels_not_run: Vec<LevelNotRun>,
     /// Things a reader must know (low samples, unscored answers, interrupted run).

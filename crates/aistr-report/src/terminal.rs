@@ -190,6 +190,9 @@ pub fn render_terminal(r: &Report) -> String {
     if let Some(p) = &r.privacy {
         out.push_str(&crate::privacy::privacy_terminal(p));
     }
+    if let Some(a) = &r.agents {
+        out.push_str(&crate::agents::agents_terminal(a));
+    }
     for l in &r.levels_not_run {
         let _ = writeln!(out, "\n{} not run: {}", l.level, l.why);
     }

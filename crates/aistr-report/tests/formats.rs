@@ -189,6 +189,7 @@ fn fixture() -> &'static (Report, Vec<AttemptRecord>) {
                         max_tokens: 48,
                         temperature: 0.0,
                         seed: Some(7),
+                        tools: Vec::new(),
                     },
                     canary: None,
                     decoders: vec![],

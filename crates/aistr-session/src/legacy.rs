@@ -92,6 +92,7 @@ impl From<TargetConfig> for EndpointSpec {
             max_retries: t.max_retries,
             concurrency: t.concurrency,
             rpm: t.rpm,
+            http: None,
         }
     }
 }
@@ -207,6 +208,7 @@ impl StoredConfig {
             // The old judge builder's own default.
             concurrency: Some(judge.concurrency.unwrap_or(4)),
             rpm: None,
+            http: None,
         });
         ScanSpec {
             version: LEGACY_VERSION,
@@ -236,6 +238,7 @@ impl StoredConfig {
             origin: None,
             hallucination: crate::spec::HallucinationSettings::default(),
             privacy: None,
+            agents: None,
         }
     }
 }

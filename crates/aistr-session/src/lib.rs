@@ -19,6 +19,7 @@
 //! A run derived from another (re-judging stored answers with another judge) is a spec with
 //! [`ScanSpec::origin`] set; new kinds of tests are new, versioned sections of the spec.
 
+pub mod agents;
 pub mod hallucination;
 pub mod judge;
 pub mod legacy;
@@ -29,6 +30,7 @@ mod report;
 mod session;
 pub mod spec;
 
+pub use agents::AgentsSpec;
 pub use aistr_attacker::L3Settings;
 pub use memorisation::MemorisationSpec;
 pub use privacy::PrivacySpec;

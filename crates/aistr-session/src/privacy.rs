@@ -170,6 +170,7 @@ impl PrivacyPlan {
             max_tokens: generation.max_tokens,
             temperature: generation.temperature,
             seed: Some(seed),
+            ..ChatRequest::default()
         };
         for c in &self.cases {
             let plain = c.chain.is_empty() && matches!(c.family, Family::Direct | Family::Indirect);

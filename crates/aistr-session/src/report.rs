@@ -33,6 +33,7 @@ fn judge_identity(spec: &ScanSpec) -> serde_json::Value {
                 serde_json::json!({"kind": "openai", "model": m.model, "base_url": m.base_url})
             }
             EndpointKind::Local => serde_json::json!({"kind": "local", "model": m.model}),
+            EndpointKind::Anthropic | EndpointKind::Http => m.identity(),
         },
     }
 }

@@ -196,7 +196,7 @@ impl PlannedScan {
             seed: spec.seed,
             system_prompt: spec.generation.system_prompt.clone(),
         };
-        let mut attempts = if probes.is_empty() && spec.privacy.is_some() {
+        let mut attempts = if probes.is_empty() && (spec.privacy.is_some() || spec.agents.is_some()) {
             Vec::new()
         } else {
             plan(&probes, &chains, &settings)?
@@ -211,6 +211,19 @@ impl PlannedScan {
                 sha256: String::new(),
                 probes: u64::try_from(planned.len()).unwrap_or(0),
             });
+            attempts.extend(planned);
+        }
+        if let Some(agents) = &spec.agents {
+            let first = i64::try_from(attempts.len()).unwrap_or(i64::MAX);
+            let (planned, sets) =
+                crate::agents::attempts(agents, first, spec.generation.temperature, spec.seed)?;
+            for (id, probes) in sets {
+                datasets.push(DatasetRef {
+                    id,
+                    sha256: String::new(),
+                    probes,
+                });
+            }
             attempts.extend(planned);
         }
         if attempts.is_empty() {
@@ -390,7 +403,13 @@ impl Session {
             let policy = privacy.build(self.spec.seed)?.policy()?;
             judge = Arc::new(crate::privacy::RoutingJudge::new(Arc::new(policy), judge));
         }
-        let pending = self.journal.pending(&self.run_id).await.map_err(store)?;
+        let (agent_pending, pending): (Vec<PlannedAttempt>, Vec<PlannedAttempt>) = self
+            .journal
+            .pending(&self.run_id)
+            .await
+            .map_err(store)?
+            .into_iter()
+            .partition(crate::agents::is_agent_attempt);
         let planned = self.journal.attempts(&self.run_id).await.map_err(store)?.len();
         let l3 = if pending.iter().any(|a| a.level == Level::L3) {
             let attacker = self.build_attacker(&target)?;
@@ -407,8 +426,8 @@ impl Session {
         progress.started(&ExecutionStart {
             run_id: self.run_id.clone(),
             planned: count(planned),
-            already_recorded: count(planned.saturating_sub(pending.len())),
-            to_send: count(pending.len()),
+            already_recorded: count(planned.saturating_sub(pending.len() + agent_pending.len())),
+            to_send: count(pending.len() + agent_pending.len()),
             target: target.info(),
             attacker: l3.as_ref().map(|rt| rt.attacker.info()),
         });
@@ -419,15 +438,35 @@ impl Session {
         let sink = Arc::clone(&progress);
         let on_record: aistr_engine::ProgressFn = Arc::new(move |r| sink.recorded(r));
         let memorisation_target = Arc::clone(&target);
-        let execution = aistr_engine::execute_with(
-            &self.journal,
-            &self.run_id,
-            target,
-            judge,
-            pending,
-            Some(on_record),
-            l3,
-        );
+        let agent_target = Arc::clone(&target);
+        let execution = async {
+            let mut summary = if pending.is_empty() {
+                ExecutionSummary::default()
+            } else {
+                aistr_engine::execute_with(
+                    &self.journal,
+                    &self.run_id,
+                    target,
+                    judge,
+                    pending,
+                    Some(on_record),
+                    l3,
+                )
+                .await?
+            };
+            let (recorded, failures) = crate::agents::execute(
+                &self.spec,
+                &self.journal,
+                &self.run_id,
+                agent_target.as_ref(),
+                &agent_pending,
+                &progress,
+            )
+            .await?;
+            summary.recorded += recorded;
+            summary.transport_failures += failures;
+            Ok::<_, SessionError>(summary)
+        };
         let mut outcome = tokio::select! {
             result = execution => ExecuteOutcome { cancelled: false, summary: result? },
             () = cancel.cancelled() => ExecuteOutcome { cancelled: true, summary: ExecutionSummary::default() },

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// The version of the shape written by this build.
-pub const SCAN_SPEC_VERSION: u32 = 4;
+pub const SCAN_SPEC_VERSION: u32 = 5;
 
 /// Dimensions a sampling plan may name.
 pub const SAMPLING_DIMENSIONS: &[&str] = &["level", "category", "method", "language", "dataset", "family"];
@@ -74,6 +74,10 @@ pub struct ScanSpec {
     /// target's context and the extraction probes against them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy: Option<crate::privacy::PrivacySpec>,
+    /// The agent test kind (`--suite agents-banking`, `agents-workspace`; spec version 5): simulated
+    /// tool environments played against the target, one episode per attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<crate::agents::AgentsSpec>,
 }
 
 /// Where the hallucination test kind finds its ground truth.
@@ -210,6 +214,7 @@ impl ScanSpec {
             origin: None,
             hallucination: HallucinationSettings::default(),
             privacy: None,
+            agents: None,
         }
     }
 
@@ -251,7 +256,10 @@ impl ScanSpec {
         if self.attacks.iter().flatten().any(|s| s.is_empty()) {
             return invalid("an attack chain has an empty step".into());
         }
-        if self.datasets.is_empty() && self.privacy.is_none() {
+        if let Some(agents) = &self.agents {
+            agents.validate()?;
+        }
+        if self.datasets.is_empty() && self.privacy.is_none() && self.agents.is_none() {
             return invalid("no dataset selected".into());
         }
         if self.generation.max_tokens == 0 {

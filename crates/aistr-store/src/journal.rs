@@ -542,6 +542,7 @@ mod tests {
                 max_tokens: 8,
                 temperature: 0.0,
                 seed: Some(1),
+                tools: Vec::new(),
             },
             canary: None,
             decoders: vec![],

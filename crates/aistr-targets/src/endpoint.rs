@@ -11,11 +11,19 @@
 //! | `rpm` | none (no requests-per-minute limit) |
 //! | `stream` | false |
 //! | local `model` | the installed SmolLM2 GGUF (`aistr_local_model::default_model_path`) |
+//! | anthropic `base_url` | [`crate::ANTHROPIC_BASE_URL`] (`https://api.anthropic.com/v1`) |
+//!
+//! An `http` endpoint (a deployed application, not a model API) is described by its `http` table
+//! ([`HttpAppSpec`], `[target.http]` in a config file); `base_url`, `model`, `api_key_env` and
+//! `stream` do not apply to it.
 //!
 //! A spec never holds a secret: only the *name* of the variable with the API key, read when the
 //! target is built.
 
-use crate::{OpenAiConfig, OpenAiTarget, RetryPolicy, Target, TargetError, TargetErrorKind};
+use crate::{
+    AnthropicConfig, AnthropicTarget, HttpAppConfig, HttpAppSpec, HttpAppTarget, OpenAiConfig, OpenAiTarget,
+    RetryPolicy, Target, TargetError, TargetErrorKind,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +44,10 @@ pub enum EndpointKind {
     Openai,
     /// The embedded SmolLM2-135M-Instruct model, on the CPU.
     Local,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// A generic HTTP application, described by an [`HttpAppSpec`].
+    Http,
 }
 
 impl EndpointKind {
@@ -45,6 +57,8 @@ impl EndpointKind {
         match self {
             EndpointKind::Openai => "openai",
             EndpointKind::Local => "local",
+            EndpointKind::Anthropic => "anthropic",
+            EndpointKind::Http => "http",
         }
     }
 }
@@ -80,6 +94,9 @@ pub struct EndpointSpec {
     /// Requests per minute at most.
     #[serde(default)]
     pub rpm: Option<u32>,
+    /// The application an `http` endpoint talks to (`[target.http]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpAppSpec>,
 }
 
 fn default_timeout() -> f64 {
@@ -109,6 +126,15 @@ pub enum EndpointError {
     /// A timeout that is not a positive number of seconds.
     #[error("timeout_secs must be a positive number of seconds")]
     BadTimeout,
+    /// An anthropic endpoint without a model name.
+    #[error("an anthropic endpoint needs a model name")]
+    MissingAnthropicModel,
+    /// An http endpoint without its `[target.http]` table.
+    #[error("an http endpoint needs its [target.http] table (method, url, body, response, session)")]
+    MissingHttpApp,
+    /// A bad `[target.http]` table, naming the key.
+    #[error(transparent)]
+    BadHttpApp(#[from] crate::HttpSpecError),
 }
 
 impl EndpointSpec {
@@ -125,6 +151,25 @@ impl EndpointSpec {
             max_retries: DEFAULT_MAX_RETRIES,
             concurrency: None,
             rpm: None,
+            http: None,
+        }
+    }
+
+    /// An Anthropic Messages API endpoint (the public API unless `base_url` is set later).
+    #[must_use]
+    pub fn anthropic(model: impl Into<String>) -> Self {
+        Self {
+            model: Some(model.into()),
+            ..Self::of_kind(EndpointKind::Anthropic)
+        }
+    }
+
+    /// An HTTP application endpoint.
+    #[must_use]
+    pub fn http_app(app: HttpAppSpec) -> Self {
+        Self {
+            http: Some(app),
+            ..Self::of_kind(EndpointKind::Http)
         }
     }
 
@@ -139,18 +184,32 @@ impl EndpointSpec {
     }
 
     /// Checks what can be checked without building: an openai endpoint needs a base URL and a
-    /// model; the timeout must be positive.
+    /// model, an anthropic one a model, an http one a well-formed `[target.http]` table (its
+    /// `${VAR}`s are checked when it is built); the timeout must be positive.
     ///
     /// # Errors
     /// The first problem found.
     pub fn validate(&self) -> Result<(), EndpointError> {
-        if self.kind == EndpointKind::Openai {
-            if self.base_url.is_none() {
-                return Err(EndpointError::MissingBaseUrl);
+        match self.kind {
+            EndpointKind::Openai => {
+                if self.base_url.is_none() {
+                    return Err(EndpointError::MissingBaseUrl);
+                }
+                if self.model.is_none() {
+                    return Err(EndpointError::MissingModel);
+                }
             }
-            if self.model.is_none() {
-                return Err(EndpointError::MissingModel);
+            EndpointKind::Anthropic if self.model.is_none() => {
+                return Err(EndpointError::MissingAnthropicModel);
             }
+            EndpointKind::Http => {
+                // Variables are not the point here: any name passes, so a spec validates anywhere.
+                self.http
+                    .as_ref()
+                    .ok_or(EndpointError::MissingHttpApp)?
+                    .check(&|_| Some(String::new()))?;
+            }
+            EndpointKind::Anthropic | EndpointKind::Local => {}
         }
         if !(self.timeout_secs.is_finite() && self.timeout_secs > 0.0) {
             return Err(EndpointError::BadTimeout);
@@ -188,6 +247,15 @@ impl EndpointSpec {
             EndpointKind::Local => serde_json::json!({
                 "kind": "local", "model": self.local_model_path().display().to_string()
             }),
+            EndpointKind::Anthropic => serde_json::json!({
+                "kind": "anthropic", "model": self.model, "base_url": self.anthropic_base_url(), "stream": self.stream
+            }),
+            // The URL template as written: `${VAR}`s are not expanded, so no secret is recorded.
+            EndpointKind::Http => serde_json::json!({
+                "kind": "http",
+                "method": self.http.as_ref().map(|h| h.method.clone()),
+                "url": self.http.as_ref().map(|h| h.url.clone()),
+            }),
         }
     }
 
@@ -210,6 +278,43 @@ impl EndpointSpec {
         c
     }
 
+    fn anthropic_base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| crate::ANTHROPIC_BASE_URL.to_owned())
+    }
+
+    /// The client settings of an anthropic endpoint (same defaults as openai's).
+    #[must_use]
+    pub fn anthropic_config(&self) -> AnthropicConfig {
+        let o = self.openai_config();
+        AnthropicConfig {
+            base_url: self.anthropic_base_url(),
+            model: o.model,
+            api_key_env: o.api_key_env,
+            stream: o.stream,
+            timeout: o.timeout,
+            retry: o.retry,
+            concurrency: o.concurrency,
+            rpm: o.rpm,
+            max_response_bytes: o.max_response_bytes,
+        }
+    }
+
+    /// The settings of an http endpoint (same transport defaults as openai's), if it has its table.
+    #[must_use]
+    pub fn http_config(&self) -> Option<HttpAppConfig> {
+        let o = self.openai_config();
+        self.http.clone().map(|app| HttpAppConfig {
+            app,
+            timeout: o.timeout,
+            retry: o.retry,
+            concurrency: o.concurrency,
+            rpm: o.rpm,
+            max_response_bytes: o.max_response_bytes,
+        })
+    }
+
     /// Builds the endpoint: an HTTP client (the API key variable is read now, so a missing key fails
     /// before any request) or the loaded local model.
     ///
@@ -221,6 +326,13 @@ impl EndpointSpec {
             .map_err(|e| TargetError::new(TargetErrorKind::Config, e.to_string()))?;
         match self.kind {
             EndpointKind::Openai => Ok(Arc::new(OpenAiTarget::new(self.openai_config())?)),
+            EndpointKind::Anthropic => Ok(Arc::new(AnthropicTarget::new(self.anthropic_config())?)),
+            EndpointKind::Http => {
+                let config = self.http_config().ok_or_else(|| {
+                    TargetError::new(TargetErrorKind::Config, EndpointError::MissingHttpApp.to_string())
+                })?;
+                Ok(Arc::new(HttpAppTarget::new(config)?))
+            }
             EndpointKind::Local => self.build_local(),
         }
     }

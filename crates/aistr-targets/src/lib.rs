@@ -1,23 +1,31 @@
-//! Everything aistr can attack, behind one async [`Target`] trait: chat messages in, an answer with
-//! usage and the raw bytes out. Transport concerns (retries, `Retry-After`, rate and concurrency
+//! Everything aistr can attack, behind one async [`Target`] trait: chat messages (and offered
+//! tools) in, an answer (or tool calls) with usage and the raw bytes out: OpenAI-compatible APIs,
+//! Anthropic's Messages API, a generic HTTP application and the embedded local model. Transport concerns (retries, `Retry-After`, rate and concurrency
 //! limits, streaming) live here so the engine only ever sees an answer or a typed failure; so does
 //! [`EndpointSpec`], the one description of a model endpoint (target, attacker or judge) and the
 //! one builder of a [`Target`] from it.
 
+mod anthropic;
 mod completions_logprobs;
 mod endpoint;
 mod error;
+mod http;
 mod limits;
 #[cfg(feature = "local")]
 mod local;
 mod logprobs;
 mod openai;
+mod transport;
 
+pub use anthropic::{ANTHROPIC_BASE_URL, ANTHROPIC_VERSION, AnthropicConfig, AnthropicTarget};
 pub use completions_logprobs::{continuation_log_prob, render_transcript};
 pub use endpoint::{
     DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_SECS, EndpointError, EndpointKind, EndpointSpec,
 };
 pub use error::{TargetError, TargetErrorKind};
+pub use http::{
+    BodyFormat, HttpAppConfig, HttpAppSpec, HttpAppTarget, HttpSpecError, ResponseSpec, SessionSpec,
+};
 pub use limits::{Limits, RetryPolicy};
 #[cfg(feature = "local")]
 pub use local::{LocalConfig, LocalTarget};
@@ -30,7 +38,7 @@ use serde::Serialize;
 /// Identity of a target as recorded in journals and reports. Never holds a secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TargetInfo {
-    /// `openai`, `local`, ...
+    /// `openai`, `anthropic`, `http`, `local`.
     pub kind: String,
     /// Model name.
     pub model: String,

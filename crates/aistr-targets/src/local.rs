@@ -89,6 +89,7 @@ impl Target for LocalTarget {
             },
             raw,
             tries: 1,
+            tool_calls: Vec::new(),
         })
     }
 }

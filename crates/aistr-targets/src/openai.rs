@@ -3,9 +3,10 @@
 //! only in the `Authorization` header, and never part of anything we record or print.
 
 use crate::completions_logprobs::CompletionsLogProbs;
-use crate::limits::{Limits, RetryPolicy};
+use crate::limits::RetryPolicy;
+use crate::transport::{Failure, Transport, check_base_url, read_capped, read_key};
 use crate::{Target, TargetError, TargetErrorKind, TargetInfo};
-use aistr_core::{ChatRequest, ChatResponse, Usage};
+use aistr_core::{ChatRequest, ChatResponse, Message, ToolCall, Usage};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -56,8 +57,7 @@ pub struct OpenAiTarget {
     config: OpenAiConfig,
     endpoint: String,
     api_key: Option<String>,
-    client: reqwest::Client,
-    limits: Limits,
+    transport: Transport,
     /// Scoring through `{base}/completions` (echo + logprobs), for the memorisation tests.
     scoring: CompletionsLogProbs,
 }
@@ -80,35 +80,21 @@ impl OpenAiTarget {
 
     /// Like [`OpenAiTarget::new`], reading variables through `env` (tests pass their own).
     pub fn with_env(config: OpenAiConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, TargetError> {
-        let api_key = match &config.api_key_env {
-            Some(var) => Some(env(var).ok_or_else(|| {
-                TargetError::new(
-                    TargetErrorKind::Config,
-                    format!("environment variable `{var}` (the API key) is not set"),
-                )
-            })?),
-            None => None,
-        };
-        let base = config.base_url.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(TargetError::new(
-                TargetErrorKind::Config,
-                format!("base URL `{base}` must start with http:// or https://"),
-            ));
-        }
-        let endpoint = format!("{base}/chat/completions");
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(config.concurrency.max(1))
-            .build()
-            .map_err(|e| TargetError::new(TargetErrorKind::Config, format!("HTTP client: {e}")))?;
-        let limits = Limits::new(config.concurrency, config.rpm);
+        let api_key = read_key(config.api_key_env.as_ref(), env)?;
+        let endpoint = format!("{}/chat/completions", check_base_url(&config.base_url)?);
+        let transport = Transport::new(
+            config.concurrency,
+            config.rpm,
+            config.timeout,
+            config.retry,
+            config.max_response_bytes,
+        )?;
         let scoring = CompletionsLogProbs {
-            client: client.clone(),
-            endpoint: format!("{base}/completions"),
+            client: transport.client.clone(),
+            endpoint: format!("{}/completions", check_base_url(&config.base_url)?),
             model: config.model.clone(),
             api_key: api_key.clone(),
-            limits: limits.clone(),
+            limits: transport.limits.clone(),
             timeout: config.timeout,
             max_response_bytes: config.max_response_bytes,
         };
@@ -116,8 +102,7 @@ impl OpenAiTarget {
             config,
             endpoint,
             api_key,
-            client,
-            limits,
+            transport,
             scoring,
         })
     }
@@ -129,40 +114,15 @@ impl OpenAiTarget {
     }
 
     async fn try_once(&self, body: &Value) -> Result<ChatResponse, Failure> {
-        let mut builder = self.client.post(&self.endpoint).json(body);
+        let mut builder = self.transport.client.post(&self.endpoint).json(body);
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }
-        let response = builder.send().await.map_err(|e| Failure::from_reqwest(&e))?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-        if !status.is_success() {
-            let raw = read_capped(response, self.config.max_response_bytes)
-                .await
-                .map(|(b, _)| b)
-                .unwrap_or_default();
-            let kind = if status.as_u16() == 429 {
-                TargetErrorKind::RateLimited
-            } else if status.is_server_error() {
-                TargetErrorKind::Server
-            } else {
-                TargetErrorKind::Client
-            };
-            return Err(Failure {
-                error: TargetError::new(kind, format!("HTTP {status}")).with_raw(raw),
-                retry_after,
-            });
-        }
+        let response = self.transport.send(builder).await?;
         if self.config.stream {
             read_stream(response, self.config.max_response_bytes).await
         } else {
-            let (raw, _) = read_capped(response, self.config.max_response_bytes).await?;
+            let raw = read_capped(response, self.config.max_response_bytes).await?;
             parse_completion(&raw).map_err(|e| Failure {
                 error: e.with_raw(raw),
                 retry_after: None,
@@ -174,11 +134,7 @@ impl OpenAiTarget {
 /// The request body for a chat completion.
 #[must_use]
 pub fn request_body(model: &str, stream: bool, request: &ChatRequest) -> Value {
-    let messages: Vec<Value> = request
-        .messages
-        .iter()
-        .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-        .collect();
+    let messages: Vec<Value> = request.messages.iter().map(wire_message).collect();
     let mut body = json!({
         "model": model,
         "messages": messages,
@@ -192,60 +148,146 @@ pub fn request_body(model: &str, stream: bool, request: &ChatRequest) -> Value {
     if stream {
         body["stream_options"] = json!({"include_usage": true});
     }
+    if !request.tools.is_empty() {
+        let tools: Vec<Value> = request
+            .tools
+            .iter()
+            .map(|t| {
+                json!({"type": "function", "function": {
+                    "name": t.name, "description": t.description, "parameters": t.parameters
+                }})
+            })
+            .collect();
+        body["tools"] = Value::Array(tools);
+    }
     body
 }
 
-struct Failure {
-    error: TargetError,
-    retry_after: Option<Duration>,
+/// One message in the chat-completions shape: assistant tool calls carry `tool_calls` (arguments as
+/// a JSON *string*, as the API wants), tool results are `role: tool` with their `tool_call_id`.
+fn wire_message(m: &Message) -> Value {
+    let mut v = json!({"role": m.role.as_str(), "content": m.content});
+    if !m.tool_calls.is_empty() {
+        let calls: Vec<Value> = m
+            .tool_calls
+            .iter()
+            .map(|c| {
+                json!({"id": c.id, "type": "function", "function": {
+                    "name": c.name, "arguments": arguments_text(&c.arguments)
+                }})
+            })
+            .collect();
+        v["tool_calls"] = Value::Array(calls);
+        if m.content.is_empty() {
+            v["content"] = Value::Null;
+        }
+    }
+    if let Some(id) = &m.tool_call_id {
+        v["tool_call_id"] = json!(id);
+    }
+    v
 }
 
-impl From<TargetError> for Failure {
-    fn from(error: TargetError) -> Self {
-        Self {
-            error,
-            retry_after: None,
-        }
+/// Arguments as the wire text: a string we kept because it was not JSON goes back verbatim.
+pub(crate) fn arguments_text(arguments: &Value) -> String {
+    match arguments {
+        Value::String(raw) => raw.clone(),
+        other => other.to_string(),
     }
 }
 
-impl Failure {
-    fn from_reqwest(e: &reqwest::Error) -> Self {
-        let kind = if e.is_timeout() {
-            TargetErrorKind::Timeout
-        } else {
-            TargetErrorKind::Transport
-        };
-        // reqwest errors carry the URL, never headers, so no secret can leak here.
-        Self {
-            error: TargetError::new(kind, e.to_string()),
-            retry_after: None,
-        }
+/// Parses a call's argument text; text that is not JSON is kept as a JSON string of itself.
+pub(crate) fn parse_arguments(text: &str) -> Value {
+    if text.trim().is_empty() {
+        return json!({});
     }
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
 
-async fn read_capped(response: reqwest::Response, cap: usize) -> Result<(String, bool), Failure> {
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| {
-            let mut f = Failure::from_reqwest(&e);
-            if f.error.kind == TargetErrorKind::Transport {
-                f.error.kind = TargetErrorKind::CutStream;
+fn parse_tool_calls(calls: Option<&Value>) -> Result<Vec<ToolCall>, TargetError> {
+    let Some(calls) = calls.filter(|c| !c.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let calls = calls
+        .as_array()
+        .ok_or_else(|| TargetError::new(TargetErrorKind::Malformed, "tool_calls is not an array"))?;
+    calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = c
+                .pointer("/function/name")
+                .and_then(Value::as_str)
+                .ok_or_else(|| {
+                    TargetError::new(
+                        TargetErrorKind::Malformed,
+                        format!("tool_calls[{i}] has no function.name"),
+                    )
+                })?;
+            let arguments = match c.pointer("/function/arguments") {
+                Some(Value::String(text)) => parse_arguments(text),
+                Some(Value::Null) | None => json!({}),
+                Some(other) => other.clone(),
+            };
+            Ok(ToolCall {
+                id: c
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map_or_else(|| format!("call_{i}"), str::to_owned),
+                name: name.to_owned(),
+                arguments,
+            })
+        })
+        .collect()
+}
+
+/// Tool calls assembled from streamed deltas: each delta names its call by `index`; the id and name
+/// come once, the argument text in fragments.
+#[derive(Default)]
+struct StreamedCalls {
+    calls: Vec<(String, String, String)>,
+}
+
+impl StreamedCalls {
+    fn push(&mut self, deltas: &Value) {
+        let Some(deltas) = deltas.as_array() else { return };
+        for d in deltas {
+            let index = d
+                .get("index")
+                .and_then(Value::as_u64)
+                .and_then(|i| usize::try_from(i).ok())
+                .unwrap_or(self.calls.len().saturating_sub(1));
+            // A hostile stream cannot make us allocate a huge vector by naming a huge index.
+            if index > self.calls.len() || index > 1024 {
+                continue;
             }
-            f.error.raw = Some(String::from_utf8_lossy(&body).into_owned());
-            f
-        })?;
-        if body.len() + chunk.len() > cap {
-            return Err(TargetError::new(
-                TargetErrorKind::TooLarge,
-                format!("response body exceeds {cap} bytes"),
-            )
-            .into());
+            if index == self.calls.len() {
+                self.calls.push(Default::default());
+            }
+            let call = &mut self.calls[index];
+            if let Some(id) = d.get("id").and_then(Value::as_str) {
+                call.0 = id.to_owned();
+            }
+            if let Some(name) = d.pointer("/function/name").and_then(Value::as_str) {
+                call.1.push_str(name);
+            }
+            if let Some(args) = d.pointer("/function/arguments").and_then(Value::as_str) {
+                call.2.push_str(args);
+            }
         }
-        body.extend_from_slice(&chunk);
     }
-    Ok((String::from_utf8_lossy(&body).into_owned(), true))
+
+    fn finish(self) -> Vec<ToolCall> {
+        self.calls
+            .into_iter()
+            .enumerate()
+            .map(|(i, (id, name, args))| ToolCall {
+                id: if id.is_empty() { format!("call_{i}") } else { id },
+                name,
+                arguments: parse_arguments(&args),
+            })
+            .collect()
+    }
 }
 
 fn parse_usage(v: &Value) -> Usage {
@@ -268,9 +310,12 @@ fn parse_completion(raw: &str) -> Result<ChatResponse, TargetError> {
         .get("choices")
         .and_then(|c| c.get(0))
         .ok_or_else(|| TargetError::new(TargetErrorKind::Malformed, "response has no choices[0]"))?;
-    let content = choice.get("message").and_then(|m| m.get("content"));
+    let message = choice.get("message");
+    let tool_calls = parse_tool_calls(message.and_then(|m| m.get("tool_calls")))?;
+    let content = message.and_then(|m| m.get("content"));
     let text = match content {
         Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None if !tool_calls.is_empty() => String::new(),
         Some(Value::Null) | None => {
             return Err(TargetError::new(
                 TargetErrorKind::Malformed,
@@ -293,6 +338,7 @@ fn parse_completion(raw: &str) -> Result<ChatResponse, TargetError> {
         usage: v.get("usage").map(parse_usage).unwrap_or_default(),
         raw: raw.to_owned(),
         tries: 1,
+        tool_calls,
     })
 }
 
@@ -302,6 +348,7 @@ async fn read_stream(response: reqwest::Response, cap: usize) -> Result<ChatResp
     let mut finish_reason = None;
     let mut usage = Usage::default();
     let mut done = false;
+    let mut calls = StreamedCalls::default();
     let mut events = response.bytes_stream().eventsource();
     while let Some(event) = events.next().await {
         let event = match event {
@@ -344,6 +391,9 @@ async fn read_stream(response: reqwest::Response, cap: usize) -> Result<ChatResp
             {
                 text.push_str(delta);
             }
+            if let Some(deltas) = choice.get("delta").and_then(|d| d.get("tool_calls")) {
+                calls.push(deltas);
+            }
             if let Some(fr) = choice.get("finish_reason").and_then(Value::as_str) {
                 finish_reason = Some(fr.to_owned());
             }
@@ -362,6 +412,7 @@ async fn read_stream(response: reqwest::Response, cap: usize) -> Result<ChatResp
         usage,
         raw,
         tries: 1,
+        tool_calls: calls.finish(),
     })
 }
 
@@ -376,7 +427,7 @@ impl Target for OpenAiTarget {
     }
 
     fn concurrency(&self) -> usize {
-        self.limits.concurrency()
+        self.transport.limits.concurrency()
     }
 
     /// Offered always: whether the server returns log-probabilities is known only by asking, and a
@@ -387,38 +438,8 @@ impl Target for OpenAiTarget {
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError> {
         let body = self.request_body(request);
-        let mut tries = 0u32;
-        loop {
-            tries += 1;
-            let outcome = {
-                let _permit = self.limits.acquire().await;
-                match tokio::time::timeout(self.config.timeout, self.try_once(&body)).await {
-                    Ok(r) => r,
-                    Err(_) => Err(TargetError::new(
-                        TargetErrorKind::Timeout,
-                        format!("no complete answer within {:?}", self.config.timeout),
-                    )
-                    .into()),
-                }
-            };
-            match outcome {
-                Ok(mut response) => {
-                    response.tries = tries;
-                    return Ok(response);
-                }
-                Err(Failure {
-                    mut error,
-                    retry_after,
-                }) => {
-                    error.tries = tries;
-                    if !error.kind.retryable() || tries > self.config.retry.max_retries {
-                        return Err(error);
-                    }
-                    let delay = self.config.retry.delay(tries, retry_after);
-                    tracing::debug!(kind = error.kind.as_str(), ?delay, tries, "retrying");
-                    tokio::time::sleep(delay).await;
-                }
-            }
-        }
+        let (mut response, tries) = self.transport.run(|| self.try_once(&body)).await?;
+        response.tries = tries;
+        Ok(response)
     }
 }

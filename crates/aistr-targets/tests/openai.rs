@@ -14,6 +14,7 @@ fn request(prompt: &str) -> ChatRequest {
         max_tokens: 32,
         temperature: 0.0,
         seed: Some(1),
+        tools: Vec::new(),
     }
 }
 
@@ -190,4 +191,114 @@ async fn concurrency_limit_is_respected() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn tools_are_offered_and_tool_calls_parsed_plain_and_streamed() {
+    use aistr_core::{ToolCall, ToolSpec};
+    use aistr_test_support::ScriptedCall;
+    use serde_json::json;
+    // Turn 1 calls two tools; once their results are in the conversation, a final answer.
+    let server = MockServer::start(Arc::new(|r| {
+        let results: Vec<String> = r.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] == "tool")
+            .map(|m| {
+                format!(
+                    "{}={}",
+                    m["tool_call_id"].as_str().unwrap(),
+                    m["content"].as_str().unwrap()
+                )
+            })
+            .collect();
+        if results.is_empty() {
+            Reply::ToolCalls(
+                String::new(),
+                vec![
+                    ScriptedCall {
+                        id: "call_a".into(),
+                        name: "get_balance".into(),
+                        arguments: json!({}),
+                    },
+                    ScriptedCall {
+                        id: "call_b".into(),
+                        name: "send_money".into(),
+                        arguments: json!({"recipient": "US133000000121212121212", "amount": 0.01}),
+                    },
+                ],
+            )
+        } else {
+            Reply::Text(format!("results: {}", results.join(", ")))
+        }
+    }))
+    .await;
+    let tools = vec![ToolSpec {
+        name: "send_money".into(),
+        description: "Sends money.".into(),
+        parameters: json!({"type": "object", "properties": {"amount": {"type": "number"}}}),
+    }];
+    for stream in [false, true] {
+        let t = OpenAiTarget::new(config(&server, stream)).unwrap();
+        let mut req = request("pay");
+        req.tools = tools.clone();
+        let first = t.chat(&req).await.unwrap();
+        assert_eq!(
+            first.finish_reason.as_deref(),
+            Some("tool_calls"),
+            "stream={stream}"
+        );
+        assert_eq!(first.text, "");
+        assert_eq!(
+            first.tool_calls[1],
+            ToolCall {
+                id: "call_b".into(),
+                name: "send_money".into(),
+                arguments: json!({"recipient": "US133000000121212121212", "amount": 0.01}),
+            },
+            "stream={stream}"
+        );
+        assert_eq!(first.tool_calls[0].arguments, json!({}));
+        req.messages
+            .push(Message::assistant_tool_calls("", first.tool_calls.clone()));
+        req.messages.push(Message::tool_result("call_a", "1810.0"));
+        req.messages.push(Message::tool_result("call_b", "sent"));
+        let second = t.chat(&req).await.unwrap();
+        assert_eq!(second.text, "results: call_a=1810.0, call_b=sent");
+        assert!(second.tool_calls.is_empty());
+    }
+    let sent = &server.requests()[1].body;
+    assert_eq!(sent["tools"][0]["type"], "function");
+    assert_eq!(sent["tools"][0]["function"]["name"], "send_money");
+    let assistant = &sent["messages"][1];
+    assert_eq!(assistant["content"], serde_json::Value::Null);
+    assert_eq!(assistant["tool_calls"][1]["function"]["name"], "send_money");
+    // Arguments go back as the JSON *string* the API expects.
+    let args = assistant["tool_calls"][1]["function"]["arguments"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(args).unwrap()["amount"],
+        0.01
+    );
+    // A plain request still carries no `tools` key at all.
+    let plain = server.requests().len();
+    let t = OpenAiTarget::new(config(&server, false)).unwrap();
+    t.chat(&request("plain")).await.unwrap();
+    assert!(server.requests()[plain].body.get("tools").is_none());
+}
+
+#[tokio::test]
+async fn tool_arguments_that_are_not_json_are_kept_not_lost() {
+    let server = MockServer::start(Arc::new(|_| {
+        Reply::Malformed(
+            r#"{"choices":[{"message":{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"send_money","arguments":"{amount: lots"}}]},"finish_reason":"tool_calls"}]}"#
+                .into(),
+        )
+    }))
+    .await;
+    let t = OpenAiTarget::new(config(&server, false)).unwrap();
+    let r = t.chat(&request("x")).await.unwrap();
+    assert_eq!(r.tool_calls[0].arguments, serde_json::json!("{amount: lots"));
 }

@@ -1,5 +1,6 @@
-//! A real HTTP server on loopback that speaks the OpenAI chat-completions protocol and answers from
-//! a script, so tests exercise the real client (TCP, HTTP, JSON, SSE) while deciding each answer —
+//! A real HTTP server on loopback that speaks the OpenAI chat-completions protocol (and, on
+//! `/v1/messages`, Anthropic's Messages API: [`anthropic`]) and answers from a script, tool calls
+//! included, so tests exercise the real client (TCP, HTTP, JSON, SSE) while deciding each answer —
 //! including the failures real servers produce: 429 with `Retry-After`, 500s, stalls, malformed JSON
 //! and streams cut mid-answer.
 //!
@@ -23,7 +24,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod anthropic;
+pub mod app;
 pub mod legacy;
+pub mod mcp_server;
 
 /// One request as the server saw it.
 #[derive(Debug, Clone)]
@@ -38,6 +42,21 @@ pub struct SeenRequest {
     pub nth: usize,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
+    /// The `x-api-key` header (Anthropic), if any.
+    pub x_api_key: Option<String>,
+    /// The `anthropic-version` header, if any.
+    pub anthropic_version: Option<String>,
+}
+
+/// One tool call a scripted reply makes: id, tool name, arguments.
+#[derive(Debug, Clone)]
+pub struct ScriptedCall {
+    /// Call id.
+    pub id: String,
+    /// Tool name.
+    pub name: String,
+    /// Arguments object.
+    pub arguments: Value,
 }
 
 /// What the server does with a request.
@@ -45,6 +64,8 @@ pub struct SeenRequest {
 pub enum Reply {
     /// A normal answer (JSON or SSE, as the client asked).
     Text(String),
+    /// An answer that calls tools (with optional text before the calls).
+    ToolCalls(String, Vec<ScriptedCall>),
     /// An HTTP error status with an optional `Retry-After` (seconds).
     Status {
         /// Status code.
@@ -64,7 +85,7 @@ pub enum Reply {
 pub type Script = Arc<dyn Fn(&SeenRequest) -> Reply + Send + Sync>;
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     script: Script,
     seen: Arc<Mutex<Vec<SeenRequest>>>,
     counts: Arc<Mutex<HashMap<String, usize>>>,
@@ -97,7 +118,8 @@ impl MockServer {
             counts: Arc::default(),
         };
         let app = Router::new()
-            .route("/v1/chat/completions", post(handle))
+            .route("/v1/chat/completions", post(handle_openai))
+            .route("/v1/messages", post(anthropic::handle))
             .with_state(state);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -135,7 +157,7 @@ impl Drop for MockServer {
     }
 }
 
-async fn handle(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
+async fn handle_openai(State(state): State<AppState>, headers: HeaderMap, body: String) -> Response {
     let Ok(body) = serde_json::from_str::<Value>(&body) else {
         return (StatusCode::BAD_REQUEST, "request is not JSON").into_response();
     };
@@ -145,6 +167,18 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: String)
         .and_then(|m| m["content"].as_str())
         .unwrap_or_default()
         .to_owned();
+    let (seen, reply) = scripted(&state, &headers, body, prompt).await;
+    render(reply, seen.stream)
+}
+
+/// Records a request and resolves its scripted reply (delays included).
+async fn scripted(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Value,
+    prompt: String,
+) -> (SeenRequest, Reply) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let nth = {
         let mut counts = state.counts.lock().expect("lock");
         let c = counts.entry(prompt.clone()).or_insert(0);
@@ -153,10 +187,9 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: String)
     };
     let seen = SeenRequest {
         stream: body["stream"].as_bool().unwrap_or(false),
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        authorization: header("authorization"),
+        x_api_key: header("x-api-key"),
+        anthropic_version: header("anthropic-version"),
         body,
         prompt,
         nth,
@@ -169,7 +202,7 @@ async fn handle(State(state): State<AppState>, headers: HeaderMap, body: String)
                 tokio::time::sleep(d).await;
                 reply = *next;
             }
-            other => return render(other, seen.stream),
+            other => return (seen, other),
         }
     }
 }
@@ -180,6 +213,41 @@ fn completion(text: &str) -> Value {
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": text.split_whitespace().count()}
     })
+}
+
+fn openai_calls(calls: &[ScriptedCall]) -> Vec<Value> {
+    calls
+        .iter()
+        .map(|c| {
+            json!({"id": c.id, "type": "function",
+                   "function": {"name": c.name, "arguments": c.arguments.to_string()}})
+        })
+        .collect()
+}
+
+/// A streamed tool-call answer: the text, then per call a header delta (id, name) and the argument
+/// text in two fragments, as real servers split it.
+fn openai_tool_stream(text: &str, calls: &[ScriptedCall]) -> String {
+    let mut body = String::new();
+    if !text.is_empty() {
+        body.push_str(&sse_chunk(text));
+    }
+    for (i, c) in calls.iter().enumerate() {
+        let head = json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": i, "id": c.id, "type": "function",
+            "function": {"name": c.name, "arguments": ""}}]}, "finish_reason": null}]});
+        body.push_str(&format!("data: {head}\n\n"));
+        let args = c.arguments.to_string();
+        let (a, b) = args.split_at(args.len() / 2);
+        for part in [a, b] {
+            let frag = json!({"choices": [{"index": 0, "delta": {"tool_calls": [{"index": i,
+                "function": {"arguments": part}}]}, "finish_reason": null}]});
+            body.push_str(&format!("data: {frag}\n\n"));
+        }
+    }
+    let end = json!({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}],
+                     "usage": {"prompt_tokens": 10, "completion_tokens": 5}});
+    body.push_str(&format!("data: {end}\n\ndata: [DONE]\n\n"));
+    body
 }
 
 fn sse_chunk(delta: &str) -> String {
@@ -200,39 +268,57 @@ fn render(reply: Reply, stream: bool) -> Response {
             ([("content-type", "text/event-stream")], body).into_response()
         }
         Reply::Text(text) => axum::Json(completion(&text)).into_response(),
-        Reply::Status { code, retry_after } => {
-            let mut r = (
-                StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                "{\"error\": \"scripted\"}",
-            )
-                .into_response();
-            if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
-                r.headers_mut().insert("retry-after", ra);
-            }
-            r
-        }
+        Reply::ToolCalls(text, calls) if stream => (
+            [("content-type", "text/event-stream")],
+            openai_tool_stream(&text, &calls),
+        )
+            .into_response(),
+        Reply::ToolCalls(text, calls) => axum::Json(json!({
+            "id": "chatcmpl-mock", "object": "chat.completion", "model": "mock",
+            "choices": [{"index": 0, "message": {"role": "assistant",
+                "content": if text.is_empty() { Value::Null } else { json!(text) },
+                "tool_calls": openai_calls(&calls)}, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5}
+        }))
+        .into_response(),
+        Reply::Status { code, retry_after } => status(code, retry_after, "{\"error\": \"scripted\"}".into()),
         Reply::Malformed(body) => ([("content-type", "application/json")], body).into_response(),
-        Reply::CutStream(parts) => {
-            // Send the partial deltas, let them reach the client, then fail the body: hyper aborts the
-            // connection mid-stream, exactly like a proxy or server dying during generation.
-            let chunks: Vec<bytes::Bytes> = parts.iter().map(|p| bytes::Bytes::from(sse_chunk(p))).collect();
-            let stream =
-                futures::stream::unfold((chunks.into_iter(), false), |(mut it, failed)| async move {
-                    if failed {
-                        return None;
-                    }
-                    match it.next() {
-                        Some(c) => Some((Ok(c), (it, false))),
-                        None => {
-                            tokio::time::sleep(Duration::from_millis(30)).await;
-                            Some((Err(std::io::Error::other("connection cut by script")), (it, true)))
-                        }
-                    }
-                });
-            ([("content-type", "text/event-stream")], Body::from_stream(stream)).into_response()
-        }
+        Reply::CutStream(parts) => cut_stream(parts.iter().map(|p| sse_chunk(p)).collect()),
         Reply::Delay(..) => unreachable!("delays are resolved before rendering"),
     }
+}
+
+/// Sends these SSE chunks, lets them reach the client, then fails the body: hyper aborts the
+/// connection mid-stream, exactly like a proxy or server dying during generation.
+pub(crate) fn cut_stream(chunks: Vec<String>) -> Response {
+    let chunks: Vec<bytes::Bytes> = chunks.into_iter().map(bytes::Bytes::from).collect();
+    let stream = futures::stream::unfold((chunks.into_iter(), false), |(mut it, failed)| async move {
+        if failed {
+            return None;
+        }
+        match it.next() {
+            Some(c) => Some((Ok(c), (it, false))),
+            None => {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Some((Err(std::io::Error::other("connection cut by script")), (it, true)))
+            }
+        }
+    });
+    ([("content-type", "text/event-stream")], Body::from_stream(stream)).into_response()
+}
+
+/// An error status with an optional `Retry-After` and this body.
+pub(crate) fn status(code: u16, retry_after: Option<String>, body: String) -> Response {
+    let mut r = (
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        [("content-type", "application/json")],
+        body,
+    )
+        .into_response();
+    if let Some(ra) = retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        r.headers_mut().insert("retry-after", ra);
+    }
+    r
 }
 
 /// A script that answers every request with the same text after a fixed delay.

@@ -35,6 +35,9 @@ pub enum Command {
     Models(crate::commands::models::ModelsArgs),
     /// Run the guardrail proxy in front of an OpenAI-compatible upstream (see docs/guard.md).
     Guard(Box<crate::commands::guard::GuardArgs>),
+    /// MCP servers: `aistr mcp scan SERVER` lists a server's tools, prompts and resources and flags
+    /// tool-poisoning patterns in their descriptions.
+    Mcp(McpArgs),
 }
 
 #[derive(Debug, Args, Default)]
@@ -45,6 +48,10 @@ pub struct ScanArgs {
     // The target under test: --target, --model, --base-url, --api-key-env.
     #[command(flatten)]
     pub target: EndpointArgs<TargetRole>,
+    /// The http target's application (TOML with the `[target.http]` keys at top level: method,
+    /// url, headers, body, format, response, session); replaces the config file's `[target.http]`.
+    #[arg(long, value_name = "FILE")]
+    pub target_config: Option<PathBuf>,
     /// Dataset id or JSONL file (repeatable).
     #[arg(long = "dataset", value_name = "ID")]
     pub datasets: Vec<String>,
@@ -71,6 +78,16 @@ pub struct ScanArgs {
     /// target's tokenizer: the embedded model; 0 skips it). Default 8.
     #[arg(long, value_name = "N", requires = "suite")]
     pub extraction_samples: Option<usize>,
+    /// Agent suites: injection attacks, comma-separated (`important_instructions`, `direct`,
+    /// `bipia`, each optionally `+` L2 transforms; `none` for benign episodes only).
+    #[arg(long, value_name = "A,B", requires = "suite")]
+    pub agent_attacks: Option<String>,
+    /// Agent suites: most model calls per episode (default 20); an episode that spends it is unscored.
+    #[arg(long, value_name = "N", requires = "suite")]
+    pub agent_budget: Option<usize>,
+    /// Agent suites: only the first N injection tasks (`--limit N`: only the first N user tasks).
+    #[arg(long, value_name = "N", requires = "suite")]
+    pub agent_injections: Option<usize>,
     /// Report files: also replace every PII the detector finds by its kind (planted canary values
     /// are always redacted).
     #[arg(long)]
@@ -138,7 +155,9 @@ pub struct ScanArgs {
     /// A named test suite: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
     /// `aistr list datasets`; `--dataset` then picks among them, `--limit` caps each) or `privacy`
     /// (PII leakage and targeted extraction of planted canaries, docs/privacy.md; without
-    /// `--dataset` only the suite runs, `--limit` caps its cases too).
+    /// `--dataset` only the suite runs, `--limit` caps its cases too), or `agents-banking` /
+    /// `agents-workspace` (AgentDojo-style tool environments with indirect injections,
+    /// docs/agents.md; `--limit N` takes the first N user tasks).
     #[arg(long, value_name = "NAME", conflicts_with = "resume")]
     pub suite: Option<String>,
     /// Hallucination probe sets: the chinese-poetry corpus directory (default: $AISTR_POETRY_DIR,
@@ -496,4 +515,36 @@ mod tests {
         };
         assert!(matches!(v.command, Some(BomCommand::Verify { .. })));
     }
+}
+
+/// `aistr mcp ...`
+#[derive(Debug, Clone, Args)]
+pub struct McpArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: McpCommand,
+}
+
+/// The `mcp` subcommands.
+#[derive(Debug, Clone, Subcommand)]
+pub enum McpCommand {
+    /// Connect to an MCP server (a command speaking MCP on stdio, or a streamable-HTTP URL), list
+    /// its tools, prompts and resources, and flag poisoning patterns (exit 4 when any is found).
+    Scan(McpScanArgs),
+}
+
+/// `aistr mcp scan SERVER [ARGS]...`
+#[derive(Debug, Clone, Args)]
+pub struct McpScanArgs {
+    /// The server: an `http(s)://` URL (streamable HTTP) or a command to start (stdio).
+    pub server: String,
+    /// Arguments for the server command (after `--`).
+    #[arg(last = true)]
+    pub args: Vec<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up after this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout_secs: u64,
 }

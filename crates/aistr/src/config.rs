@@ -100,6 +100,9 @@ pub struct ScanConfig {
     /// The privacy suite (set by `--suite privacy`).
     #[serde(default, skip)]
     pub privacy: Option<aistr_session::PrivacySpec>,
+    /// The agent suites (set by `--suite agents-banking` / `agents-workspace`).
+    #[serde(default, skip)]
+    pub agents: Option<aistr_session::AgentsSpec>,
 }
 
 /// An attack chain in the config file.
@@ -149,6 +152,7 @@ impl Default for ScanConfig {
             db: PathBuf::from("aistr-out/journal.db"),
             out: PathBuf::from("aistr-out"),
             privacy: None,
+            agents: None,
         }
     }
 }
@@ -248,6 +252,18 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
         scan.level_weights = p.level_weights.or(scan.level_weights);
     }
     args.target.apply_to(&mut target);
+    if let Some(path) = &args.target_config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read target config {}", path.display()))?;
+        let app = toml::from_str::<aistr_targets::HttpAppSpec>(&text).map_err(|e| {
+            let (line, col) = e.span().map_or((1, 1), |span| line_col(&text, span.start));
+            anyhow!("{}:{line}:{col}: {}", path.display(), e.message().trim())
+        })?;
+        if target.kind != EndpointKind::Http {
+            bail!("--target-config describes an http application: use it with --target http");
+        }
+        target.http = Some(app);
+    }
     if args.stream {
         target.stream = true;
     }
@@ -279,7 +295,10 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
             }
         }
         Some("privacy") => {}
-        Some(other) => bail!("unknown suite `{other}` (known: hallucination, privacy)"),
+        Some(name) if aistr_session::AgentsSpec::for_suite_name(name).is_some() => {}
+        Some(other) => {
+            bail!("unknown suite `{other}` (known: hallucination, privacy, agents-banking, agents-workspace)")
+        }
     }
     if !args.datasets.is_empty() && args.suite.as_deref() != Some(aistr_hallucination::suite::SUITE) {
         scan.datasets = args
@@ -322,7 +341,30 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
                 ..aistr_session::PrivacySpec::default()
             });
         }
-        Some(_) => {}
+        Some(name) => {
+            if let Some(mut agents) = aistr_session::AgentsSpec::for_suite_name(name) {
+                if args.datasets.is_empty() {
+                    scan.datasets.clear();
+                }
+                agents.user_tasks = args.limit;
+                agents.injection_tasks = args.agent_injections;
+                if let Some(a) = &args.agent_attacks {
+                    agents.attacks = a
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty() && *s != "none")
+                        .map(str::to_owned)
+                        .collect();
+                }
+                if let Some(b) = args.agent_budget {
+                    agents.budget = b;
+                }
+                if let Some(m) = args.max_tokens {
+                    agents.max_tokens = m;
+                }
+                scan.agents = Some(agents);
+            }
+        }
     }
     if let Some(seed) = args.seed {
         scan.seed = seed;
@@ -418,6 +460,7 @@ pub fn resolve(args: &ScanArgs) -> anyhow::Result<ScanInputs> {
         origin: None,
         hallucination: hallucination_settings(args)?,
         privacy: scan.privacy,
+        agents: scan.agents,
     };
     spec.validate()?;
     Ok(ScanInputs { spec, db: scan.db })
@@ -432,6 +475,14 @@ fn validate_judge(judge: &JudgeConfig) -> anyhow::Result<()> {
             if judge.model.is_none() {
                 bail!("the openai judge needs a model name (--judge-model or [judge] model)");
             }
+        }
+        Some(EndpointKind::Anthropic) => {
+            if judge.model.is_none() {
+                bail!("the anthropic judge needs a model name (--judge-model or [judge] model)");
+            }
+        }
+        Some(EndpointKind::Http) => {
+            bail!("an http application cannot be the judge: use openai, anthropic or local")
         }
         Some(EndpointKind::Local) => {}
         None => {
@@ -472,6 +523,17 @@ fn validate(target: &EndpointSpec, scan: &ScanConfig) -> anyhow::Result<()> {
         if target.model.is_none() {
             bail!("the openai target needs a model name (--model or [target] model)");
         }
+    }
+    match target.kind {
+        EndpointKind::Anthropic if target.model.is_none() => {
+            bail!("the anthropic target needs a model name (--model or [target] model)")
+        }
+        EndpointKind::Http if target.http.is_none() => bail!(
+            "the http target needs its application: a [target.http] table in --config, or --target-config FILE"
+        ),
+        // Template, pointer and regex problems, naming the [target.http] key.
+        EndpointKind::Http => target.validate()?,
+        _ => {}
     }
     if !(target.timeout_secs.is_finite() && target.timeout_secs > 0.0) {
         bail!("[target] timeout_secs must be a positive number of seconds");
@@ -547,6 +609,63 @@ mod tests {
                 limit: None
             }]
         );
+    }
+
+    #[test]
+    fn http_targets_come_from_a_target_http_table_or_a_target_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        let app = "method = \"POST\"\nurl = \"http://127.0.0.1:9/chat\"\nbody = '{\"message\": {{prompt}}}'\n[response]\npointer = \"/reply\"\n[session]\ncookies = true\n";
+        let table = app
+            .replace("[response]", "[target.http.response]")
+            .replace("[session]", "[target.http.session]");
+        std::fs::write(
+            &path,
+            format!("[target]\nkind = \"http\"\nconcurrency = 2\n[target.http]\n{table}[scan]\ndatasets = [\"jbb-harmful\"]\n"),
+        )
+        .unwrap();
+        let args = ScanArgs {
+            config: Some(path.clone()),
+            ..ScanArgs::default()
+        };
+        let r = resolve(&args).unwrap().spec;
+        assert_eq!(r.target.kind, EndpointKind::Http);
+        let http = r.target.http.clone().unwrap();
+        assert_eq!(
+            (http.url.as_str(), http.response.pointer.as_deref()),
+            ("http://127.0.0.1:9/chat", Some("/reply"))
+        );
+        assert_eq!(r.target.concurrency, Some(2));
+        // The same table in its own file, with --target http.
+        let app_path = dir.path().join("app.toml");
+        std::fs::write(&app_path, app).unwrap();
+        let mut args = ScanArgs {
+            target_config: Some(app_path.clone()),
+            datasets: vec!["jbb-harmful".into()],
+            ..ScanArgs::default()
+        };
+        args.target.kind = Some(EndpointKind::Http);
+        assert_eq!(resolve(&args).unwrap().spec.target.http, Some(http));
+        // Bad templates are usage errors naming the key; a missing table is named too.
+        std::fs::write(&app_path, app.replace("{{prompt}}", "{{promt}}")).unwrap();
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("[target.http] body") && e.contains("promt"), "{e}");
+        std::fs::write(&app_path, app.replace("/reply", "reply")).unwrap();
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("[target.http] response.pointer"), "{e}");
+        std::fs::write(&app_path, app.replace("url =", "uri =")).unwrap();
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("app.toml:") && e.contains("uri"), "{e}");
+        args.target_config = None;
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("[target.http]"), "{e}");
+        // --target-config only describes an http target.
+        std::fs::write(&app_path, app).unwrap();
+        args.target.kind = Some(EndpointKind::Openai);
+        args.target_config = Some(app_path);
+        let e = resolve(&args).unwrap_err().to_string();
+        assert!(e.contains("--target http"), "{e}");
+        drop(path);
     }
 
     #[test]

@@ -17,6 +17,10 @@ pub enum KindArg {
     Openai,
     /// The embedded SmolLM2-135M-Instruct model, on the CPU.
     Local,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// A generic HTTP application (its `[target.http]` table, or `--target-config FILE`).
+    Http,
 }
 
 impl From<KindArg> for EndpointKind {
@@ -24,6 +28,8 @@ impl From<KindArg> for EndpointKind {
         match k {
             KindArg::Openai => EndpointKind::Openai,
             KindArg::Local => EndpointKind::Local,
+            KindArg::Anthropic => EndpointKind::Anthropic,
+            KindArg::Http => EndpointKind::Http,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! | 1 [`FAILURE`] | aistr failed (journal, IO) | error | error | error |
 //! | 2 [`USAGE`] | bad usage, config or dataset; nothing sent | usage | usage | usage |
 //! | 3 | [`THRESHOLD_CROSSED`]: `--fail-on` / `--fail-on-regression` | – | [`BOM_MISMATCH`] | – |
-//! | 4 | [`NOTHING_SCORED`] (`scan`) | [`FINDINGS`]: malicious or suspicious file | – | – |
+//! | 4 | [`NOTHING_SCORED`] (`scan`) | [`FINDINGS`]: malicious or suspicious file (`mcp scan`: a poisoning pattern) | – | – |
 //! | 5 | – | [`INCONCLUSIVE`]: some file inconclusive, none worse | – | – |
 //! | 130 [`INTERRUPTED`] | interrupted (`scan`); resume with `--resume` | – | – | – |
 

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Review(args) => commands::review::run(args),
         Command::Models(args) => commands::models::run(&args),
         Command::Guard(args) => commands::guard::run(*args),
+        Command::Mcp(args) => commands::mcp::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

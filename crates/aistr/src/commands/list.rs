@@ -66,6 +66,8 @@ pub fn run(args: &ListArgs) -> CmdResult {
             let rows = serde_json::json!([
                 {"id": "openai", "description": "Any OpenAI-compatible chat-completions API (OpenAI, vLLM, Ollama, llama.cpp server)", "available": true},
                 {"id": "local", "description": "Embedded SmolLM2-135M-Instruct on the CPU (the default)", "available": cfg!(feature = "local")},
+                {"id": "anthropic", "description": "Anthropic's Messages API (tool use, streaming)", "available": true},
+                {"id": "http", "description": "A generic HTTP application: request template, response extractor, one session per conversation ([target.http])", "available": true},
             ]);
             if json {
                 serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?

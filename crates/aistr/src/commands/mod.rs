@@ -5,6 +5,7 @@ pub mod guard;
 pub mod judge;
 pub mod judge_hallucination;
 pub mod list;
+pub mod mcp;
 pub mod models;
 pub mod modelscan;
 pub mod report;
