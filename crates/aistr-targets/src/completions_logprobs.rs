@@ -12,12 +12,11 @@
 //! Such a server exposes no tokenizer through the OpenAI API, so [`LogProbs::tokenize`] is None
 //! and the token-level extraction test reports itself as not run.
 
-use crate::limits::Limits;
+use crate::transport::{Failure, Transport, read_capped};
 use crate::{LogProbs, TargetError, TargetErrorKind};
 use aistr_core::Message;
-use futures::StreamExt;
 use serde_json::{Value, json};
-use std::time::Duration;
+use std::sync::Arc;
 
 /// Continuations scored per request (`prompt` is an array in the completions API).
 const BATCH: usize = 16;
@@ -42,74 +41,48 @@ pub fn render_transcript(context: &[Message]) -> String {
     out
 }
 
-/// The scoring client of one OpenAI-compatible target.
+/// The scoring client of one OpenAI-compatible target: the target's own transport (client, limits,
+/// timeout, retries, body cap), another endpoint.
 #[derive(Clone)]
 pub(crate) struct CompletionsLogProbs {
-    pub(crate) client: reqwest::Client,
+    pub(crate) transport: Arc<Transport>,
     /// `{base}/completions`.
     pub(crate) endpoint: String,
     pub(crate) model: String,
     pub(crate) api_key: Option<String>,
-    pub(crate) limits: Limits,
-    pub(crate) timeout: Duration,
-    pub(crate) max_response_bytes: usize,
 }
 
 impl CompletionsLogProbs {
-    async fn post(&self, body: &Value) -> Result<Value, TargetError> {
-        let mut builder = self.client.post(&self.endpoint).json(body);
+    async fn try_once(&self, body: &Value) -> Result<Value, Failure> {
+        let mut builder = self.transport.client.post(&self.endpoint).json(body);
         if let Some(key) = &self.api_key {
             builder = builder.bearer_auth(key);
         }
-        let _permit = self.limits.acquire().await;
-        let send = async {
-            let response = builder
-                .send()
-                .await
-                .map_err(|e| TargetError::new(TargetErrorKind::Transport, e.to_string()))?;
-            let status = response.status();
-            let mut raw = Vec::new();
-            let mut chunks = response.bytes_stream();
-            while let Some(chunk) = chunks.next().await {
-                let chunk = chunk.map_err(|e| TargetError::new(TargetErrorKind::CutStream, e.to_string()))?;
-                if raw.len() + chunk.len() > self.max_response_bytes {
-                    return Err(TargetError::new(
-                        TargetErrorKind::TooLarge,
-                        format!("response body exceeds {} bytes", self.max_response_bytes),
-                    ));
-                }
-                raw.extend_from_slice(&chunk);
-            }
-            let raw = String::from_utf8_lossy(&raw).into_owned();
-            if !status.is_success() {
-                let kind = if status.is_server_error() {
-                    TargetErrorKind::Server
-                } else {
-                    TargetErrorKind::Client
-                };
-                return Err(TargetError::new(
-                    kind,
-                    format!(
-                        "the server gave no log-probabilities: POST {} (echo + logprobs) returned HTTP {status}",
-                        self.endpoint
-                    ),
-                )
-                .with_raw(raw));
-            }
-            serde_json::from_str(&raw).map_err(|e| {
-                TargetError::new(
-                    TargetErrorKind::Malformed,
-                    format!("completions response is not JSON: {e}"),
-                )
-                .with_raw(raw)
-            })
-        };
-        tokio::time::timeout(self.timeout, send).await.map_err(|_| {
+        let response = self.transport.send(builder).await?;
+        let raw = read_capped(response, self.transport.max_response_bytes).await?;
+        serde_json::from_str(&raw).map_err(|e| {
             TargetError::new(
-                TargetErrorKind::Timeout,
-                format!("no scoring answer within {:?}", self.timeout),
+                TargetErrorKind::Malformed,
+                format!("completions response is not JSON: {e}"),
             )
-        })?
+            .with_raw(raw)
+            .into()
+        })
+    }
+
+    async fn post(&self, body: &Value) -> Result<Value, TargetError> {
+        match self.transport.run(|| self.try_once(body)).await {
+            Ok((value, _tries)) => Ok(value),
+            // A refusal of the endpoint (a chat-only server's 404) is the reason the test is not run.
+            Err(mut e) if matches!(e.kind, TargetErrorKind::Client | TargetErrorKind::Server) => {
+                e.message = format!(
+                    "the server gave no log-probabilities: POST {} (echo + logprobs) returned {}",
+                    self.endpoint, e.message
+                );
+                Err(e)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use aistr_core::{ChatRequest, ChatResponse, Message, ToolCall, Usage};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Settings for an OpenAI-compatible target.
@@ -57,7 +58,7 @@ pub struct OpenAiTarget {
     config: OpenAiConfig,
     endpoint: String,
     api_key: Option<String>,
-    transport: Transport,
+    transport: Arc<Transport>,
     /// Scoring through `{base}/completions` (echo + logprobs), for the memorisation tests.
     scoring: CompletionsLogProbs,
 }
@@ -82,21 +83,18 @@ impl OpenAiTarget {
     pub fn with_env(config: OpenAiConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, TargetError> {
         let api_key = read_key(config.api_key_env.as_ref(), env)?;
         let endpoint = format!("{}/chat/completions", check_base_url(&config.base_url)?);
-        let transport = Transport::new(
+        let transport = Arc::new(Transport::new(
             config.concurrency,
             config.rpm,
             config.timeout,
             config.retry,
             config.max_response_bytes,
-        )?;
+        )?);
         let scoring = CompletionsLogProbs {
-            client: transport.client.clone(),
+            transport: Arc::clone(&transport),
             endpoint: format!("{}/completions", check_base_url(&config.base_url)?),
             model: config.model.clone(),
             api_key: api_key.clone(),
-            limits: transport.limits.clone(),
-            timeout: config.timeout,
-            max_response_bytes: config.max_response_bytes,
         };
         Ok(Self {
             config,

@@ -20,6 +20,9 @@ enum Mode {
     NotFound,
     /// Answers without `logprobs` (the server ignores echo).
     NoLogprobs,
+    /// Busy on the first request (429 with `Retry-After: 0`), then scores: the target's retry policy
+    /// applies to scoring as it does to chat.
+    BusyOnce,
 }
 
 /// A request body and its `Authorization` header.
@@ -75,12 +78,20 @@ async fn completions(
     State(s): State<Server>,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> Result<Json<Value>, StatusCode> {
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    s.seen.lock().unwrap().push((body.clone(), auth));
+    let first = {
+        let mut seen = s.seen.lock().unwrap();
+        seen.push((body.clone(), auth));
+        seen.len() == 1
+    };
+    if s.mode == Mode::BusyOnce && first {
+        return (StatusCode::TOO_MANY_REQUESTS, [("retry-after", "0")], "busy").into_response();
+    }
     let prompts: Vec<String> = body["prompt"]
         .as_array()
         .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_owned)).collect())
@@ -95,8 +106,8 @@ async fn completions(
         })
         .collect();
     match s.mode {
-        Mode::NotFound => Err(StatusCode::NOT_FOUND),
-        _ => Ok(Json(json!({"object": "text_completion", "choices": choices}))),
+        Mode::NotFound => StatusCode::NOT_FOUND.into_response(),
+        _ => Json(json!({"object": "text_completion", "choices": choices})).into_response(),
     }
 }
 
@@ -177,6 +188,20 @@ async fn a_server_without_log_probabilities_is_an_error_never_a_score() {
         assert_eq!(e.kind, kind);
         assert!(e.message.contains(says), "{}", e.message);
     }
+}
+
+#[tokio::test]
+async fn a_busy_scoring_endpoint_is_retried_like_chat() {
+    let (base, server) = start(Mode::BusyOnce).await;
+    let t = target(&base);
+    let scores = t
+        .log_probs()
+        .unwrap()
+        .score_continuations(&context(), &["x".into()])
+        .await
+        .expect("scored after the retry");
+    assert_eq!(scores.len(), 1);
+    assert_eq!(server.seen.lock().unwrap().len(), 2, "one 429, one retry");
 }
 
 #[test]
