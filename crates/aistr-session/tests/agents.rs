@@ -6,97 +6,20 @@
 //! and a resumed run sends nothing again.
 
 use aistr_agents::banking;
-use aistr_agents::harness::{Conversation, Turn, play};
+use aistr_agents::harness::play;
 use aistr_agents::metrics::{SuiteMetrics, summarize};
 use aistr_agents::runner::plan;
 use aistr_agents::scripted::{Mode, ScriptedAgent};
-use aistr_core::{Label, ToolCall, ToolSpec};
+use aistr_core::Label;
 use aistr_session::{AgentsSpec, NoProgress, ScanSpec, Session, SharedJournal};
 use aistr_store::{Journal, RunJournal};
 use aistr_targets::EndpointSpec;
-use aistr_test_support::{MockServer, Reply, ScriptedCall, SeenRequest};
-use serde_json::Value;
+use aistr_test_support::MockServer;
+use aistr_test_support::agents::scripted_server;
 use std::sync::Arc;
 
 const USERS: usize = 6;
 const INJECTIONS: usize = 3;
-
-/// The conversation an OpenAI chat-completions request carries, as aistr-agents sees it.
-fn conversation_of(body: &Value) -> Conversation {
-    let tools = body["tools"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| ToolSpec {
-            name: t["function"]["name"].as_str().unwrap_or_default().into(),
-            description: t["function"]["description"].as_str().unwrap_or_default().into(),
-            parameters: t["function"]["parameters"].clone(),
-        })
-        .collect();
-    let text = |m: &Value| m["content"].as_str().unwrap_or_default().to_owned();
-    let turns = body["messages"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|m| match m["role"].as_str().unwrap_or_default() {
-            "system" => Turn::System { content: text(m) },
-            "user" => Turn::User { content: text(m) },
-            "tool" => Turn::Tool {
-                call_id: m["tool_call_id"].as_str().unwrap_or_default().into(),
-                name: String::new(),
-                content: text(m),
-                is_error: false,
-            },
-            _ => Turn::Assistant {
-                content: text(m),
-                calls: m["tool_calls"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|c| ToolCall {
-                        id: c["id"].as_str().unwrap_or_default().into(),
-                        name: c["function"]["name"].as_str().unwrap_or_default().into(),
-                        arguments: serde_json::from_str(c["function"]["arguments"].as_str().unwrap_or("{}"))
-                            .unwrap_or_default(),
-                    })
-                    .collect(),
-            },
-        })
-        .collect();
-    Conversation { tools, turns }
-}
-
-/// A server that answers as the scripted agent would; `fail_prompt`: requests of episodes with
-/// this user prompt fail with a 400 once the agent has made a call (a transport failure mid-way).
-fn scripted_server(mode: Mode, fail_prompt: Option<String>) -> aistr_test_support::Script {
-    Arc::new(move |r: &SeenRequest| {
-        let suite = banking::suite();
-        let conversation = conversation_of(&r.body);
-        if fail_prompt.as_deref() == Some(conversation.user_prompt()) && !conversation.is_fresh() {
-            return Reply::Status {
-                code: 400,
-                retry_after: None,
-            };
-        }
-        let mut agent = ScriptedAgent::new(&suite, mode);
-        match aistr_agents::harness::Agent::step(&mut agent, &conversation) {
-            Ok(aistr_agents::harness::AgentStep::Answer(a)) => Reply::Text(a),
-            Ok(aistr_agents::harness::AgentStep::ToolCalls { content, calls }) => Reply::ToolCalls(
-                content,
-                calls
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, c)| ScriptedCall {
-                        id: format!("call_{}_{i}", r.nth),
-                        name: c.name,
-                        arguments: c.arguments,
-                    })
-                    .collect(),
-            ),
-            Err(e) => Reply::Malformed(e.0),
-        }
-    })
-}
 
 fn spec(server: &MockServer) -> ScanSpec {
     let mut s = ScanSpec::new(
@@ -136,7 +59,7 @@ fn implied(mode: Mode) -> SuiteMetrics {
 }
 
 async fn run(mode: Mode, fail_prompt: Option<String>) -> (aistr_report::Report, Session, MockServer) {
-    let server = MockServer::start(scripted_server(mode, fail_prompt)).await;
+    let server = MockServer::start(scripted_server(banking::suite, mode, fail_prompt)).await;
     let dir = tempfile::tempdir().unwrap();
     let journal: SharedJournal = Arc::new(Journal::open(&dir.path().join("j.db")).await.unwrap());
     let mut session = Session::new(Arc::clone(&journal), spec(&server), Some("agents-1".into()))

@@ -24,6 +24,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod agents;
 pub mod anthropic;
 pub mod app;
 pub mod legacy;

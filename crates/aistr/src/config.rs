@@ -538,8 +538,8 @@ fn validate(target: &EndpointSpec, scan: &ScanConfig) -> anyhow::Result<()> {
     if !(target.timeout_secs.is_finite() && target.timeout_secs > 0.0) {
         bail!("[target] timeout_secs must be a positive number of seconds");
     }
-    if scan.datasets.is_empty() && scan.privacy.is_none() {
-        bail!("no dataset selected (--dataset ID)");
+    if scan.datasets.is_empty() && scan.privacy.is_none() && scan.agents.is_none() {
+        bail!("no dataset selected (--dataset ID or --suite NAME)");
     }
     if scan.max_tokens == 0 {
         bail!("max_tokens must be at least 1");
