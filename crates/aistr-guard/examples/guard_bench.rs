@@ -172,7 +172,7 @@ async fn load(url: String, key: Option<String>, rate: f64, secs: f64) -> Load {
                 out.answered += 1;
                 out.latencies_ms.push(ms);
             }
-            (Some(false), _) => out.rejected += 1,
+            (Some(false), _) => out.rejected += 1, // a status: 401, 503 (shed), ...
             (None, _) => out.lost += 1,
         }
     }
@@ -271,10 +271,21 @@ fn main() {
         });
         if a.soak_secs > 0.0 {
             let rss_s0 = proc_rss_kib(pid);
+            // RSS sampled ten times over the soak: flat means the later samples stop growing.
+            let every = Duration::from_secs_f64(a.soak_secs / 10.0);
+            let sampler = tokio::spawn(async move {
+                let mut series = Vec::new();
+                for _ in 0..10 {
+                    tokio::time::sleep(every).await;
+                    series.push(proc_rss_kib(pid));
+                }
+                series
+            });
             let soak = load(guard_url, Some(key), a.rate, a.soak_secs).await;
             let rss_s1 = proc_rss_kib(pid);
+            let series = sampler.await.unwrap_or_default();
             report["soak"] = json!({"secs": a.soak_secs, "rate": a.rate, "result": summary("soak", &soak),
-                                    "rss_kib": {"start": rss_s0, "end": rss_s1}});
+                                    "rss_kib": {"start": rss_s0, "end": rss_s1, "every_tenth": series}});
         }
         #[expect(clippy::print_stdout, reason = "the benchmark's report")]
         {

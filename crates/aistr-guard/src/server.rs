@@ -81,6 +81,12 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
+    /// Classifier screenings that run at once (each is milliseconds of CPU): one per core.
+    pub classifier_workers: usize,
+    /// Most requests running in or waiting for the classifier tier; one more is shed at once with
+    /// 503 and `Retry-After: 1` instead of queueing without bound (an overloaded guard answers every
+    /// request with a status; none hangs).
+    pub classifier_queue: usize,
 }
 
 impl Default for Limits {
@@ -95,6 +101,8 @@ impl Default for Limits {
             max_answer_bytes: 8 << 20,
             max_connections: 1024,
             drain_timeout: Duration::from_secs(30),
+            classifier_workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
+            classifier_queue: 64,
         }
     }
 }
@@ -127,6 +135,10 @@ struct AppState {
     limits: Limits,
     next_id: AtomicU64,
     id_prefix: String,
+    /// Admission to the classifier tier (running or waiting): `Limits::classifier_queue` permits.
+    classifier_queue: Arc<tokio::sync::Semaphore>,
+    /// The classifier's CPU slots: `Limits::classifier_workers` permits.
+    classifier_workers: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = Arc<AppState>;
@@ -163,6 +175,10 @@ impl Guard {
             llm,
             audit: config.audit,
             metrics: Metrics::default(),
+            classifier_queue: Arc::new(tokio::sync::Semaphore::new(config.limits.classifier_queue.max(1))),
+            classifier_workers: Arc::new(tokio::sync::Semaphore::new(
+                config.limits.classifier_workers.max(1),
+            )),
             limits: config.limits,
             next_id: AtomicU64::new(1),
             id_prefix: hex::encode(prefix),
@@ -322,7 +338,7 @@ impl Ticket {
         self.record.added_ms = added.as_secs_f64() * 1e3;
         let m = &self.state.metrics;
         m.request(action);
-        if action != "unauthorized" && action != "rejected" {
+        if !matches!(action, "unauthorized" | "rejected" | "shed") {
             m.added(added.as_secs_f64());
         }
         for f in &self.record.detectors {
@@ -420,11 +436,20 @@ async fn read_body(state: &AppState, body: Body) -> Result<Bytes, Response> {
     }
 }
 
-async fn screen_input(state: &Shared, policy_key: &str, body: &ChatBody) -> Decision {
+/// The input decision, or `None` when the classifier tier is full and the request is shed.
+async fn screen_input(state: &Shared, policy_key: &str, body: &ChatBody) -> Option<Decision> {
     let policy = state.policy.for_key(policy_key);
     let classifier = state.policy.classifier;
     let text = body.screened_text();
     let mut decision = if classifier {
+        // Admission first: a full queue sheds the request now rather than letting waits grow.
+        let Ok(_admitted) = Arc::clone(&state.classifier_queue).try_acquire_owned() else {
+            return None;
+        };
+        let _slot = Arc::clone(&state.classifier_workers)
+            .acquire_owned()
+            .await
+            .expect("the semaphore is never closed");
         // The classifier tier is CPU work in milliseconds: off the async workers.
         let s = Arc::clone(state);
         let key = policy_key.to_owned();
@@ -452,7 +477,7 @@ async fn screen_input(state: &Shared, policy_key: &str, body: &ChatBody) -> Deci
         let outcome = llm.check(&text).await;
         decision.record("llm-guard-v1", p, outcome);
     }
-    decision
+    Some(decision)
 }
 
 async fn chat_inner(state: &Shared, headers: &HeaderMap, body: Body, ticket: &mut Ticket) -> Response {
@@ -494,7 +519,17 @@ async fn chat_inner(state: &Shared, headers: &HeaderMap, body: Body, ticket: &mu
         .and_then(Value::as_str)
         .unwrap_or("guarded")
         .to_owned();
-    let decision = screen_input(state, &key_name, &body).await;
+    let Some(decision) = screen_input(state, &key_name, &body).await else {
+        take(ticket).finish("shed", "input", StatusCode::SERVICE_UNAVAILABLE);
+        let mut r = error_json(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the guard's classifier tier is at capacity; retry shortly",
+        );
+        r.headers_mut()
+            .insert("retry-after", axum::http::HeaderValue::from_static("1"));
+        return r;
+    };
     ticket.record.detectors.clone_from(&decision.fired);
     if decision.blocked() {
         let refusal = decision

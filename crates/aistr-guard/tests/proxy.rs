@@ -26,11 +26,19 @@ struct Setup {
 }
 
 async fn setup(script: Script, policy: Policy, customise: impl FnOnce(&mut Screener)) -> Setup {
+    let (mut screener, _) = aistr_guard::build_screener(&policy, None);
+    customise(&mut screener);
+    let limits = Limits {
+        max_body_bytes: 64 << 10,
+        ..Limits::default()
+    };
+    setup_with(script, policy, screener, limits).await
+}
+
+async fn setup_with(script: Script, policy: Policy, screener: Screener, limits: Limits) -> Setup {
     let dir = tempfile::tempdir().expect("tmp");
     let upstream = MockServer::start(script).await;
     let (keys, key) = keys(dir.path());
-    let (mut screener, _) = aistr_guard::build_screener(&policy, None);
-    customise(&mut screener);
     let audit = dir.path().join("audit.jsonl");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let guard = Guard::start(
@@ -44,10 +52,7 @@ async fn setup(script: Script, policy: Policy, customise: impl FnOnce(&mut Scree
             keys,
             screener,
             audit: aistr_guard::audit::AuditLog::open(&audit, false).expect("audit"),
-            limits: Limits {
-                max_body_bytes: 64 << 10,
-                ..Limits::default()
-            },
+            limits,
         },
     )
     .expect("start");
@@ -374,6 +379,113 @@ async fn a_failing_detector_fails_closed_by_default_and_open_when_told() {
         .expect("json");
     assert_eq!(v["choices"][0]["message"]["content"], "Paris.");
     assert_eq!(s.audit()[0]["action"], "flag");
+}
+
+/// A classifier-tier double that takes a fixed time per request (a stand-in for MiniLM, so the
+/// queue fills deterministically without the model).
+struct Slow(Duration);
+
+impl Detector for Slow {
+    fn id(&self) -> &'static str {
+        "jailguard-v1"
+    }
+    fn tier(&self) -> Tier {
+        Tier::Classifier
+    }
+    fn scan(&self, _: &ScanText<'_>) -> Result<Finding, DetectError> {
+        std::thread::sleep(self.0);
+        Ok(Finding {
+            score: 0.0,
+            category: None,
+            evidence: "slow".into(),
+            spans: Vec::new(),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overloaded_classifier_tier_sheds_with_503_and_answers_every_request() {
+    // The built-in policy (classifier tier on) with the slow double in jailguard's slot, one CPU slot
+    // and room for two requests: of eight sent at once, two are screened and the rest shed at once.
+    let (mut screener, _) = aistr_guard::build_screener(&rules_policy(), None);
+    screener.set(
+        Side::Input,
+        "jailguard",
+        Box::new(Slow(Duration::from_millis(400))),
+    );
+    let policy = policy::parse("default.toml", policy::DEFAULT_POLICY_TOML).expect("policy");
+    assert!(policy.classifier, "the built-in policy runs the classifier tier");
+    let limits = Limits {
+        classifier_workers: 1,
+        classifier_queue: 2,
+        ..Limits::default()
+    };
+    let s = Arc::new(setup_with(echo("Paris."), policy, screener, limits).await);
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = Arc::clone(&s);
+        tasks.push(tokio::spawn(async move {
+            let r = s
+                .chat(&format!("What is the capital of France? ({i})"), false)
+                .await;
+            let status = r.status().as_u16();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap_or("").to_owned());
+            let v: Value = r.json().await.expect("every answer is JSON");
+            (status, retry, v)
+        }));
+    }
+    let mut ok = 0;
+    let mut shed = 0;
+    for t in tasks {
+        let (status, retry, v) = tokio::time::timeout(Duration::from_secs(10), t)
+            .await
+            .expect("no request hangs")
+            .expect("task");
+        match status {
+            200 => {
+                assert_eq!(v["choices"][0]["message"]["content"], "Paris.");
+                ok += 1;
+            }
+            503 => {
+                assert_eq!(v["error"]["type"], "overloaded");
+                assert_eq!(retry.as_deref(), Some("1"));
+                shed += 1;
+            }
+            other => panic!("unexpected status {other}: {v}"),
+        }
+    }
+    assert_eq!(ok + shed, 8);
+    assert!((1..=2).contains(&ok), "screened {ok}, shed {shed}");
+    assert!(shed >= 6, "screened {ok}, shed {shed}");
+    // The two admitted requests share one slot: about 0.8 s, not 8 x 0.4 s.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(s.reached().len(), ok, "a shed request reached the upstream");
+    let audit = s.audit();
+    assert_eq!(audit.iter().filter(|a| a["action"] == "shed").count(), shed);
+    assert!(
+        audit
+            .iter()
+            .filter(|a| a["action"] == "shed")
+            .all(|a| a["status"] == 503)
+    );
+    let metrics = reqwest::get(s.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains(&format!("outcome=\"shed\"}} {shed}")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
