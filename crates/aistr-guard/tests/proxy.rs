@@ -96,6 +96,15 @@ impl Setup {
             .expect("send")
     }
 
+    async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     fn reached(&self) -> Vec<String> {
         self.upstream.requests().into_iter().map(|r| r.prompt).collect()
     }
@@ -194,12 +203,7 @@ async fn blocked_inputs_never_reach_the_upstream() {
     );
     let raw = std::fs::read_to_string(&s.audit).expect("audit");
     assert!(!raw.contains("pipe bomb") && !raw.contains("sk-upstream-secret") && !raw.contains(&s.key));
-    let metrics = reqwest::get(s.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains("aistr_guard_blocks_total{detector=\"harm-intent-v1\"}"),
         "{metrics}"
@@ -476,12 +480,7 @@ async fn an_overloaded_classifier_tier_sheds_with_503_and_answers_every_request(
             .filter(|a| a["action"] == "shed")
             .all(|a| a["status"] == 503)
     );
-    let metrics = reqwest::get(s.url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = s.metrics().await;
     assert!(
         metrics.contains(&format!("outcome=\"shed\"}} {shed}")),
         "{metrics}"
