@@ -6,10 +6,8 @@
 //! and a resumed run sends nothing again.
 
 use aistr_agents::banking;
-use aistr_agents::harness::play;
-use aistr_agents::metrics::{SuiteMetrics, summarize};
-use aistr_agents::runner::plan;
-use aistr_agents::scripted::{Mode, ScriptedAgent};
+use aistr_agents::metrics::SuiteMetrics;
+use aistr_agents::scripted::Mode;
 use aistr_core::Label;
 use aistr_session::{AgentsSpec, NoProgress, ScanSpec, Session, SharedJournal};
 use aistr_store::{Journal, RunJournal};
@@ -45,17 +43,7 @@ fn implied(mode: Mode) -> SuiteMetrics {
         attacks: vec![aistr_agents::attack::InjectionAttack::parse("important_instructions").unwrap()],
         ..Default::default()
     };
-    let outcomes: Vec<_> = plan(&suite, &config)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.user_task < USERS && p.injection.as_ref().is_none_or(|i| i.task < INJECTIONS))
-        .map(|p| {
-            let (pre, episode) = p.start(&suite, config.budget);
-            let episode = play(&mut ScriptedAgent::new(&suite, mode), episode);
-            p.score(&suite, &pre, &episode)
-        })
-        .collect();
-    summarize("scripted", &outcomes).remove(0)
+    aistr_test_support::agents::implied(&suite, &config, mode, USERS, INJECTIONS)
 }
 
 async fn run(mode: Mode, fail_prompt: Option<String>) -> (aistr_report::Report, Session, MockServer) {

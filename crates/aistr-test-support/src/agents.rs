@@ -93,3 +93,30 @@ pub fn scripted_server<E: Environment + 'static>(
         }
     })
 }
+
+/// The figures the scripted agent in `mode` gives when played in-process over the episodes `config`
+/// plans on `suite`, kept to the first `users` user tasks and `injections` injection tasks (what a
+/// scan with `--limit users` and `--agent-injections injections` plays): the expected report.
+///
+/// # Panics
+/// When `config` does not plan (a test's own mistake).
+#[must_use]
+pub fn implied<E: Environment>(
+    suite: &Suite<E>,
+    config: &aistr_agents::runner::RunConfig,
+    mode: Mode,
+    users: usize,
+    injections: usize,
+) -> aistr_agents::metrics::SuiteMetrics {
+    let outcomes: Vec<_> = aistr_agents::runner::plan(suite, config)
+        .expect("the test's config plans")
+        .into_iter()
+        .filter(|p| p.user_task < users && p.injection.as_ref().is_none_or(|i| i.task < injections))
+        .map(|p| {
+            let (pre, episode) = p.start(suite, config.budget);
+            let episode = aistr_agents::harness::play(&mut ScriptedAgent::new(suite, mode), episode);
+            p.score(suite, &pre, &episode)
+        })
+        .collect();
+    aistr_agents::metrics::summarize("scripted", &outcomes).remove(0)
+}

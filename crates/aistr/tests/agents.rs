@@ -6,13 +6,11 @@
 
 mod common;
 
-use aistr_agents::harness::play;
-use aistr_agents::metrics::summarize;
-use aistr_agents::runner::{RunConfig, plan};
-use aistr_agents::scripted::{Mode, ScriptedAgent};
+use aistr_agents::runner::RunConfig;
+use aistr_agents::scripted::Mode;
 use aistr_agents::workspace;
 use aistr_test_support::MockServer;
-use aistr_test_support::agents::scripted_server;
+use aistr_test_support::agents::{implied, scripted_server};
 use common::{aistr, report, run, stderr};
 use serde_json::Value;
 
@@ -50,23 +48,14 @@ async fn the_workspace_suite_through_the_binary_reports_what_the_follower_implie
         budget: BUDGET,
         ..Default::default()
     };
-    let outcomes: Vec<_> = plan(&suite, &config)
-        .unwrap()
-        .into_iter()
-        .filter(|p| p.user_task < USERS && p.injection.as_ref().is_none_or(|i| i.task < INJECTIONS))
-        .map(|p| {
-            let (pre, episode) = p.start(&suite, config.budget);
-            let episode = play(&mut ScriptedAgent::new(&suite, Mode::Follower), episode);
-            p.score(&suite, &pre, &episode)
-        })
-        .collect();
-    let implied = summarize("scripted", &outcomes).remove(0);
+    let implied = implied(&suite, &config, Mode::Follower, USERS, INJECTIONS);
     let attacked = implied.attacks[0].targeted_asr.n;
     assert!(attacked > 0, "the plan has attacked episodes");
 
     let r = report(&out_dir);
     let agents = &r["agents"];
-    assert_eq!(agents["episodes"], outcomes.len() as u64, "{agents}");
+    let episodes = implied.benign_episodes + implied.attacks.iter().map(|a| a.episodes).sum::<u64>();
+    assert_eq!(agents["episodes"], episodes, "{agents}");
     assert_eq!(agents["unscored"], 0, "{agents}");
     let m = &agents["suites"][0];
     assert_eq!(m["suite"], "workspace");
