@@ -31,6 +31,7 @@ GUARD_KEY="$key" "$aistr" scan "${attacks[@]}" --no-progress --target openai --b
 kill "$guard"; wait "$guard" || true
 # The latency the guard added (its own measure: time in the guard minus time waiting on the model).
 sed -n 's/.*"added_ms":\([0-9.e+-]*\).*/\1/p' "$out/audit.jsonl" | sort -g | awk '
-  { v[NR] = $1 } END { if (NR == 0) exit;
-    printf "guard added latency over %d requests: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n", NR,
-      v[int(NR*0.50+0.5) > 0 ? int(NR*0.50+0.5) : 1], v[int(NR*0.95+0.5)], v[int(NR*0.99+0.5)] }' | tee "$out/latency.txt"
+  function at(q,   i) { i = int(NR * q + 0.5); if (i < 1) i = 1; if (i > NR) i = NR; return v[i] }
+  { v[NR] = $1 }
+  END { if (NR == 0) exit
+    printf "guard added latency over %d requests: p50 %.3f ms, p95 %.3f ms, p99 %.3f ms\n", NR, at(0.50), at(0.95), at(0.99) }' | tee "$out/latency.txt"

@@ -10,6 +10,7 @@
 //! - [`request`]: the request parser for untrusted bytes (pure; fuzzed).
 //! - [`keys`]: client keys, hashed at rest.
 //! - [`llm`]: the optional LLM guard model, with a time budget.
+//! - [`batch`]: micro-batching of the classifier tier's screenings (std threads).
 //! - [`audit`], [`metrics`]: the JSONL audit log and `/metrics`.
 //! - [`server`]: the HTTP edges (axum on hyper), limits and graceful shutdown.
 //!
@@ -17,6 +18,8 @@
 //! figures.
 
 pub mod audit;
+#[cfg(feature = "classifier")]
+pub mod batch;
 pub mod detect;
 pub mod keys;
 #[cfg(feature = "server")]
@@ -38,30 +41,51 @@ use detect::{DetectError, Detector, Finding, ScanText, Tier};
 use std::path::Path;
 
 #[cfg(feature = "classifier")]
-/// `jailguard-v1` in the classifier tier: the judge's jailguard head over MiniLM embeddings. A model
-/// that could not be loaded makes every scan an error, so the policy's fail mode decides.
+/// `jailguard-v1` in the classifier tier: the judge's jailguard head over MiniLM embeddings,
+/// screening the requests that arrive together in one batch ([`batch::Batcher`]). A model that
+/// could not be loaded makes every scan an error, so the policy's fail mode decides.
 pub struct JailguardDetector {
-    stage: Result<aistr_judge::stages::JailguardStage, String>,
+    batcher: Result<batch::Batcher, String>,
 }
 
 #[cfg(feature = "classifier")]
 impl JailguardDetector {
-    /// Loads MiniLM from `minilm_dir` (the judge's default directory when `None`).
+    /// Texts scored in one forward pass at most: past 8-16 short prompts MiniLM gains nothing per
+    /// text, and a larger batch only makes its first text wait longer.
+    pub const MAX_BATCH: usize = 16;
+
+    /// Loads MiniLM from `minilm_dir` (the judge's default directory when `None`), with one
+    /// classifier thread per core.
     #[must_use]
     pub fn load(minilm_dir: Option<&Path>) -> Self {
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self::load_with(minilm_dir, workers, Self::MAX_BATCH)
+    }
+
+    /// Loads MiniLM with `workers` classifier threads, each scoring up to `max_batch` texts at once.
+    #[must_use]
+    pub fn load_with(minilm_dir: Option<&Path>, workers: usize, max_batch: usize) -> Self {
         let dir = minilm_dir.map_or_else(aistr_embed::default_minilm_dir, Path::to_path_buf);
         let stage = aistr_embed::Embedder::load_dir(&dir)
             .map_err(|e| format!("cannot load the MiniLM model from {}: {e}", dir.display()))
             .and_then(|e| {
                 aistr_judge::stages::JailguardStage::new(std::sync::Arc::new(e)).map_err(|e| e.to_string())
             });
-        Self { stage }
+        let batcher = stage.map(|stage| {
+            let score: std::sync::Arc<batch::ScoreBatch> = std::sync::Arc::new(move |texts: &[&str]| {
+                stage
+                    .score_texts(texts)
+                    .map_err(|e| format!("embedding failed: {e}"))
+            });
+            batch::Batcher::start(score, workers, max_batch)
+        });
+        Self { batcher }
     }
 
     /// Why it cannot run, if it cannot.
     #[must_use]
     pub fn load_error(&self) -> Option<&str> {
-        self.stage.as_ref().err().map(String::as_str)
+        self.batcher.as_ref().err().map(String::as_str)
     }
 }
 
@@ -74,10 +98,8 @@ impl Detector for JailguardDetector {
         Tier::Classifier
     }
     fn scan(&self, input: &ScanText<'_>) -> Result<Finding, DetectError> {
-        let stage = self.stage.as_ref().map_err(|e| DetectError(e.clone()))?;
-        let score = stage
-            .score_text(input.text)
-            .map_err(|e| DetectError(format!("embedding failed: {e}")))?;
+        let batcher = self.batcher.as_ref().map_err(|e| DetectError(e.clone()))?;
+        let score = batcher.score(input.text).map_err(DetectError)?;
         Ok(Finding {
             score,
             category: None,

@@ -81,9 +81,8 @@ pub struct Limits {
     pub max_connections: usize,
     /// How long shutdown waits for in-flight requests.
     pub drain_timeout: Duration,
-    /// Classifier screenings that run at once (each is milliseconds of CPU): one per core.
-    pub classifier_workers: usize,
-    /// Most requests running in or waiting for the classifier tier; one more is shed at once with
+    /// Most requests running in or waiting for the classifier tier (whose threads score the waiting
+    /// ones in batches, see [`crate::batch`]); one more is shed at once with
     /// 503 and `Retry-After: 1` instead of queueing without bound (an overloaded guard answers every
     /// request with a status; none hangs).
     pub classifier_queue: usize,
@@ -101,7 +100,6 @@ impl Default for Limits {
             max_answer_bytes: 8 << 20,
             max_connections: 1024,
             drain_timeout: Duration::from_secs(30),
-            classifier_workers: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             classifier_queue: 64,
         }
     }
@@ -137,8 +135,6 @@ struct AppState {
     id_prefix: String,
     /// Admission to the classifier tier (running or waiting): `Limits::classifier_queue` permits.
     classifier_queue: Arc<tokio::sync::Semaphore>,
-    /// The classifier's CPU slots: `Limits::classifier_workers` permits.
-    classifier_workers: Arc<tokio::sync::Semaphore>,
 }
 
 type Shared = Arc<AppState>;
@@ -176,9 +172,6 @@ impl Guard {
             audit: config.audit,
             metrics: Metrics::default(),
             classifier_queue: Arc::new(tokio::sync::Semaphore::new(config.limits.classifier_queue.max(1))),
-            classifier_workers: Arc::new(tokio::sync::Semaphore::new(
-                config.limits.classifier_workers.max(1),
-            )),
             limits: config.limits,
             next_id: AtomicU64::new(1),
             id_prefix: hex::encode(prefix),
@@ -446,11 +439,7 @@ async fn screen_input(state: &Shared, policy_key: &str, body: &ChatBody) -> Opti
         let Ok(_admitted) = Arc::clone(&state.classifier_queue).try_acquire_owned() else {
             return None;
         };
-        let _slot = Arc::clone(&state.classifier_workers)
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
-        // The classifier tier is CPU work in milliseconds: off the async workers.
+        // The classifier tier blocks on its batch (CPU work in milliseconds): off the async workers.
         let s = Arc::clone(state);
         let key = policy_key.to_owned();
         let text2 = text.clone();

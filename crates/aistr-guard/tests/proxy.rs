@@ -409,8 +409,8 @@ impl Detector for Slow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_classifier_tier_sheds_with_503_and_answers_every_request() {
-    // The built-in policy (classifier tier on) with the slow double in jailguard's slot, one CPU slot
-    // and room for two requests: of eight sent at once, two are screened and the rest shed at once.
+    // The built-in policy (classifier tier on) with the slow double in jailguard's slot and room for
+    // two requests in the tier: of eight sent at once, two are screened and the rest shed at once.
     let (mut screener, _) = aistr_guard::build_screener(&rules_policy(), None);
     screener.set(
         Side::Input,
@@ -420,7 +420,6 @@ async fn an_overloaded_classifier_tier_sheds_with_503_and_answers_every_request(
     let policy = policy::parse("default.toml", policy::DEFAULT_POLICY_TOML).expect("policy");
     assert!(policy.classifier, "the built-in policy runs the classifier tier");
     let limits = Limits {
-        classifier_workers: 1,
         classifier_queue: 2,
         ..Limits::default()
     };
@@ -465,7 +464,7 @@ async fn an_overloaded_classifier_tier_sheds_with_503_and_answers_every_request(
     assert_eq!(ok + shed, 8);
     assert!((1..=2).contains(&ok), "screened {ok}, shed {shed}");
     assert!(shed >= 6, "screened {ok}, shed {shed}");
-    // The two admitted requests share one slot: about 0.8 s, not 8 x 0.4 s.
+    // The two admitted requests take about 0.4-0.8 s, not 8 x 0.4 s.
     assert!(
         started.elapsed() < Duration::from_secs(3),
         "{:?}",

@@ -108,6 +108,17 @@ impl JailguardStage {
     pub fn score_text(&self, text: &str) -> Result<f32, aistr_embed::EmbedError> {
         Ok(self.head.score(&self.embedder.embed(text)?))
     }
+
+    /// Injection probabilities of several texts in one forward pass (far cheaper per text than
+    /// one by one; the guard batches concurrent requests with it).
+    pub fn score_texts(&self, texts: &[&str]) -> Result<Vec<f32>, aistr_embed::EmbedError> {
+        Ok(self
+            .embedder
+            .embed_batch(texts)?
+            .iter()
+            .map(|e| self.head.score(e))
+            .collect())
+    }
 }
 
 impl Stage for JailguardStage {
