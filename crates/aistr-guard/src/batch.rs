@@ -115,7 +115,11 @@ fn work(inner: &Inner, score: &ScoreBatch) {
                 }
             }
             Ok(scores) => {
-                let e = format!("the classifier returned {} scores for {} texts", scores.len(), batch.len());
+                let e = format!(
+                    "the classifier returned {} scores for {} texts",
+                    scores.len(),
+                    batch.len()
+                );
                 for job in batch {
                     let _ = job.reply.send(Err(e.clone()));
                 }

@@ -1,13 +1,22 @@
-//! SQLite journal. WAL mode with `synchronous = NORMAL` survives a killed process (every committed
-//! transaction is in the WAL file); `synchronous = FULL` would also survive power loss at a large cost.
+//! The journal in SQLite (the embedded default: one file, no server) or in PostgreSQL (a team's
+//! shared journal, `--db postgres://…`). Both run the same statements: every query is written once,
+//! with `$N` placeholders that both drivers accept, and expanded once per backend by
+//! [`on_pool!`], so the exactly-once promises (a result recorded once, only over a `planned` row,
+//! inside one transaction) are the same code on both. The schema is one description
+//! (`migrations/*.sql`) rendered per dialect by [`postgres_dialect`].
+//!
+//! SQLite runs in WAL mode with `synchronous = NORMAL`, which survives a killed process (every
+//! committed transaction is in the WAL file); `synchronous = FULL` would also survive power loss at
+//! a large cost. PostgreSQL commits are durable when they return.
 
 use crate::StoreError;
 use aistr_core::{
     AttemptRecord, AttemptResult, Intent, Label, Level, NewRun, PlannedAttempt, Probe, RunRecord,
     StageRecord, Turn, TurnRole, Verdict, VerdictSource,
 };
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{PgPool, Row, SqlitePool};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -20,6 +29,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_run_results.sql"),
 ];
 
+/// Serialises concurrent migrations of one PostgreSQL database (several workers starting at once).
+const PG_MIGRATION_LOCK: i64 = 0x6169_7374_725f_6a31; // "aistr_j1"
+
 /// The part of a verdict stored as JSON in `verdict_detail`.
 #[derive(serde::Serialize, serde::Deserialize, Default)]
 struct VerdictDetail {
@@ -29,10 +41,27 @@ struct VerdictDetail {
     needs_review: bool,
 }
 
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$p` bound to the journal's pool, compiled once per backend.
+macro_rules! on_pool {
+    ($self:expr, $p:ident => $body:expr) => {
+        match &$self.pool {
+            Pool::Sqlite($p) => $body,
+            Pool::Postgres($p) => $body,
+        }
+    };
+}
+
 /// An open journal.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    pool: SqlitePool,
+    pool: Pool,
+    /// Where it is, for messages: the file, or the URL without its password.
     path: String,
 }
 
@@ -40,9 +69,78 @@ fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("journal values serialise")
 }
 
+/// Whether `db` names a PostgreSQL database (`postgres://` or `postgresql://`) rather than a file.
+#[must_use]
+pub fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// A database URL fit for messages and logs: the password, if any, replaced by `***`.
+#[must_use]
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => format!("{scheme}://{userinfo}@{host}{tail}"),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The schema's SQL in PostgreSQL's dialect. The migrations are written once, in the subset both
+/// databases share, with SQLite's type names; PostgreSQL's `INTEGER` and `REAL` are 32-bit, so they
+/// become `BIGINT` and `DOUBLE PRECISION` (what the journal binds: i64 and f64).
+#[must_use]
+pub fn postgres_dialect(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(match word.as_str() {
+            "INTEGER" => "BIGINT",
+            "REAL" => "DOUBLE PRECISION",
+            w => w,
+        });
+        word.clear();
+    };
+    for line in sql.lines() {
+        // Comments pass through unchanged.
+        let (code, comment) = line.split_at(line.find("--").unwrap_or(line.len()));
+        for c in code.chars() {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                word.push(c);
+            } else {
+                flush(&mut word, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut word, &mut out);
+        out.push_str(comment);
+        out.push('\n');
+    }
+    out
+}
+
 impl Journal {
-    /// Opens (creating if needed) the journal at `path` and brings its schema up to date.
+    /// Opens (creating if needed) the journal `path` names and brings its schema up to date: a
+    /// PostgreSQL database when it is a `postgres://` URL, else an SQLite file.
     pub async fn open(path: &Path) -> Result<Journal, StoreError> {
+        match path.to_str().filter(|p| is_postgres_url(p)) {
+            Some(url) => Self::open_postgres(url).await,
+            None => Self::open_sqlite(path).await,
+        }
+    }
+
+    /// Whether this journal is in PostgreSQL.
+    #[must_use]
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.pool, Pool::Postgres(_))
+    }
+
+    async fn open_sqlite(path: &Path) -> Result<Journal, StoreError> {
         let display = path.display().to_string();
         let db = |source| StoreError::Db {
             path: display.clone(),
@@ -66,7 +164,7 @@ impl Journal {
             .await
             .map_err(db)?;
         Journal {
-            pool: migrator.clone(),
+            pool: Pool::Sqlite(migrator.clone()),
             path: display.clone(),
         }
         .migrate()
@@ -77,7 +175,39 @@ impl Journal {
             .connect_with(options)
             .await
             .map_err(db)?;
-        Ok(Journal { pool, path: display })
+        Ok(Journal {
+            pool: Pool::Sqlite(pool),
+            path: display,
+        })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Journal, StoreError> {
+        let display = redact_url(url);
+        let db = |source| StoreError::Db {
+            path: display.clone(),
+            source,
+        };
+        let options = PgConnectOptions::from_str(url).map_err(db)?;
+        let connect = |n, wait| {
+            PgPoolOptions::new()
+                .max_connections(n)
+                .acquire_timeout(wait)
+                .connect_with(options.clone())
+        };
+        // A wrong URL or a server that is down is said within 10 s, not after a long retry.
+        let migrator = connect(1, Duration::from_secs(10)).await.map_err(db)?;
+        Journal {
+            pool: Pool::Postgres(migrator.clone()),
+            path: display.clone(),
+        }
+        .migrate()
+        .await?;
+        migrator.close().await;
+        let pool = connect(8, Duration::from_secs(30)).await.map_err(db)?;
+        Ok(Journal {
+            pool: Pool::Postgres(pool),
+            path: display,
+        })
     }
 
     fn err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
@@ -87,178 +217,235 @@ impl Journal {
         }
     }
 
-    async fn migrate(&self) -> Result<(), StoreError> {
-        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(self.err())?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::TooNew {
-                path: self.path.clone(),
-                found: version,
-                supported: SCHEMA_VERSION,
-            });
+    fn too_new(&self, found: i64) -> StoreError {
+        StoreError::TooNew {
+            path: self.path.clone(),
+            found,
+            supported: SCHEMA_VERSION,
         }
-        for (i, sql) in MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(usize::try_from(version).unwrap_or(0))
-        {
-            let mut tx = self.pool.begin().await.map_err(self.err())?;
-            // Our own embedded migration text and an integer: nothing user-supplied.
-            sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
-                .execute(&mut *tx)
-                .await
-                .map_err(self.err())?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", i + 1)))
-                .execute(&mut *tx)
-                .await
-                .map_err(self.err())?;
-            tx.commit().await.map_err(self.err())?;
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+                    .fetch_one(pool)
+                    .await
+                    .map_err(self.err())?;
+                if version > SCHEMA_VERSION {
+                    return Err(self.too_new(version));
+                }
+                for (i, sql) in MIGRATIONS
+                    .iter()
+                    .enumerate()
+                    .skip(usize::try_from(version).unwrap_or(0))
+                {
+                    let mut tx = pool.begin().await.map_err(self.err())?;
+                    // Our own embedded migration text and an integer: nothing user-supplied.
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(*sql))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.err())?;
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("PRAGMA user_version = {}", i + 1)))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.err())?;
+                    tx.commit().await.map_err(self.err())?;
+                }
+            }
+            Pool::Postgres(pool) => {
+                // One transaction under an advisory lock: PostgreSQL's DDL is transactional, so
+                // workers that start together see either no schema or all of it.
+                let mut tx = pool.begin().await.map_err(self.err())?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PG_MIGRATION_LOCK)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err())?;
+                sqlx::raw_sql("CREATE TABLE IF NOT EXISTS aistr_schema (version BIGINT NOT NULL)")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err())?;
+                let found: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM aistr_schema")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(self.err())?;
+                let version = found.unwrap_or(0);
+                if version > SCHEMA_VERSION {
+                    return Err(self.too_new(version));
+                }
+                for sql in MIGRATIONS.iter().skip(usize::try_from(version).unwrap_or(0)) {
+                    // Our own embedded migration text: nothing user-supplied.
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(postgres_dialect(sql)))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(self.err())?;
+                }
+                sqlx::query("DELETE FROM aistr_schema")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err())?;
+                sqlx::query("INSERT INTO aistr_schema (version) VALUES ($1)")
+                    .bind(SCHEMA_VERSION)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(self.err())?;
+                tx.commit().await.map_err(self.err())?;
+            }
         }
         Ok(())
     }
 
     /// Creates a run and all its planned attempts in one transaction.
     pub async fn create_run(&self, run: &NewRun, attempts: &[PlannedAttempt]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(self.err())?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id = ?")
-            .bind(&run.id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(self.err())?;
-        if exists.is_some() {
-            return Err(StoreError::RunExists(run.id.clone()));
-        }
-        sqlx::query(
-            "INSERT INTO runs (id, created_at, aistr_version, config_json, target_json, datasets_json, judge, status)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'running')",
-        )
-        .bind(&run.id)
-        .bind(crate::now_rfc3339())
-        .bind(env!("CARGO_PKG_VERSION"))
-        .bind(&run.config_json)
-        .bind(&run.target_json)
-        .bind(&run.datasets_json)
-        .bind(&run.judge)
-        .execute(&mut *tx)
-        .await
-        .map_err(self.err())?;
-        for a in attempts {
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(self.err())?;
+            let exists: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id = $1")
+                .bind(&run.id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(self.err())?;
+            if exists.is_some() {
+                return Err(StoreError::RunExists(run.id.clone()));
+            }
             sqlx::query(
-                "INSERT INTO attempts (run_id, seq, probe_id, dataset, intent, category, language, level, method,
-                   chain_json, goal, request_json, canary, decoders_json, status)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'planned')",
+                "INSERT INTO runs (id, created_at, aistr_version, config_json, target_json, datasets_json, judge, status)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'running')",
             )
             .bind(&run.id)
-            .bind(a.seq)
-            .bind(&a.probe.id)
-            .bind(&a.probe.dataset)
-            .bind(json(&a.probe.intent).trim_matches('"').to_owned())
-            .bind(&a.probe.category)
-            .bind(&a.probe.language)
-            .bind(a.level.as_str())
-            .bind(&a.method)
-            .bind(json(&a.chain))
-            .bind(json(&a.probe))
-            .bind(json(&a.request))
-            .bind(&a.canary)
-            .bind(json(&a.decoders))
+            .bind(crate::now_rfc3339())
+            .bind(env!("CARGO_PKG_VERSION"))
+            .bind(&run.config_json)
+            .bind(&run.target_json)
+            .bind(&run.datasets_json)
+            .bind(&run.judge)
             .execute(&mut *tx)
             .await
             .map_err(self.err())?;
-        }
-        tx.commit().await.map_err(self.err())
+            for a in attempts {
+                sqlx::query(
+                    "INSERT INTO attempts (run_id, seq, probe_id, dataset, intent, category, language, level, method,
+                       chain_json, goal, request_json, canary, decoders_json, status)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'planned')",
+                )
+                .bind(&run.id)
+                .bind(a.seq)
+                .bind(&a.probe.id)
+                .bind(&a.probe.dataset)
+                .bind(json(&a.probe.intent).trim_matches('"').to_owned())
+                .bind(&a.probe.category)
+                .bind(&a.probe.language)
+                .bind(a.level.as_str())
+                .bind(&a.method)
+                .bind(json(&a.chain))
+                .bind(json(&a.probe))
+                .bind(json(&a.request))
+                .bind(&a.canary)
+                .bind(json(&a.decoders))
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err())?;
+            }
+            tx.commit().await.map_err(self.err())
+        })
     }
 
     /// The run with this id.
     pub async fn run(&self, id: &str) -> Result<RunRecord, StoreError> {
-        let row = sqlx::query("SELECT * FROM runs WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.err())?
-            .ok_or_else(|| StoreError::NoSuchRun(id.to_owned()))?;
-        Ok(RunRecord {
-            id: row.get("id"),
-            created_at: row.get("created_at"),
-            aistr_version: row.get("aistr_version"),
-            config_json: row.get("config_json"),
-            target_json: row.get("target_json"),
-            datasets_json: row.get("datasets_json"),
-            judge: row.get("judge"),
-            status: row.get("status"),
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM runs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .map_err(self.err())?
+                .ok_or_else(|| StoreError::NoSuchRun(id.to_owned()))?;
+            Ok(RunRecord {
+                id: row.get("id"),
+                created_at: row.get("created_at"),
+                aistr_version: row.get("aistr_version"),
+                config_json: row.get("config_json"),
+                target_json: row.get("target_json"),
+                datasets_json: row.get("datasets_json"),
+                judge: row.get("judge"),
+                status: row.get("status"),
+            })
         })
     }
 
     /// All runs, newest first.
     pub async fn runs(&self) -> Result<Vec<RunRecord>, StoreError> {
-        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs ORDER BY created_at DESC")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.err())?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(self.run(&id).await?);
-        }
-        Ok(out)
+        on_pool!(self, pool => {
+            let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM runs ORDER BY created_at DESC")
+                .fetch_all(pool)
+                .await
+                .map_err(self.err())?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                out.push(self.run(&id).await?);
+            }
+            Ok(out)
+        })
     }
 
     /// Sets a run's status.
     pub async fn set_status(&self, id: &str, status: &str) -> Result<(), StoreError> {
-        let finished = (status == "finished").then(crate::now_rfc3339);
-        sqlx::query("UPDATE runs SET status = ?, finished_at = COALESCE(?, finished_at) WHERE id = ?")
-            .bind(status)
-            .bind(finished)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(self.err())?;
-        Ok(())
+        on_pool!(self, pool => {
+            let finished = (status == "finished").then(crate::now_rfc3339);
+            sqlx::query("UPDATE runs SET status = $1, finished_at = COALESCE($2, finished_at) WHERE id = $3")
+                .bind(status)
+                .bind(finished)
+                .bind(id)
+                .execute(pool)
+                .await
+                .map_err(self.err())?;
+            Ok(())
+        })
     }
 
     /// Records results in one transaction. A result for an attempt that is already done is ignored
     /// (it cannot count twice); returns how many attempts were newly recorded.
     pub async fn record(&self, run_id: &str, results: &[AttemptResult]) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(self.err())?;
-        let mut written = 0;
-        for r in results {
-            let done = sqlx::query(
-                "UPDATE attempts SET status = 'done', response_text = ?, response_raw = ?, finish_reason = ?,
-                   error_kind = ?, error_message = ?, tries = ?, prompt_tokens = ?, completion_tokens = ?,
-                   started_at = ?, latency_ms = ?, label = ?, reason = ?, confidence = ?, judge = ?,
-                   verdict_detail = ?, verdict_source = ?, conversation_json = ?
-                 WHERE run_id = ? AND seq = ? AND status = 'planned'",
-            )
-            .bind(&r.response_text)
-            .bind(&r.response_raw)
-            .bind(&r.finish_reason)
-            .bind(&r.error_kind)
-            .bind(&r.error_message)
-            .bind(i64::from(r.tries))
-            .bind(i64::from(r.prompt_tokens))
-            .bind(i64::from(r.completion_tokens))
-            .bind(&r.started_at)
-            .bind(i64::try_from(r.latency_ms).unwrap_or(i64::MAX))
-            .bind(r.verdict.label.as_str())
-            .bind(&r.verdict.reason)
-            .bind(f64::from(r.verdict.confidence))
-            .bind(&r.verdict.judge)
-            .bind(json(&VerdictDetail {
-                stages: r.verdict.stages.clone(),
-                needs_review: r.verdict.needs_review,
-            }))
-            .bind(r.verdict.source.as_str())
-            .bind(r.conversation.as_ref().map(json))
-            .bind(run_id)
-            .bind(r.seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(self.err())?;
-            written += done.rows_affected();
-        }
-        tx.commit().await.map_err(self.err())?;
-        Ok(written)
+        on_pool!(self, pool => {
+            let mut tx = pool.begin().await.map_err(self.err())?;
+            let mut written = 0;
+            for r in results {
+                let done = sqlx::query(
+                    "UPDATE attempts SET status = 'done', response_text = $1, response_raw = $2, finish_reason = $3,
+                       error_kind = $4, error_message = $5, tries = $6, prompt_tokens = $7, completion_tokens = $8,
+                       started_at = $9, latency_ms = $10, label = $11, reason = $12, confidence = $13, judge = $14,
+                       verdict_detail = $15, verdict_source = $16, conversation_json = $17
+                     WHERE run_id = $18 AND seq = $19 AND status = 'planned'",
+                )
+                .bind(&r.response_text)
+                .bind(&r.response_raw)
+                .bind(&r.finish_reason)
+                .bind(&r.error_kind)
+                .bind(&r.error_message)
+                .bind(i64::from(r.tries))
+                .bind(i64::from(r.prompt_tokens))
+                .bind(i64::from(r.completion_tokens))
+                .bind(&r.started_at)
+                .bind(i64::try_from(r.latency_ms).unwrap_or(i64::MAX))
+                .bind(r.verdict.label.as_str())
+                .bind(&r.verdict.reason)
+                .bind(f64::from(r.verdict.confidence))
+                .bind(&r.verdict.judge)
+                .bind(json(&VerdictDetail {
+                    stages: r.verdict.stages.clone(),
+                    needs_review: r.verdict.needs_review,
+                }))
+                .bind(r.verdict.source.as_str())
+                .bind(r.conversation.as_ref().map(json))
+                .bind(run_id)
+                .bind(r.seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(self.err())?;
+                written += done.rows_affected();
+            }
+            tx.commit().await.map_err(self.err())?;
+            Ok(written)
+        })
     }
 
     /// Applies a human reviewer's label to a recorded attempt. The machine verdict is kept (as JSON in
@@ -271,113 +458,125 @@ impl Journal {
         label: Label,
         note: &str,
     ) -> Result<bool, StoreError> {
-        let Some(record) = self
-            .query_attempts(run_id, false)
-            .await?
-            .into_iter()
-            .find(|r| r.planned.seq == seq)
-        else {
-            return Ok(false);
-        };
-        let Some(result) = record.result else {
-            return Ok(false);
-        };
-        let reason = if note.trim().is_empty() {
-            "human review".to_owned()
-        } else {
-            format!("human review: {}", note.trim())
-        };
-        let done = sqlx::query(
-            "UPDATE attempts SET machine_verdict = COALESCE(machine_verdict, ?), label = ?, reason = ?, confidence = 1.0,
-               verdict_source = 'human'
-             WHERE run_id = ? AND seq = ? AND status = 'done'",
-        )
-        .bind(json(&result.verdict))
-        .bind(label.as_str())
-        .bind(reason)
-        .bind(run_id)
-        .bind(seq)
-        .execute(&self.pool)
-        .await
-        .map_err(self.err())?;
-        Ok(done.rows_affected() == 1)
+        on_pool!(self, pool => {
+            let Some(record) = self
+                .query_attempts(run_id, false)
+                .await?
+                .into_iter()
+                .find(|r| r.planned.seq == seq)
+            else {
+                return Ok(false);
+            };
+            let Some(result) = record.result else {
+                return Ok(false);
+            };
+            let reason = if note.trim().is_empty() {
+                "human review".to_owned()
+            } else {
+                format!("human review: {}", note.trim())
+            };
+            let done = sqlx::query(
+                "UPDATE attempts SET machine_verdict = COALESCE(machine_verdict, $1), label = $2, reason = $3, confidence = 1.0,
+                   verdict_source = 'human'
+                 WHERE run_id = $4 AND seq = $5 AND status = 'done'",
+            )
+            .bind(json(&result.verdict))
+            .bind(label.as_str())
+            .bind(reason)
+            .bind(run_id)
+            .bind(seq)
+            .execute(pool)
+            .await
+            .map_err(self.err())?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Records one turn of a conversation in its own transaction, so it survives a crash the moment
     /// the call returns. Returns false (and changes nothing) when that turn is already recorded:
     /// a turn can never be recorded twice.
     pub async fn record_turn(&self, run_id: &str, seq: i64, turn: &Turn) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO turns (run_id, seq, idx, role, branch, request_json, response_text, error, verdict_json,
-               score, latency_ms, recorded_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT (run_id, seq, idx) DO NOTHING",
-        )
-        .bind(run_id)
-        .bind(seq)
-        .bind(i64::from(turn.index))
-        .bind(turn.role.as_str())
-        .bind(&turn.branch)
-        .bind(json(&turn.request))
-        .bind(&turn.response)
-        .bind(&turn.error)
-        .bind(turn.verdict.as_ref().map(json))
-        .bind(turn.score.map(i64::from))
-        .bind(i64::try_from(turn.latency_ms).unwrap_or(i64::MAX))
-        .bind(crate::now_rfc3339())
-        .execute(&self.pool)
-        .await
-        .map_err(self.err())?;
-        Ok(done.rows_affected() == 1)
+        on_pool!(self, pool => {
+            let done = sqlx::query(
+                "INSERT INTO turns (run_id, seq, idx, role, branch, request_json, response_text, error, verdict_json,
+                   score, latency_ms, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 ON CONFLICT (run_id, seq, idx) DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(seq)
+            .bind(i64::from(turn.index))
+            .bind(turn.role.as_str())
+            .bind(&turn.branch)
+            .bind(json(&turn.request))
+            .bind(&turn.response)
+            .bind(&turn.error)
+            .bind(turn.verdict.as_ref().map(json))
+            .bind(turn.score.map(i64::from))
+            .bind(i64::try_from(turn.latency_ms).unwrap_or(i64::MAX))
+            .bind(crate::now_rfc3339())
+            .execute(pool)
+            .await
+            .map_err(self.err())?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// Stores a run-level result under `name` (JSON), in its own transaction. Returns false (and
     /// changes nothing) when that name is already recorded for the run: a measured result is never
     /// overwritten.
     pub async fn record_run_result(&self, run_id: &str, name: &str, json: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "INSERT INTO run_results (run_id, name, result_json, recorded_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (run_id, name) DO NOTHING",
-        )
-        .bind(run_id)
-        .bind(name)
-        .bind(json)
-        .bind(crate::now_rfc3339())
-        .execute(&self.pool)
-        .await
-        .map_err(self.err())?;
-        Ok(done.rows_affected() == 1)
+        on_pool!(self, pool => {
+            let done = sqlx::query(
+                "INSERT INTO run_results (run_id, name, result_json, recorded_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (run_id, name) DO NOTHING",
+            )
+            .bind(run_id)
+            .bind(name)
+            .bind(json)
+            .bind(crate::now_rfc3339())
+            .execute(pool)
+            .await
+            .map_err(self.err())?;
+            Ok(done.rows_affected() == 1)
+        })
     }
 
     /// The run-level result stored under `name`, if any.
     pub async fn run_result(&self, run_id: &str, name: &str) -> Result<Option<String>, StoreError> {
-        sqlx::query_scalar("SELECT result_json FROM run_results WHERE run_id = ? AND name = ?")
-            .bind(run_id)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.err())
+        on_pool!(self, pool => {
+            sqlx::query_scalar("SELECT result_json FROM run_results WHERE run_id = $1 AND name = $2")
+                .bind(run_id)
+                .bind(name)
+                .fetch_optional(pool)
+                .await
+                .map_err(self.err())
+        })
     }
 
     /// The recorded turns of one conversation, in call order.
     pub async fn turns(&self, run_id: &str, seq: i64) -> Result<Vec<Turn>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM turns WHERE run_id = ? AND seq = ? ORDER BY idx")
-            .bind(run_id)
-            .bind(seq)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.err())?;
-        rows.iter().map(decode_turn).collect()
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM turns WHERE run_id = $1 AND seq = $2 ORDER BY idx")
+                .bind(run_id)
+                .bind(seq)
+                .fetch_all(pool)
+                .await
+                .map_err(self.err())?;
+            rows.iter().map(decode_turn).collect()
+        })
     }
 
     /// Every recorded turn of a run as `(seq, turn)`, by conversation then call order.
     pub async fn all_turns(&self, run_id: &str) -> Result<Vec<(i64, Turn)>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM turns WHERE run_id = ? ORDER BY seq, idx")
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.err())?;
-        rows.iter().map(|r| Ok((r.get("seq"), decode_turn(r)?))).collect()
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM turns WHERE run_id = $1 ORDER BY seq, idx")
+                .bind(run_id)
+                .fetch_all(pool)
+                .await
+                .map_err(self.err())?;
+            rows.iter().map(|r| Ok((r.get("seq"), decode_turn(r)?))).collect()
+        })
     }
 
     /// Attempts of a run still waiting for a result, in plan order.
@@ -400,17 +599,19 @@ impl Journal {
         run_id: &str,
         only_pending: bool,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
-        let sql = if only_pending {
-            "SELECT * FROM attempts WHERE run_id = ? AND status = 'planned' ORDER BY seq"
-        } else {
-            "SELECT * FROM attempts WHERE run_id = ? ORDER BY seq"
-        };
-        let rows = sqlx::query(sql)
-            .bind(run_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(self.err())?;
-        rows.iter().map(decode_row).collect()
+        on_pool!(self, pool => {
+            let sql = if only_pending {
+                "SELECT * FROM attempts WHERE run_id = $1 AND status = 'planned' ORDER BY seq"
+            } else {
+                "SELECT * FROM attempts WHERE run_id = $1 ORDER BY seq"
+            };
+            let rows = sqlx::query(sql)
+                .bind(run_id)
+                .fetch_all(pool)
+                .await
+                .map_err(self.err())?;
+            rows.iter().map(decode_row).collect()
+        })
     }
 }
 
@@ -418,7 +619,16 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, Store
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
 }
 
-fn decode_turn(row: &sqlx::sqlite::SqliteRow) -> Result<Turn, StoreError> {
+// The row decoders are generic over the backend's row type (SQLite's and PostgreSQL's both qualify).
+fn decode_turn<'r, R: Row>(row: &'r R) -> Result<Turn, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let role: String = row.get("role");
     Ok(Turn {
         index: u32::try_from(row.get::<i64, _>("idx"))
@@ -443,7 +653,16 @@ fn decode_turn(row: &sqlx::sqlite::SqliteRow) -> Result<Turn, StoreError> {
     })
 }
 
-fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError> {
+fn decode_row<'r, R: Row>(row: &'r R) -> Result<AttemptRecord, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'r str: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<f64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     let level: String = row.get("level");
     let probe: Probe = parse("goal", row.get::<&str, _>("goal"))?;
     let intent: String = row.get("intent");
@@ -520,6 +739,123 @@ fn decode_row(row: &sqlx::sqlite::SqliteRow) -> Result<AttemptRecord, StoreError
 mod tests {
     use super::*;
     use aistr_core::{ChatRequest, ConversationSummary, Message};
+    use aistr_test_require::PgCluster;
+
+    /// Where a test's journal lives: an SQLite file or a throwaway PostgreSQL cluster. Every test
+    /// runs on both, so the two backends keep the same promises.
+    enum Place {
+        Sqlite(tempfile::TempDir),
+        Postgres(PgCluster),
+    }
+
+    impl Place {
+        fn sqlite() -> Option<Self> {
+            Some(Self::Sqlite(tempfile::tempdir().unwrap()))
+        }
+        fn postgres() -> Option<Self> {
+            PgCluster::start_or_skip().map(Self::Postgres)
+        }
+        /// What `Journal::open` is given: a file path or a URL.
+        fn db(&self) -> std::path::PathBuf {
+            match self {
+                Self::Sqlite(dir) => dir.path().join("j.db"),
+                Self::Postgres(pg) => pg.url().into(),
+            }
+        }
+    }
+
+    /// `#[tokio::test]`s running `$body(place)` once on SQLite and once on PostgreSQL.
+    macro_rules! on_both {
+        ($body:ident) => {
+            mod $body {
+                #[tokio::test]
+                async fn sqlite() {
+                    super::$body(super::Place::sqlite().unwrap()).await;
+                }
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(place) = super::Place::postgres() {
+                        super::$body(place).await;
+                    }
+                }
+            }
+        };
+    }
+    on_both!(plan_record_resume_roundtrip);
+    on_both!(stage_records_and_human_review_roundtrip);
+    on_both!(turns_are_recorded_once_in_order_and_conversations_roundtrip);
+    on_both!(concurrent_writers_record_each_result_once);
+
+    #[test]
+    fn the_postgres_dialect_widens_integers_and_reals_and_leaves_the_rest() {
+        let sql =
+            "CREATE TABLE t (\n  n INTEGER NOT NULL, -- an INTEGER count\n  x REAL,\n  integer_ish TEXT\n);";
+        assert_eq!(
+            postgres_dialect(sql),
+            "CREATE TABLE t (\n  n BIGINT NOT NULL, -- an INTEGER count\n  x DOUBLE PRECISION,\n  integer_ish TEXT\n);\n"
+        );
+        // Every shipped migration renders without a 32-bit integer or float left in its code.
+        for m in MIGRATIONS {
+            let pg = postgres_dialect(m);
+            for line in pg.lines() {
+                let code = line.split("--").next().unwrap_or("");
+                assert!(!code.contains("INTEGER") && !code.contains(" REAL"), "{line}");
+            }
+        }
+    }
+
+    #[test]
+    fn urls_lose_their_password_in_messages() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("postgresql://h/db?sslmode=disable"),
+            "postgresql://h/db?sslmode=disable"
+        );
+        assert!(is_postgres_url("postgresql://h/db") && is_postgres_url("postgres://h"));
+        assert!(!is_postgres_url("aistr-out/journal.db"));
+    }
+
+    #[tokio::test]
+    async fn a_postgres_journal_that_cannot_be_reached_is_an_error_naming_it_without_its_password() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("postgres://u:hunter2@127.0.0.1:{port}/db?connect_timeout=2");
+        let e = Journal::open(Path::new(&url)).await.unwrap_err().to_string();
+        assert!(
+            e.contains(&format!("127.0.0.1:{port}")) && !e.contains("hunter2"),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn workers_opening_one_postgres_journal_at_once_migrate_it_once() {
+        let Some(place) = Place::postgres() else {
+            return;
+        };
+        let db = place.db();
+        let opens: Vec<_> = (0..4)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { Journal::open(&db).await })
+            })
+            .collect();
+        for o in opens {
+            o.await.unwrap().expect("every concurrent open succeeds");
+        }
+        let j = Journal::open(&db).await.unwrap();
+        let versions: Vec<i64> = on_pool!(j, pool => sqlx::query_scalar("SELECT version FROM aistr_schema")
+            .fetch_all(pool)
+            .await
+            .unwrap());
+        assert_eq!(versions, vec![SCHEMA_VERSION]);
+    }
 
     fn planned(seq: i64) -> PlannedAttempt {
         PlannedAttempt {
@@ -577,10 +913,42 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn plan_record_resume_roundtrip() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.db");
+    /// Two journals (two processes' worth of pools) record overlapping results at once: each
+    /// attempt is recorded once in all, and the first result to commit is the one kept.
+    async fn concurrent_writers_record_each_result_once(place: Place) {
+        let db = place.db();
+        let a = Journal::open(&db).await.unwrap();
+        let b = Journal::open(&db).await.unwrap();
+        a.create_run(&run("r"), &(0..40).map(planned).collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let write = |j: Journal, label: Label| {
+            tokio::spawn(async move {
+                let mut n = 0;
+                for seq in 0..40 {
+                    n += j.record("r", &[result(seq, label)]).await.unwrap();
+                }
+                n
+            })
+        };
+        let (na, nb) = (write(a.clone(), Label::Risky), write(b, Label::Safe));
+        let (na, nb) = (na.await.unwrap(), nb.await.unwrap());
+        assert_eq!(na + nb, 40, "risky {na} + safe {nb}");
+        let all = a.attempts("r").await.unwrap();
+        let risky = all
+            .iter()
+            .filter(|r| r.result.as_ref().unwrap().verdict.label == Label::Risky)
+            .count();
+        assert_eq!(
+            u64::try_from(risky).unwrap(),
+            na,
+            "what was counted is what is stored"
+        );
+        assert!(a.pending("r").await.unwrap().is_empty());
+    }
+
+    async fn plan_record_resume_roundtrip(place: Place) {
+        let path = place.db();
         let j = Journal::open(&path).await.unwrap();
         j.create_run(&run("r1"), &(0..5).map(planned).collect::<Vec<_>>())
             .await
@@ -610,10 +978,8 @@ mod tests {
         assert_eq!(j.run("r1").await.unwrap().status, "running");
     }
 
-    #[tokio::test]
-    async fn stage_records_and_human_review_roundtrip() {
-        let dir = tempfile::tempdir().unwrap();
-        let j = Journal::open(&dir.path().join("j.db")).await.unwrap();
+    async fn stage_records_and_human_review_roundtrip(place: Place) {
+        let j = Journal::open(&place.db()).await.unwrap();
         j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>())
             .await
             .unwrap();
@@ -653,17 +1019,15 @@ mod tests {
             (Label::Risky, VerdictSource::Human, 1.0)
         );
         assert_eq!(got.reason, "human review: again");
-        let machine: String = sqlx::query_scalar("SELECT machine_verdict FROM attempts WHERE seq = 0")
-            .fetch_one(&j.pool)
+        let machine: String = on_pool!(j, pool => sqlx::query_scalar("SELECT machine_verdict FROM attempts WHERE seq = 0")
+            .fetch_one(pool)
             .await
-            .unwrap();
+            .unwrap());
         assert!(machine.contains("\"declined\""), "{machine}");
     }
 
-    #[tokio::test]
-    async fn turns_are_recorded_once_in_order_and_conversations_roundtrip() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j.db");
+    async fn turns_are_recorded_once_in_order_and_conversations_roundtrip(place: Place) {
+        let path = place.db();
         let j = Journal::open(&path).await.unwrap();
         j.create_run(&run("r"), &(0..2).map(planned).collect::<Vec<_>>())
             .await

@@ -2,12 +2,15 @@
 //! sent, and each result is written exactly once, before it counts. Reports are computed from the
 //! journal, and `--resume` re-runs only what the journal says is still planned, so a crash (even
 //! SIGKILL) loses at most the answers that were in flight and never counts one twice.
+//!
+//! The journal lives in an SQLite file (the default) or in PostgreSQL (`--db postgres://…`, a
+//! team's shared journal); both run the same statements and keep the same promises.
 
 mod journal;
 mod run_journal;
 
 pub use aistr_core::{AttemptRecord, AttemptResult, NewRun, PlannedAttempt, RunRecord};
-pub use journal::Journal;
+pub use journal::{Journal, is_postgres_url, postgres_dialect, redact_url};
 pub use run_journal::RunJournal;
 
 /// Journal failures.

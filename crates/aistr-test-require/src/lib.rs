@@ -1,4 +1,5 @@
-//! Tests that need something outside the repository (the installed models, chromium, xmllint):
+//! Tests that need something outside the repository (the installed models, chromium, xmllint,
+//! PostgreSQL, whose throwaway cluster [`PgCluster`] lives here too):
 //! where a developer may not have it, the test is skipped with a note; under CI (`CI` set), where
 //! `.ci/run` installs everything, a missing dependency is a failure, so a broken install step can
 //! never go green by skipping.
@@ -8,6 +9,11 @@
 //! re-exports it for everyone else.
 
 use std::path::{Path, PathBuf};
+
+#[cfg(unix)]
+pub mod pg;
+#[cfg(unix)]
+pub use pg::PgCluster;
 
 /// Whether the tests run under CI: `CI` is set to anything but empty, `0` or `false`.
 #[must_use]

@@ -9,7 +9,8 @@
 
 pub use aistr_test_require as require;
 pub use aistr_test_require::{
-    find_program, models_dir, require_model_or_skip, require_or_skip, require_program_or_skip, under_ci,
+    PgCluster, find_program, models_dir, require_model_or_skip, require_or_skip, require_program_or_skip,
+    under_ci,
 };
 
 use axum::Router;

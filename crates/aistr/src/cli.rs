@@ -131,7 +131,7 @@ pub struct ScanArgs {
     /// L3: most turns per conversation (PAIR iterations, TAP depth, Crescendo or multi-round turns).
     #[arg(long, value_name = "N", conflicts_with = "resume")]
     pub turn_budget: Option<u32>,
-    /// Journal database.
+    /// Journal database: an SQLite file, or a PostgreSQL URL (`postgres://user@host/db`) for a shared one.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Directory where report.json (and the --format files) are written.
@@ -173,7 +173,7 @@ pub struct ReportArgs {
     /// Formats: html, json, md, sarif, junit, or all (comma-separated).
     #[arg(long, value_name = "F,G", default_value = "all")]
     pub format: String,
-    /// Journal database.
+    /// Journal database: an SQLite file, or a PostgreSQL URL (`postgres://user@host/db`) for a shared one.
     #[arg(long, value_name = "PATH", default_value = "aistr-out/journal.db")]
     pub db: PathBuf,
     /// Output directory.
@@ -194,7 +194,7 @@ pub struct CompareArgs {
     pub run_a: String,
     /// Run id to compare with the baseline.
     pub run_b: String,
-    /// Journal database (of both runs, or of RUN_A when --db-b is given).
+    /// Journal database, a file or a `postgres://` URL (of both runs, or of RUN_A when --db-b is given).
     #[arg(long, value_name = "PATH", default_value = "aistr-out/journal.db")]
     pub db: PathBuf,
     /// Journal database of RUN_B, when it is another file.
@@ -353,7 +353,7 @@ pub enum ReviewCommand {
 pub struct ReviewExportArgs {
     /// Run id.
     pub run: String,
-    /// Journal database.
+    /// Journal database: an SQLite file, or a PostgreSQL URL (`postgres://user@host/db`) for a shared one.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Output file (default: review-RUN.jsonl).
@@ -372,7 +372,7 @@ pub struct ReviewExportArgs {
 pub struct ReviewImportArgs {
     /// The filled-in sheet (JSONL or CSV with `run`, `seq`, `human_label`, optional `note`).
     pub file: PathBuf,
-    /// Journal database.
+    /// Journal database: an SQLite file, or a PostgreSQL URL (`postgres://user@host/db`) for a shared one.
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
 }

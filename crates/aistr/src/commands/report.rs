@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 /// Opens an existing run (never creates a journal: a wrong path is a usage error).
 pub async fn open_run(db: &Path, run_id: &str) -> Result<Session, CliError> {
-    if !db.is_file() {
+    let is_url = db.to_str().is_some_and(aistr_store::is_postgres_url);
+    if !is_url && !db.is_file() {
         return Err(CliError::usage(anyhow!(
             "no journal at {} (pass --db)",
             db.display()

@@ -88,7 +88,7 @@ async fn run_async(args: ScanArgs) -> CmdResult {
             err,
             "interrupted: resume with `aistr scan --resume {} --db {}`",
             session.run_id(),
-            db.display()
+            aistr_store::redact_url(&db.display().to_string())
         );
         return Ok(exit::INTERRUPTED);
     }
