@@ -21,12 +21,13 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_journal.sql"),
     include_str!("../migrations/0002_verdict_detail.sql"),
     include_str!("../migrations/0003_conversations.sql"),
     include_str!("../migrations/0004_run_results.sql"),
+    include_str!("../migrations/0005_leases.sql"),
 ];
 
 /// Serialises concurrent migrations of one PostgreSQL database (several workers starting at once).
@@ -42,7 +43,7 @@ struct VerdictDetail {
 }
 
 #[derive(Debug, Clone)]
-enum Pool {
+pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -56,16 +57,17 @@ macro_rules! on_pool {
         }
     };
 }
+pub(crate) use on_pool;
 
 /// An open journal.
 #[derive(Debug, Clone)]
 pub struct Journal {
-    pool: Pool,
+    pub(crate) pool: Pool,
     /// Where it is, for messages: the file, or the URL without its password.
     path: String,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("journal values serialise")
 }
 
@@ -210,7 +212,7 @@ impl Journal {
         })
     }
 
-    fn err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
+    pub(crate) fn err(&self) -> impl Fn(sqlx::Error) -> StoreError + '_ {
         move |source| StoreError::Db {
             path: self.path.clone(),
             source,
@@ -405,17 +407,38 @@ impl Journal {
     /// Records results in one transaction. A result for an attempt that is already done is ignored
     /// (it cannot count twice); returns how many attempts were newly recorded.
     pub async fn record(&self, run_id: &str, results: &[AttemptResult]) -> Result<u64, StoreError> {
+        self.record_under(run_id, results, None).await
+    }
+
+    /// [`record`](Self::record), and when `lease` is given, only over rows whose lease is still
+    /// that owner's claim (`lease_owner` and `lease_token` unchanged since the claim).
+    pub(crate) async fn record_under(
+        &self,
+        run_id: &str,
+        results: &[AttemptResult],
+        lease: Option<&crate::queue::Lease>,
+    ) -> Result<u64, StoreError> {
+        const SQL: &str =
+            "UPDATE attempts SET status = 'done', response_text = $1, response_raw = $2, finish_reason = $3,
+               error_kind = $4, error_message = $5, tries = $6, prompt_tokens = $7, completion_tokens = $8,
+               started_at = $9, latency_ms = $10, label = $11, reason = $12, confidence = $13, judge = $14,
+               verdict_detail = $15, verdict_source = $16, conversation_json = $17
+             WHERE run_id = $18 AND seq = $19 AND status = 'planned'";
+        let leased_sql = format!("{SQL} AND lease_owner = $20 AND lease_token = $21");
         on_pool!(self, pool => {
             let mut tx = pool.begin().await.map_err(self.err())?;
             let mut written = 0;
             for r in results {
-                let done = sqlx::query(
-                    "UPDATE attempts SET status = 'done', response_text = $1, response_raw = $2, finish_reason = $3,
-                       error_kind = $4, error_message = $5, tries = $6, prompt_tokens = $7, completion_tokens = $8,
-                       started_at = $9, latency_ms = $10, label = $11, reason = $12, confidence = $13, judge = $14,
-                       verdict_detail = $15, verdict_source = $16, conversation_json = $17
-                     WHERE run_id = $18 AND seq = $19 AND status = 'planned'",
-                )
+                let token = match lease {
+                    Some(l) => match l.token(r.seq) {
+                        Some(t) => Some((l.owner.as_str(), t)),
+                        None => continue, // not claimed by this lease: never recorded through it
+                    },
+                    None => None,
+                };
+                // Our own constant SQL (with or without the lease condition): nothing user-supplied.
+                let sql = if token.is_some() { leased_sql.as_str() } else { SQL };
+                let query = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(&r.response_text)
                 .bind(&r.response_raw)
                 .bind(&r.finish_reason)
@@ -437,10 +460,12 @@ impl Journal {
                 .bind(r.verdict.source.as_str())
                 .bind(r.conversation.as_ref().map(json))
                 .bind(run_id)
-                .bind(r.seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(self.err())?;
+                .bind(r.seq);
+                let query = match token {
+                    Some((owner, t)) => query.bind(owner).bind(t),
+                    None => query,
+                };
+                let done = query.execute(&mut *tx).await.map_err(self.err())?;
                 written += done.rows_affected();
             }
             tx.commit().await.map_err(self.err())?;
@@ -653,7 +678,7 @@ where
     })
 }
 
-fn decode_row<'r, R: Row>(row: &'r R) -> Result<AttemptRecord, StoreError>
+pub(crate) fn decode_row<'r, R: Row>(row: &'r R) -> Result<AttemptRecord, StoreError>
 where
     for<'a> &'a str: sqlx::ColumnIndex<R>,
     String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -738,49 +763,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aistr_core::{ChatRequest, ConversationSummary, Message};
-    use aistr_test_require::PgCluster;
+    use crate::testing::{Place, on_both, planned, result, run};
+    use aistr_core::ConversationSummary;
 
-    /// Where a test's journal lives: an SQLite file or a throwaway PostgreSQL cluster. Every test
-    /// runs on both, so the two backends keep the same promises.
-    enum Place {
-        Sqlite(tempfile::TempDir),
-        Postgres(PgCluster),
-    }
-
-    impl Place {
-        fn sqlite() -> Option<Self> {
-            Some(Self::Sqlite(tempfile::tempdir().unwrap()))
-        }
-        fn postgres() -> Option<Self> {
-            PgCluster::start_or_skip().map(Self::Postgres)
-        }
-        /// What `Journal::open` is given: a file path or a URL.
-        fn db(&self) -> std::path::PathBuf {
-            match self {
-                Self::Sqlite(dir) => dir.path().join("j.db"),
-                Self::Postgres(pg) => pg.url().into(),
-            }
-        }
-    }
-
-    /// `#[tokio::test]`s running `$body(place)` once on SQLite and once on PostgreSQL.
-    macro_rules! on_both {
-        ($body:ident) => {
-            mod $body {
-                #[tokio::test]
-                async fn sqlite() {
-                    super::$body(super::Place::sqlite().unwrap()).await;
-                }
-                #[tokio::test]
-                async fn postgres() {
-                    if let Some(place) = super::Place::postgres() {
-                        super::$body(place).await;
-                    }
-                }
-            }
-        };
-    }
     on_both!(plan_record_resume_roundtrip);
     on_both!(stage_records_and_human_review_roundtrip);
     on_both!(turns_are_recorded_once_in_order_and_conversations_roundtrip);
@@ -855,62 +840,6 @@ mod tests {
             .await
             .unwrap());
         assert_eq!(versions, vec![SCHEMA_VERSION]);
-    }
-
-    fn planned(seq: i64) -> PlannedAttempt {
-        PlannedAttempt {
-            seq,
-            probe: Probe {
-                id: format!("d/{seq}"),
-                dataset: "d".into(),
-                prompt: "p".into(),
-                category: "content.illegal".into(),
-                language: "en".into(),
-                source: "s".into(),
-                license: "MIT".into(),
-                intent: Intent::Harmful,
-            },
-            level: Level::L1,
-            method: "plain".into(),
-            chain: vec![],
-            request: ChatRequest {
-                messages: vec![Message::user("p")],
-                max_tokens: 8,
-                temperature: 0.0,
-                seed: Some(1),
-                tools: Vec::new(),
-            },
-            canary: None,
-            decoders: vec![],
-        }
-    }
-
-    fn result(seq: i64, label: Label) -> AttemptResult {
-        AttemptResult {
-            seq,
-            response_text: Some("x".into()),
-            response_raw: Some("{}".into()),
-            finish_reason: Some("stop".into()),
-            error_kind: None,
-            error_message: None,
-            tries: 1,
-            prompt_tokens: 3,
-            completion_tokens: 1,
-            started_at: crate::now_rfc3339(),
-            latency_ms: 5,
-            verdict: Verdict::new(label, "r", 0.5, "j"),
-            conversation: None,
-        }
-    }
-
-    fn run(id: &str) -> NewRun {
-        NewRun {
-            id: id.into(),
-            config_json: "{}".into(),
-            target_json: "{}".into(),
-            datasets_json: "[]".into(),
-            judge: "j".into(),
-        }
     }
 
     /// Two journals (two processes' worth of pools) record overlapping results at once: each

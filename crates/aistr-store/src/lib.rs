@@ -7,10 +7,14 @@
 //! team's shared journal); both run the same statements and keep the same promises.
 
 mod journal;
+mod queue;
 mod run_journal;
+#[cfg(test)]
+mod testing;
 
 pub use aistr_core::{AttemptRecord, AttemptResult, NewRun, PlannedAttempt, RunRecord};
 pub use journal::{Journal, is_postgres_url, postgres_dialect, redact_url};
+pub use queue::{Lease, LeasedRun, now_ms};
 pub use run_journal::RunJournal;
 
 /// Journal failures.
