@@ -29,6 +29,7 @@ mod rejudge;
 mod report;
 mod session;
 pub mod spec;
+pub mod worker;
 
 pub use agents::AgentsSpec;
 pub use aistr_attacker::L3Settings;
@@ -44,6 +45,7 @@ pub use spec::{
     ScanSpec, SpecError, parse_chain,
 };
 pub use tokio_util::sync::CancellationToken;
+pub use worker::{WorkerOptions, WorkerSummary, work};
 
 /// Reads a run's stored `config_json`: a [`ScanSpec`] (refused when a newer aistr wrote it), or the
 /// configuration shape of aistr before the spec existed, converted.

@@ -38,6 +38,31 @@ pub enum Command {
     /// MCP servers: `aistr mcp scan SERVER` lists a server's tools, prompts and resources and flags
     /// tool-poisoning patterns in their descriptions.
     Mcp(McpArgs),
+    /// Execute runs planned with `aistr scan --detach` from a shared journal, in leased batches,
+    /// beside any number of other workers.
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// The shared journal: a `postgres://` URL (or an SQLite file, for workers on one machine).
+    #[arg(long, value_name = "URL")]
+    pub db: PathBuf,
+    /// Work on this run only (default: any run with planned attempts, oldest first).
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<String>,
+    /// Attempts claimed per batch.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub batch: usize,
+    /// Seconds a claim lasts without a heartbeat (a killed worker's attempts return after this).
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub lease_secs: f64,
+    /// Seconds between looks for work when there is none.
+    #[arg(long, value_name = "SECS", default_value_t = 2.0)]
+    pub poll_secs: f64,
+    /// Exit when nothing is planned any more instead of waiting for new runs.
+    #[arg(long)]
+    pub exit_when_idle: bool,
 }
 
 #[derive(Debug, Args, Default)]
@@ -152,6 +177,10 @@ pub struct ScanArgs {
     /// Never draw progress bars.
     #[arg(long)]
     pub no_progress: bool,
+    /// Plan the run in the journal, print its id and exit without sending anything: `aistr worker`
+    /// processes (on any machine sharing a `postgres://` journal) execute it.
+    #[arg(long, conflicts_with = "resume")]
+    pub detach: bool,
     /// A named test suite: `hallucination` (the poetry, TruthfulQA and RAG probe sets, see
     /// `aistr list datasets`; `--dataset` then picks among them, `--limit` caps each) or `privacy`
     /// (PII leakage and targeted extraction of planted canaries, docs/privacy.md; without

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Models(args) => commands::models::run(&args),
         Command::Guard(args) => commands::guard::run(*args),
         Command::Mcp(args) => commands::mcp::run(&args),
+        Command::Worker(args) => commands::worker::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -11,3 +11,4 @@ pub mod modelscan;
 pub mod report;
 pub mod review;
 pub mod scan;
+pub mod worker;
