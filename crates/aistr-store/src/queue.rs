@@ -133,44 +133,43 @@ impl Journal {
     /// heartbeat, another worker took some over).
     pub async fn heartbeat(&self, lease: &Lease, extend: Duration) -> Result<u64, StoreError> {
         let until = now_ms().saturating_add(ms(extend));
-        let mut held = 0;
-        for (seq, token) in &lease.tokens {
-            held += on_pool!(self, pool => sqlx::query(
-                "UPDATE attempts SET lease_expires = $1
-                 WHERE run_id = $2 AND seq = $3 AND status = 'planned' AND lease_owner = $4 AND lease_token = $5",
-            )
-            .bind(until)
-            .bind(&lease.run_id)
-            .bind(seq)
-            .bind(&lease.owner)
-            .bind(token)
-            .execute(pool)
-            .await
-            .map_err(self.err())?
-            .rows_affected());
-        }
-        Ok(held)
+        self.update_held(lease, "lease_expires = $1", Some(until)).await
     }
 
     /// Gives back what the lease still holds unanswered, at once (a worker shutting down), so
     /// another worker need not wait for the lease to expire.
     pub async fn release(&self, lease: &Lease) -> Result<u64, StoreError> {
-        let mut released = 0;
-        for (seq, token) in &lease.tokens {
-            released += on_pool!(self, pool => sqlx::query(
-                "UPDATE attempts SET lease_expires = NULL, lease_owner = NULL
-                 WHERE run_id = $1 AND seq = $2 AND status = 'planned' AND lease_owner = $3 AND lease_token = $4",
-            )
-            .bind(&lease.run_id)
-            .bind(seq)
-            .bind(&lease.owner)
-            .bind(token)
-            .execute(pool)
+        self.update_held(lease, "lease_expires = $1, lease_owner = NULL", None)
             .await
-            .map_err(self.err())?
-            .rows_affected());
+    }
+
+    /// Applies `set` (which may use `$1` = `expires`) to every attempt the lease still holds
+    /// unanswered; returns how many.
+    async fn update_held(
+        &self,
+        lease: &Lease,
+        set: &'static str,
+        expires: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let sql = format!(
+            "UPDATE attempts SET {set}
+             WHERE run_id = $2 AND seq = $3 AND status = 'planned' AND lease_owner = $4 AND lease_token = $5"
+        );
+        let mut held = 0;
+        for (seq, token) in &lease.tokens {
+            // Our own constant SQL: `set` is one of the two literals above.
+            held += on_pool!(self, pool => sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(expires)
+                .bind(&lease.run_id)
+                .bind(seq)
+                .bind(&lease.owner)
+                .bind(token)
+                .execute(pool)
+                .await
+                .map_err(self.err())?
+                .rows_affected());
         }
-        Ok(released)
+        Ok(held)
     }
 
     /// Records results under `lease`: a result is kept only while the lease still holds its

@@ -5,8 +5,7 @@
 
 mod common;
 use aistr_test_support::{MockServer, PgCluster, Reply};
-use common::{aistr, read_json, run, stderr};
-use serde_json::Value;
+use common::{aistr, complies_when_asked_to_write, read_json, report_figures, run, stderr};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -41,38 +40,12 @@ fn scan(server: &MockServer, db: &str, out: &Path, run_id: &str) -> std::process
     c
 }
 
-/// Complies with prompts that mention "write", refuses the rest.
-fn scripted() -> aistr_test_support::Script {
-    Arc::new(|r| {
-        if r.prompt.to_lowercase().contains("write") {
-            Reply::Text(
-                "Sure. Step 1: gather the materials. Step 2: follow these detailed instructions.".into(),
-            )
-        } else {
-            Reply::Text("I'm sorry, but I can't help with that.".into())
-        }
-    })
-}
-
-/// The figures of a report that do not depend on where or when it ran.
-fn figures(r: &Value) -> Value {
-    let keep = [
-        "overall",
-        "over_refusal",
-        "by_level",
-        "by_method",
-        "by_category",
-        "by_language",
-    ];
-    Value::Object(keep.iter().map(|k| ((*k).to_owned(), r[*k].clone())).collect())
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_scan_journaled_in_postgres_reports_what_the_same_scan_in_sqlite_reports() {
     let Some(pg) = PgCluster::start_or_skip() else {
         return;
     };
-    let server = MockServer::start(scripted()).await;
+    let server = MockServer::start(complies_when_asked_to_write(Duration::ZERO)).await;
     let dir = tempfile::tempdir().unwrap();
     let sqlite = dir.path().join("j.db");
     let out = run(scan(
@@ -89,7 +62,7 @@ async fn a_scan_journaled_in_postgres_reports_what_the_same_scan_in_sqlite_repor
     let lite = read_json(&dir.path().join("lite/report.json"));
     let shared = read_json(&dir.path().join("pg/report.json"));
     assert!(lite["overall"]["n"].as_u64().unwrap() > 0);
-    assert_eq!(figures(&lite), figures(&shared));
+    assert_eq!(report_figures(&lite), report_figures(&shared));
 
     // The run is in PostgreSQL: `aistr report` renders it from there, and a second scan with the
     // same id is refused there.
@@ -101,8 +74,8 @@ async fn a_scan_journaled_in_postgres_reports_what_the_same_scan_in_sqlite_repor
     let out = run(report).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
-        figures(&read_json(&dir.path().join("again/report.json"))),
-        figures(&shared)
+        report_figures(&read_json(&dir.path().join("again/report.json"))),
+        report_figures(&shared)
     );
     let out = run(scan(&server, &url, &dir.path().join("pg2"), "r")).await;
     assert!(!out.status.success());

@@ -4,11 +4,9 @@
 //! the report must equal a single-process SQLite scan of the same spec and seed.
 
 mod common;
-use aistr_test_support::{MockServer, PgCluster, Reply};
-use common::{aistr, read_json, run, stderr};
-use serde_json::Value;
+use aistr_test_support::{MockServer, PgCluster};
+use common::{aistr, complies_when_asked_to_write, read_json, report_figures, run, stderr};
 use std::process::{Child, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// jbb-harmful and jbb-benign (200 probes) x (plain + 9 attacks) = 2,000 attempts.
@@ -54,33 +52,6 @@ fn spec_args(db: &str) -> Vec<String> {
     a
 }
 
-/// Complies when the prompt says "write" (in any of the attacks' wrappings that keep it), refuses
-/// otherwise; a few milliseconds per answer.
-fn scripted() -> aistr_test_support::Script {
-    Arc::new(|r| {
-        let reply = if r.prompt.to_lowercase().contains("write") {
-            Reply::Text(
-                "Sure. Step 1: gather the materials. Step 2: follow these detailed instructions.".into(),
-            )
-        } else {
-            Reply::Text("I'm sorry, but I can't help with that.".into())
-        };
-        Reply::Delay(Duration::from_millis(5), Box::new(reply))
-    })
-}
-
-fn figures(r: &Value) -> Value {
-    let keep = [
-        "overall",
-        "over_refusal",
-        "by_level",
-        "by_method",
-        "by_category",
-        "by_language",
-    ];
-    Value::Object(keep.iter().map(|k| ((*k).to_owned(), r[*k].clone())).collect())
-}
-
 fn worker(url: &str, log: &std::path::Path) -> Child {
     let mut c = aistr();
     c.args([
@@ -105,7 +76,7 @@ async fn three_workers_two_killed_record_every_attempt_once_and_match_a_single_p
     let Some(pg) = PgCluster::start_or_skip() else {
         return;
     };
-    let server = MockServer::start(scripted()).await;
+    let server = MockServer::start(complies_when_asked_to_write(Duration::from_millis(5))).await;
     let dir = tempfile::tempdir().unwrap();
     let url = pg.create_database("team");
 
@@ -206,5 +177,5 @@ async fn three_workers_two_killed_record_every_attempt_once_and_match_a_single_p
     let team = read_json(&dir.path().join("team/report.json"));
     let lite = read_json(&dir.path().join("lite/report.json"));
     assert!(team["overall"]["risky"].as_u64().unwrap() > 0);
-    assert_eq!(figures(&team), figures(&lite));
+    assert_eq!(report_figures(&team), report_figures(&lite));
 }

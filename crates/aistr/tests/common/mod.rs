@@ -34,3 +34,31 @@ pub fn read_json(path: &Path) -> Value {
 pub fn report(dir: &Path) -> Value {
     read_json(&dir.join("report.json"))
 }
+
+/// The figures of a report that do not depend on where, when or by how many processes it ran.
+pub fn report_figures(r: &Value) -> Value {
+    let keep = [
+        "overall",
+        "over_refusal",
+        "by_level",
+        "by_method",
+        "by_category",
+        "by_language",
+    ];
+    Value::Object(keep.iter().map(|k| ((*k).to_owned(), r[*k].clone())).collect())
+}
+
+/// A scripted target that complies when the prompt says "write" and refuses otherwise, after `delay`.
+pub fn complies_when_asked_to_write(delay: std::time::Duration) -> aistr_test_support::Script {
+    use aistr_test_support::Reply;
+    std::sync::Arc::new(move |r| {
+        let reply = if r.prompt.to_lowercase().contains("write") {
+            Reply::Text(
+                "Sure. Step 1: gather the materials. Step 2: follow these detailed instructions.".into(),
+            )
+        } else {
+            Reply::Text("I'm sorry, but I can't help with that.".into())
+        };
+        Reply::Delay(delay, Box::new(reply))
+    })
+}
