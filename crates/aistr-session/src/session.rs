@@ -266,6 +266,8 @@ pub struct Session {
     spec: ScanSpec,
     datasets: Vec<DatasetRef>,
     warnings: Vec<String>,
+    /// A request rate the target shares with other processes (set by a worker).
+    pacer: aistr_targets::Pacer,
 }
 
 impl std::fmt::Debug for Session {
@@ -319,6 +321,7 @@ impl Session {
             spec: planned.spec,
             datasets: planned.datasets,
             warnings: planned.warnings,
+            pacer: aistr_targets::Pacer::default(),
         })
     }
 
@@ -340,6 +343,7 @@ impl Session {
             spec,
             datasets,
             warnings: Vec::new(),
+            pacer: aistr_targets::Pacer::default(),
         })
     }
 
@@ -375,6 +379,12 @@ impl Session {
         &self.warnings
     }
 
+    /// Paces the target's requests under a rate shared with other processes (a worker's run: every
+    /// worker reserves its requests' slots in the shared journal). HTTP targets only.
+    pub fn set_target_pacer(&mut self, pacer: aistr_targets::Pacer) {
+        self.pacer = pacer;
+    }
+
     /// Adds a warning for the report (see [`warnings`](Self::warnings)).
     pub fn warn(&mut self, warning: impl Into<String>) {
         self.warnings.push(warning.into());
@@ -393,7 +403,11 @@ impl Session {
         progress: Arc<dyn ProgressSink>,
         cancel: CancellationToken,
     ) -> Result<ExecuteOutcome, SessionError> {
-        let target = self.spec.target.build().map_err(SessionError::Target)?;
+        let target = self
+            .spec
+            .target
+            .build_paced(&self.pacer)
+            .map_err(SessionError::Target)?;
         let mut judge = if aistr_report::hallucination::is_hallucination_judge(&self.judge_id) {
             crate::hallucination::build_judge(&self.judge_id, &self.spec)?
         } else {

@@ -120,6 +120,13 @@ pub async fn work(
             let leased: crate::SharedJournal = Arc::new(LeasedRun::new(journal.clone(), lease.clone()));
             let outcome = async {
                 let mut session = Session::resume(leased, &run_id).await?;
+                if let Some(rpm) = session.spec().target.rpm.filter(|r| *r > 0) {
+                    session.set_target_pacer(aistr_targets::Pacer(Some(Arc::new(JournalPacer {
+                        journal: journal.clone(),
+                        run_id: run_id.clone(),
+                        interval: Duration::from_secs(60) / rpm,
+                    }))));
+                }
                 session.execute(Arc::clone(&progress), cancel.clone()).await
             }
             .await;
@@ -154,6 +161,29 @@ pub async fn work(
                 () = tokio::time::sleep(options.poll) => {}
                 () = cancel.cancelled() => {}
             }
+        }
+    }
+}
+
+/// The run's `rpm` shared by all its workers: each request reserves the next slot in the journal
+/// (`rate_slots`) and waits for it, so the run's requests are at least `interval` apart whatever
+/// the number of workers. When the journal cannot be reached the request waits one interval
+/// (never faster than the limit).
+struct JournalPacer {
+    journal: Journal,
+    run_id: String,
+    interval: Duration,
+}
+
+#[async_trait::async_trait]
+impl aistr_targets::SharedPacer for JournalPacer {
+    async fn wait_turn(&self) {
+        let wait = match self.journal.reserve_slot(&self.run_id, self.interval).await {
+            Ok(slot) => Duration::from_millis(u64::try_from(slot - aistr_store::now_ms()).unwrap_or(0)),
+            Err(_) => self.interval,
+        };
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
     }
 }

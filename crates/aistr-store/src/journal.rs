@@ -21,13 +21,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 5;
+const SCHEMA_VERSION: i64 = 6;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_journal.sql"),
     include_str!("../migrations/0002_verdict_detail.sql"),
     include_str!("../migrations/0003_conversations.sql"),
     include_str!("../migrations/0004_run_results.sql"),
     include_str!("../migrations/0005_leases.sql"),
+    include_str!("../migrations/0006_rate_slots.sql"),
 ];
 
 /// Serialises concurrent migrations of one PostgreSQL database (several workers starting at once).

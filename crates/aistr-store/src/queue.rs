@@ -195,6 +195,25 @@ impl Journal {
         .map_err(self.err()))
     }
 
+    /// Reserves the run's next request slot under a rate of one request per `interval` shared by
+    /// every worker: returns the Unix millisecond at which this request may be sent (now, or later
+    /// when the slots ahead are taken). One statement, so concurrent workers get distinct slots.
+    pub async fn reserve_slot(&self, run_id: &str, interval: Duration) -> Result<i64, StoreError> {
+        let step = ms(interval).max(1);
+        on_pool!(self, pool => sqlx::query_scalar(
+            "INSERT INTO rate_slots (run_id, next_ms) VALUES ($1, $2 + $3)
+             ON CONFLICT (run_id) DO UPDATE
+               SET next_ms = (CASE WHEN rate_slots.next_ms > $2 THEN rate_slots.next_ms ELSE $2 END) + $3
+             RETURNING next_ms - $3",
+        )
+        .bind(run_id)
+        .bind(now_ms())
+        .bind(step)
+        .fetch_one(pool)
+        .await
+        .map_err(self.err()))
+    }
+
     /// How many attempts of the run are still planned.
     pub async fn planned_count(&self, run_id: &str) -> Result<i64, StoreError> {
         on_pool!(self, pool => sqlx::query_scalar(
@@ -285,6 +304,30 @@ mod tests {
     on_both!(an_expired_lease_is_taken_over_and_the_late_result_is_discarded);
     on_both!(a_heartbeat_keeps_a_lease_and_release_gives_it_back);
     on_both!(a_leased_run_shows_only_its_batch_and_records_only_under_its_lease);
+    on_both!(rate_slots_are_distinct_and_one_interval_apart_across_journals);
+
+    async fn rate_slots_are_distinct_and_one_interval_apart_across_journals(place: Place) {
+        let j = setup(&place, 1).await;
+        let k = Journal::open(&place.db()).await.unwrap();
+        let before = now_ms();
+        let tasks: Vec<_> = (0..20)
+            .map(|i| {
+                let j = if i % 2 == 0 { j.clone() } else { k.clone() };
+                tokio::spawn(async move { j.reserve_slot("r", Duration::from_millis(50)).await.unwrap() })
+            })
+            .collect();
+        let mut slots = Vec::new();
+        for t in tasks {
+            slots.push(t.await.unwrap());
+        }
+        slots.sort_unstable();
+        assert!(slots[0] >= before - 5, "{slots:?}");
+        for w in slots.windows(2) {
+            assert!(w[1] - w[0] >= 50, "slots closer than the interval: {slots:?}");
+        }
+        // 20 slots at 50 ms: the last is about a second out.
+        assert!(slots[19] - slots[0] >= 950, "{slots:?}");
+    }
 
     async fn setup(place: &Place, n: i64) -> Journal {
         let j = Journal::open(&place.db()).await.unwrap();

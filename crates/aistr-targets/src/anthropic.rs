@@ -39,6 +39,8 @@ pub struct AnthropicConfig {
     pub concurrency: usize,
     /// Requests per minute at most.
     pub rpm: Option<u32>,
+    /// A request rate shared with other processes (the workers of one run), if any.
+    pub pacer: crate::Pacer,
     /// Largest body we accept.
     pub max_response_bytes: usize,
 }
@@ -55,6 +57,7 @@ impl AnthropicConfig {
             retry: RetryPolicy::default(),
             concurrency: 8,
             rpm: None,
+            pacer: crate::Pacer::default(),
             max_response_bytes: 8 << 20,
         }
     }
@@ -97,7 +100,8 @@ impl AnthropicTarget {
             config.timeout,
             config.retry,
             config.max_response_bytes,
-        )?;
+        )?
+        .paced(config.pacer.clone());
         Ok(Self {
             config,
             endpoint,

@@ -297,6 +297,7 @@ impl EndpointSpec {
             retry: o.retry,
             concurrency: o.concurrency,
             rpm: o.rpm,
+            pacer: o.pacer,
             max_response_bytes: o.max_response_bytes,
         }
     }
@@ -311,6 +312,7 @@ impl EndpointSpec {
             retry: o.retry,
             concurrency: o.concurrency,
             rpm: o.rpm,
+            pacer: o.pacer,
             max_response_bytes: o.max_response_bytes,
         })
     }
@@ -322,15 +324,30 @@ impl EndpointSpec {
     /// A config error: a bad URL, a missing key variable, a model file that cannot be loaded, or a
     /// local endpoint in a build without the `local` feature.
     pub fn build(&self) -> Result<Arc<dyn Target>, TargetError> {
+        self.build_paced(&crate::Pacer::default())
+    }
+
+    /// [`build`](Self::build), with every request of an HTTP endpoint also waiting for its turn
+    /// under `pacer` (a rate shared with other processes; the local model is not paced).
+    pub fn build_paced(&self, pacer: &crate::Pacer) -> Result<Arc<dyn Target>, TargetError> {
         self.validate()
             .map_err(|e| TargetError::new(TargetErrorKind::Config, e.to_string()))?;
         match self.kind {
-            EndpointKind::Openai => Ok(Arc::new(OpenAiTarget::new(self.openai_config())?)),
-            EndpointKind::Anthropic => Ok(Arc::new(AnthropicTarget::new(self.anthropic_config())?)),
+            EndpointKind::Openai => {
+                let mut config = self.openai_config();
+                config.pacer = pacer.clone();
+                Ok(Arc::new(OpenAiTarget::new(config)?))
+            }
+            EndpointKind::Anthropic => {
+                let mut config = self.anthropic_config();
+                config.pacer = pacer.clone();
+                Ok(Arc::new(AnthropicTarget::new(config)?))
+            }
             EndpointKind::Http => {
-                let config = self.http_config().ok_or_else(|| {
+                let mut config = self.http_config().ok_or_else(|| {
                     TargetError::new(TargetErrorKind::Config, EndpointError::MissingHttpApp.to_string())
                 })?;
+                config.pacer = pacer.clone();
                 Ok(Arc::new(HttpAppTarget::new(config)?))
             }
             EndpointKind::Local => self.build_local(),

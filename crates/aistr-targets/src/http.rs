@@ -494,6 +494,8 @@ pub struct HttpAppConfig {
     pub concurrency: usize,
     /// Requests per minute at most.
     pub rpm: Option<u32>,
+    /// A request rate shared with other processes (the workers of one run), if any.
+    pub pacer: crate::Pacer,
     /// Largest body we accept.
     pub max_response_bytes: usize,
 }
@@ -508,6 +510,7 @@ impl HttpAppConfig {
             retry: RetryPolicy::default(),
             concurrency: 8,
             rpm: None,
+            pacer: crate::Pacer::default(),
             max_response_bytes: 8 << 20,
         }
     }
@@ -620,7 +623,8 @@ impl HttpAppTarget {
             config.timeout,
             config.retry,
             config.max_response_bytes,
-        )?;
+        )?
+        .paced(config.pacer.clone());
         Ok(Self {
             compiled,
             url_template: config.app.url.clone(),

@@ -26,7 +26,7 @@ pub use error::{TargetError, TargetErrorKind};
 pub use http::{
     BodyFormat, HttpAppConfig, HttpAppSpec, HttpAppTarget, HttpSpecError, ResponseSpec, SessionSpec,
 };
-pub use limits::{Limits, RetryPolicy};
+pub use limits::{Limits, Pacer, RetryPolicy, SharedPacer};
 #[cfg(feature = "local")]
 pub use local::{LocalConfig, LocalTarget};
 pub use logprobs::LogProbs;

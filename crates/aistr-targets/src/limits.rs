@@ -45,12 +45,43 @@ impl RetryPolicy {
     }
 }
 
+/// A request rate shared with other processes (the workers of one run in a shared journal): each
+/// request waits for its turn, which the implementation coordinates (aistr-session's is a slot
+/// reserved in the journal's database).
+#[async_trait::async_trait]
+pub trait SharedPacer: Send + Sync {
+    /// Waits until this request may be sent.
+    async fn wait_turn(&self);
+}
+
+/// An optional [`SharedPacer`] carried by a target's settings. It is runtime wiring, not part of
+/// what a target is: it never serialises and compares equal to any other.
+#[derive(Clone, Default)]
+pub struct Pacer(pub Option<Arc<dyn SharedPacer>>);
+
+impl std::fmt::Debug for Pacer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Pacer(shared)"
+        } else {
+            "Pacer(none)"
+        })
+    }
+}
+
+impl PartialEq for Pacer {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
 /// Concurrency and rate limits shared by every request to one target.
 #[derive(Clone)]
 pub struct Limits {
     concurrency: usize,
     semaphore: Arc<Semaphore>,
     rate: Option<Arc<DefaultDirectRateLimiter>>,
+    pacer: Pacer,
 }
 
 impl std::fmt::Debug for Limits {
@@ -58,6 +89,7 @@ impl std::fmt::Debug for Limits {
         f.debug_struct("Limits")
             .field("concurrency", &self.concurrency)
             .field("rate_limited", &self.rate.is_some())
+            .field("pacer", &self.pacer)
             .finish()
     }
 }
@@ -78,7 +110,15 @@ impl Limits {
             concurrency,
             semaphore: Arc::new(Semaphore::new(concurrency)),
             rate,
+            pacer: Pacer::default(),
         }
+    }
+
+    /// These limits, with every request also waiting for its turn under `pacer`.
+    #[must_use]
+    pub fn with_pacer(mut self, pacer: Pacer) -> Self {
+        self.pacer = pacer;
+        self
     }
 
     /// The concurrency cap.
@@ -97,6 +137,9 @@ impl Limits {
             .expect("semaphore is never closed");
         if let Some(rate) = &self.rate {
             rate.until_ready().await;
+        }
+        if let Some(pacer) = &self.pacer.0 {
+            pacer.wait_turn().await;
         }
         permit
     }

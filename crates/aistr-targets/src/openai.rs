@@ -32,6 +32,8 @@ pub struct OpenAiConfig {
     pub concurrency: usize,
     /// Requests per minute at most.
     pub rpm: Option<u32>,
+    /// A request rate shared with other processes (the workers of one run), if any.
+    pub pacer: crate::Pacer,
     /// Largest body we accept; more is an error, so a hostile server cannot exhaust memory.
     pub max_response_bytes: usize,
 }
@@ -48,6 +50,7 @@ impl OpenAiConfig {
             retry: RetryPolicy::default(),
             concurrency: 8,
             rpm: None,
+            pacer: crate::Pacer::default(),
             max_response_bytes: 8 << 20,
         }
     }
@@ -83,13 +86,16 @@ impl OpenAiTarget {
     pub fn with_env(config: OpenAiConfig, env: &dyn Fn(&str) -> Option<String>) -> Result<Self, TargetError> {
         let api_key = read_key(config.api_key_env.as_ref(), env)?;
         let endpoint = format!("{}/chat/completions", check_base_url(&config.base_url)?);
-        let transport = Arc::new(Transport::new(
-            config.concurrency,
-            config.rpm,
-            config.timeout,
-            config.retry,
-            config.max_response_bytes,
-        )?);
+        let transport = Arc::new(
+            Transport::new(
+                config.concurrency,
+                config.rpm,
+                config.timeout,
+                config.retry,
+                config.max_response_bytes,
+            )?
+            .paced(config.pacer.clone()),
+        );
         let scoring = CompletionsLogProbs {
             transport: Arc::clone(&transport),
             endpoint: format!("{}/completions", check_base_url(&config.base_url)?),

@@ -67,6 +67,12 @@ impl Transport {
         )
     }
 
+    /// These settings, with every request also paced by `pacer` (a rate shared across processes).
+    pub(crate) fn paced(mut self, pacer: crate::Pacer) -> Self {
+        self.limits = self.limits.with_pacer(pacer);
+        self
+    }
+
     /// Like [`Transport::new`] from a client builder a target has configured further (a cookie jar).
     pub(crate) fn with_builder(
         builder: reqwest::ClientBuilder,

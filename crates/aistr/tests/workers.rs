@@ -179,3 +179,83 @@ async fn three_workers_two_killed_record_every_attempt_once_and_match_a_single_p
     assert!(team["overall"]["risky"].as_u64().unwrap() > 0);
     assert_eq!(report_figures(&team), report_figures(&lite));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_runs_rate_limit_holds_across_three_workers() {
+    let Some(pg) = PgCluster::start_or_skip() else {
+        return;
+    };
+    // The loopback server notes when each request arrives.
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Instant>::new()));
+    let noted = std::sync::Arc::clone(&arrivals);
+    let server = MockServer::start(std::sync::Arc::new(move |_| {
+        noted.lock().unwrap().push(Instant::now());
+        aistr_test_support::Reply::Text("I'm sorry, but I can't help with that.".into())
+    }))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = pg.create_database("paced");
+    let mut detach = aistr();
+    detach
+        .args([
+            "scan",
+            "--target",
+            "openai",
+            "--model",
+            "mock",
+            "--dataset",
+            "jbb-harmful",
+            "--judge",
+            "rules",
+            "--rpm",
+            "1200",
+            "--concurrency",
+            "8",
+            "--run-id",
+            "paced",
+            "--no-progress",
+            "--detach",
+            "--db",
+            &url,
+            "--base-url",
+            &server.base_url(),
+        ])
+        .arg("--out")
+        .arg(dir.path());
+    let out = run(detach).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let logs: Vec<_> = (0..3).map(|i| dir.path().join(format!("w{i}.log"))).collect();
+    let workers: Vec<Child> = logs.iter().map(|l| worker(&url, l)).collect();
+    for (mut w, log) in workers.into_iter().zip(&logs) {
+        let status = tokio::task::spawn_blocking(move || w.wait())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            status.success(),
+            "{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+    let mut at = arrivals.lock().unwrap().clone();
+    at.sort();
+    assert_eq!(at.len(), 100, "one request per attempt");
+    // 1200 per minute = one request per 50 ms for the run, whatever the number of workers (each
+    // alone would allow 20 a second, three together 60). Tolerance: 10% on the whole run, and at
+    // most 2 requests above the rate in any one-second window (timer wake-up jitter).
+    let span = at[99].duration_since(at[0]);
+    assert!(span >= Duration::from_millis(99 * 45), "100 requests in {span:?}");
+    let most_in_a_second = (0..at.len())
+        .map(|i| {
+            at[i..]
+                .iter()
+                .take_while(|t| t.duration_since(at[i]) < Duration::from_secs(1))
+                .count()
+        })
+        .max()
+        .unwrap();
+    assert!(
+        most_in_a_second <= 22,
+        "{most_in_a_second} requests within one second"
+    );
+}
