@@ -21,7 +21,7 @@ mod markdown;
 mod model;
 pub mod privacy;
 mod sarif;
-mod svg;
+pub mod svg;
 mod terminal;
 
 pub use calibrate::JudgeCalibration;

@@ -37,7 +37,7 @@ pub use memorisation::MemorisationSpec;
 pub use privacy::PrivacySpec;
 pub use rejudge::rejudge;
 pub use session::{
-    ExecuteOutcome, ExecutionStart, NoProgress, PlannedScan, ProgressSink, Session, SessionError,
+    ExecuteOutcome, ExecutionStart, NoProgress, PlannedScan, ProgressSink, QUEUED, Session, SessionError,
     SharedJournal, new_run_id,
 };
 pub use spec::{

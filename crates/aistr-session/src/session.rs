@@ -83,6 +83,9 @@ impl SessionError {
     }
 }
 
+/// The status of a run planned for workers and not finished yet.
+pub const QUEUED: &str = "queued";
+
 pub(crate) fn store(e: StoreError) -> SessionError {
     match e {
         StoreError::RunExists(_) | StoreError::NoSuchRun(_) => SessionError::Run(e),
@@ -323,6 +326,24 @@ impl Session {
             warnings: planned.warnings,
             pacer: aistr_targets::Pacer::default(),
         })
+    }
+
+    /// Journals an already planned scan as a new run and queues it for `aistr worker`s, without
+    /// executing anything here: what `aistr scan --detach` and the server's submit both do.
+    ///
+    /// # Errors
+    /// The id is taken; the journal fails.
+    pub async fn queue(
+        journal: SharedJournal,
+        planned: PlannedScan,
+        run_id: Option<String>,
+    ) -> Result<Self, SessionError> {
+        let session = Self::create(Arc::clone(&journal), planned, run_id).await?;
+        journal
+            .set_status(session.run_id(), QUEUED)
+            .await
+            .map_err(store)?;
+        Ok(session)
     }
 
     /// Reopens a journaled run, to continue it ([`execute`](Self::execute) sends only what is

@@ -21,7 +21,7 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-const SCHEMA_VERSION: i64 = 6;
+const SCHEMA_VERSION: i64 = 7;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_journal.sql"),
     include_str!("../migrations/0002_verdict_detail.sql"),
@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_run_results.sql"),
     include_str!("../migrations/0005_leases.sql"),
     include_str!("../migrations/0006_rate_slots.sql"),
+    include_str!("../migrations/0007_access.sql"),
 ];
 
 /// Serialises concurrent migrations of one PostgreSQL database (several workers starting at once).

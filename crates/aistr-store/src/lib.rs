@@ -6,12 +6,14 @@
 //! The journal lives in an SQLite file (the default) or in PostgreSQL (`--db postgres://…`, a
 //! team's shared journal); both run the same statements and keep the same promises.
 
+mod access;
 mod journal;
 mod queue;
 mod run_journal;
 #[cfg(test)]
 mod testing;
 
+pub use access::{AuditRecord, TokenRecord};
 pub use aistr_core::{AttemptRecord, AttemptResult, NewRun, PlannedAttempt, RunRecord};
 pub use journal::{Journal, is_postgres_url, postgres_dialect, redact_url};
 pub use queue::{Lease, LeasedRun, now_ms};

@@ -41,6 +41,11 @@ pub enum Command {
     /// Execute runs planned with `aistr scan --detach` from a shared journal, in leased batches,
     /// beside any number of other workers.
     Worker(WorkerArgs),
+    /// The team server: an HTTP API and web dashboard over a shared journal (runs, reports,
+    /// compare, cancel, human review), with API tokens, roles and an audit log.
+    Serve(crate::commands::serve::ServeArgs),
+    /// Issue, list or revoke the API tokens of `aistr serve`.
+    Token(crate::commands::serve::TokenArgs),
 }
 
 #[derive(Debug, Args)]

@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         Command::Guard(args) => commands::guard::run(*args),
         Command::Mcp(args) => commands::mcp::run(&args),
         Command::Worker(args) => commands::worker::run(&args),
+        Command::Serve(args) => commands::serve::run_serve(&args),
+        Command::Token(args) => commands::serve::run_token(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

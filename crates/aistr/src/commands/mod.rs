@@ -11,4 +11,5 @@ pub mod modelscan;
 pub mod report;
 pub mod review;
 pub mod scan;
+pub mod serve;
 pub mod worker;

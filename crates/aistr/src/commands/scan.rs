@@ -8,7 +8,7 @@ use crate::exit::{self, CliError, CmdResult};
 use crate::output::{Outputs, write_report_json};
 use aistr_core::AttemptResult;
 use aistr_session::{CancellationToken, ExecutionStart, PlannedScan, ProgressSink, Session, SharedJournal};
-use aistr_store::{Journal, RunJournal};
+use aistr_store::Journal;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Write};
@@ -48,23 +48,20 @@ async fn run_async(args: ScanArgs) -> CmdResult {
                 eprintln!("aistr: warning: {warning}");
             }
             let journal = open_journal(&inputs.db).await?;
-            let session = Session::create(Arc::clone(&journal), planned, args.run_id.clone()).await?;
             if args.detach {
                 // Planned and queued: the workers take it from here.
-                journal
-                    .set_status(session.run_id(), "queued")
-                    .await
-                    .map_err(|e| CliError::usage(anyhow!(e)))?;
+                let n = planned.attempts().len();
+                let session = Session::queue(Arc::clone(&journal), planned, args.run_id.clone()).await?;
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{}", session.run_id());
                 eprintln!(
-                    "aistr: run {} planned ({} attempts) and queued in {}; start `aistr worker --db …` to execute it",
+                    "aistr: run {} planned ({n} attempts) and queued in {}; start `aistr worker --db …` to execute it",
                     session.run_id(),
-                    journal.attempts(session.run_id()).await.map_or(0, |a| a.len()),
                     aistr_store::redact_url(&inputs.db.display().to_string())
                 );
                 return Ok(exit::OK);
             }
+            let session = Session::create(Arc::clone(&journal), planned, args.run_id.clone()).await?;
             (session, inputs.db)
         }
     };
