@@ -61,10 +61,13 @@ impl AppState {
     }
 }
 
+/// Method, route template and status of answered requests.
+type RequestKey = (String, String, u16);
+
 /// Requests answered, by method, route and status, with their total time.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    counts: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    counts: Mutex<BTreeMap<RequestKey, (u64, f64)>>,
 }
 
 impl Metrics {
