@@ -73,11 +73,15 @@ pub fn content_security_policy() -> String {
     )
 }
 
-fn pct(v: Option<f64>) -> String {
+/// A rate as a percentage with one decimal, or `n/a`.
+#[must_use]
+pub fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
-fn ci(v: Option<[f64; 2]>) -> String {
+/// A 95% interval as `[lo%, hi%]`, or nothing.
+#[must_use]
+pub fn ci(v: Option<[f64; 2]>) -> String {
     v.map_or_else(String::new, |[a, b]| {
         format!("[{:.1}%, {:.1}%]", a * 100.0, b * 100.0)
     })

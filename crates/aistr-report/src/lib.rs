@@ -32,7 +32,7 @@ pub use findings::{Finding, MethodInfo, Severity, findings, method_info};
 pub use format::{Format, UnknownFormat};
 pub use gate::{Gate, GateError, GateOutcome};
 pub use hallucination::{HalluCell, HalluExample, HallucinationSection};
-pub use html::{content_security_policy, render_html};
+pub use html::{ci as format_ci, content_security_policy, pct as format_pct, render_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use model::{

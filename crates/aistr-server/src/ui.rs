@@ -194,15 +194,7 @@ async fn logout() -> Response {
     secure(resp)
 }
 
-fn pct(v: Option<f64>) -> String {
-    v.map_or_else(|| "n/a".into(), |v| format!("{:.1}%", v * 100.0))
-}
-
-fn ci(v: Option<[f64; 2]>) -> String {
-    v.map_or_else(String::new, |[lo, hi]| {
-        format!("[{:.1}, {:.1}]", lo * 100.0, hi * 100.0)
-    })
-}
+use aistr_report::{format_ci as ci, format_pct as pct};
 
 fn progress_cell(p: &api::Progress) -> String {
     format!(
