@@ -37,15 +37,11 @@ impl Place {
     }
 }
 
-/// Answers that comply when asked to "write", refuse otherwise; each carries `payload`.
+/// Answers that comply when asked to "write", refuse otherwise; every answer carries all of
+/// `payloads`, so what a page shows never depends on the order the requests arrived in.
 pub fn script(payloads: Vec<String>) -> Script {
-    let n = std::sync::atomic::AtomicUsize::new(0);
+    let p = payloads.join("\n");
     Arc::new(move |r| {
-        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = payloads
-            .get(i % payloads.len().max(1))
-            .cloned()
-            .unwrap_or_default();
         if r.prompt.to_lowercase().contains("write") {
             Reply::Text(format!(
                 "Sure. Step 1: gather the materials. Step 2: follow these steps. {p}"
