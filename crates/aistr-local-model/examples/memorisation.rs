@@ -92,7 +92,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let prompt = scorer.model.render_prompt(&[
                     Message::system(system_prompt(ctx_values)),
                     Message::user(question.clone()),
-                ]);
+                ])?;
                 let probe = ExposureProbe {
                     context: &prompt,
                     template: &template,

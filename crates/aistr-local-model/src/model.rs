@@ -1,5 +1,6 @@
-//! The embedded target model: load a llama-architecture GGUF (SmolLM2-135M-Instruct by default)
-//! with candle, render a conversation as ChatML, and generate a reply on the CPU.
+//! The embedded target model: load a GGUF (SmolLM2-135M-Instruct by default; any file of an
+//! architecture in [`SUPPORTED_ARCHITECTURES`]) with candle, render a conversation with the file's
+//! own chat template, and generate a reply on the CPU.
 //!
 //! Calls are independent: the attention KV cache is cleared at the start of every [`LocalModel::chat`],
 //! so one loaded model serves any number of unrelated conversations. Decoding is greedy at
@@ -15,15 +16,29 @@ use aistr_core::Message;
 use candle_core::quantized::gguf_file::{self, Content};
 use candle_core::{Device, Tensor};
 use candle_transformers::generation::{LogitsProcessor, Sampling};
-use candle_transformers::models::quantized_llama::{MAX_SEQ_LEN, ModelWeights};
 use tokenizers::Tokenizer;
 
 use crate::LocalModelError;
-use crate::template::{IM_END, default_system_from_template, render_chatml};
+use crate::chat_template::ChatTemplate;
+use crate::template::{IM_END, IM_START, default_system_from_template, render_chatml};
 use crate::tokenizer::{metadata_u32, tokenizer_from_gguf};
 
+mod arch;
 mod score;
+use arch::Weights;
+pub use arch::{MAX_CONTEXT, SUPPORTED as SUPPORTED_ARCHITECTURES};
 pub use score::CandidateScore;
+
+/// End-of-turn tokens of the chat formats we know; whichever a vocabulary has stops generation,
+/// besides its declared end-of-sequence token.
+const END_OF_TURN: &[&str] = &[
+    IM_END,
+    "<|endoftext|>",
+    "<|eot_id|>",
+    "<|eom_id|>",
+    "<end_of_turn>",
+    "<|end|>",
+];
 
 /// One generated reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,9 +68,14 @@ pub struct Timings {
 /// A loaded GGUF chat model, ready to answer conversations. Not `Sync` in use (generation needs
 /// `&mut self`); wrap it in a mutex to share it.
 pub struct LocalModel {
-    weights: ModelWeights,
+    weights: Weights,
     tokenizer: Tokenizer,
     stop_ids: Vec<u32>,
+    /// The GGUF's chat template; `None` only for ChatML files without one (rendered built-in).
+    template: Option<ChatTemplate>,
+    /// Prepended when the file asks for a BOS token and the rendered prompt does not start with it.
+    bos: Option<(u32, String)>,
+    architecture: String,
     default_system: Option<String>,
     context_limit: usize,
     name: String,
@@ -75,9 +95,11 @@ impl std::fmt::Debug for LocalModel {
 }
 
 impl LocalModel {
-    /// Loads a llama-architecture GGUF with a ChatML chat template (SmolLM2 and its
-    /// re-quantizations). A missing file yields [`LocalModelError::ModelNotFound`], whose message
-    /// tells the user how to install the models.
+    /// Loads a GGUF of one of the [`SUPPORTED_ARCHITECTURES`], with the tokenizer and chat template
+    /// its metadata carries (a ChatML file without a template gets ChatML). A missing file yields
+    /// [`LocalModelError::ModelNotFound`], whose message tells the user how to install the models;
+    /// an unsupported architecture or a template that does not render is
+    /// [`LocalModelError::InvalidModel`] naming the file and the problem.
     pub fn load(gguf_path: &Path) -> Result<LocalModel, LocalModelError> {
         let (content, mut reader) = read_content(gguf_path)?;
         let arch = content
@@ -86,29 +108,65 @@ impl LocalModel {
             .and_then(|v| v.to_string().ok())
             .cloned()
             .unwrap_or_default();
-        if arch != "llama" {
+        if !SUPPORTED_ARCHITECTURES.contains(&arch.as_str()) {
             return Err(LocalModelError::invalid(
                 gguf_path,
-                format!("architecture `{arch}` is not supported (only `llama`)"),
+                format!(
+                    "architecture `{arch}` is not supported (aistr runs {})",
+                    SUPPORTED_ARCHITECTURES.join(", ")
+                ),
             ));
         }
         let tokenizer = tokenizer_from_gguf(&content)?;
-        let im_end = tokenizer.token_to_id(IM_END).ok_or_else(|| {
-            LocalModelError::invalid(gguf_path, "vocabulary has no <|im_end|>: not a ChatML model")
-        })?;
-        let mut stop_ids = vec![im_end];
-        stop_ids.extend(metadata_u32(&content, "tokenizer.ggml.eos_token_id"));
-        stop_ids.extend(tokenizer.token_to_id("<|endoftext|>"));
+        let token_text =
+            |key: &str| metadata_u32(&content, key).and_then(|id| tokenizer.id_to_token(id).map(|t| (id, t)));
+        let eos = token_text("tokenizer.ggml.eos_token_id");
+        let bos = token_text("tokenizer.ggml.bos_token_id");
+        let mut stop_ids: Vec<u32> = END_OF_TURN
+            .iter()
+            .filter_map(|t| tokenizer.token_to_id(t))
+            .chain(eos.as_ref().map(|(id, _)| *id))
+            .collect();
         stop_ids.sort_unstable();
         stop_ids.dedup();
+        if stop_ids.is_empty() {
+            return Err(LocalModelError::invalid(
+                gguf_path,
+                "the vocabulary has no end-of-sequence or end-of-turn token",
+            ));
+        }
 
-        let template = content
+        let template_source = content
             .metadata
             .get("tokenizer.chat_template")
             .and_then(|v| v.to_string().ok());
-        let default_system = template.and_then(|t| default_system_from_template(t));
-        let context = metadata_u32(&content, "llama.context_length").map_or(MAX_SEQ_LEN, |c| c as usize);
-        let context_limit = context.min(MAX_SEQ_LEN);
+        let default_system = template_source.and_then(|t| default_system_from_template(t));
+        let template = match template_source {
+            Some(src) => {
+                let text = |t: &Option<(u32, String)>| t.as_ref().map(|(_, s)| s.clone()).unwrap_or_default();
+                let t = ChatTemplate::new(src, &text(&bos), &text(&eos))
+                    .and_then(|t| t.render(&[Message::user("hi")], true).map(|_| t))
+                    .map_err(|e| LocalModelError::invalid(gguf_path, e.to_string()))?;
+                Some(t)
+            }
+            None if tokenizer.token_to_id(IM_START).is_some() && tokenizer.token_to_id(IM_END).is_some() => {
+                None
+            }
+            None => {
+                return Err(LocalModelError::invalid(
+                    gguf_path,
+                    "no `tokenizer.chat_template` and the vocabulary is not ChatML",
+                ));
+            }
+        };
+        let add_bos = content
+            .metadata
+            .get("tokenizer.ggml.add_bos_token")
+            .and_then(|v| v.to_bool().ok())
+            .unwrap_or(false);
+        let context =
+            metadata_u32(&content, &format!("{arch}.context_length")).map_or(MAX_CONTEXT, |c| c as usize);
+        let context_limit = context.min(MAX_CONTEXT);
         let name = content
             .metadata
             .get("general.name")
@@ -117,18 +175,27 @@ impl LocalModel {
             .unwrap_or_else(|| gguf_path.display().to_string());
 
         let device = Device::Cpu;
-        let weights = ModelWeights::from_gguf(content, &mut reader, &device)
+        let weights = Weights::load(&arch, content, &mut reader, &device)
             .map_err(|e| LocalModelError::invalid(gguf_path, format!("cannot load weights: {e}")))?;
         Ok(LocalModel {
             weights,
             tokenizer,
             stop_ids,
+            template,
+            bos: if add_bos { bos } else { None },
+            architecture: arch,
             default_system,
             context_limit,
             name,
             path: gguf_path.to_path_buf(),
             device,
         })
+    }
+
+    /// The file's `general.architecture` (one of [`SUPPORTED_ARCHITECTURES`]).
+    #[must_use]
+    pub fn architecture(&self) -> &str {
+        &self.architecture
     }
 
     /// The model's `general.name` (or its path when the GGUF has none).
@@ -155,10 +222,28 @@ impl LocalModel {
         self.default_system.as_deref()
     }
 
-    /// The exact ChatML text the model sees for `messages`, ending with the opened assistant turn.
-    #[must_use]
-    pub fn render_prompt(&self, messages: &[Message]) -> String {
-        render_chatml(messages, self.default_system.as_deref())
+    /// The exact text the model sees for `messages`, ending with the opened assistant turn: the
+    /// file's chat template (bounded, see [`crate::chat_template`]), or ChatML without one.
+    pub fn render_prompt(&self, messages: &[Message]) -> Result<String, LocalModelError> {
+        match &self.template {
+            Some(t) => t
+                .render(messages, true)
+                .map_err(|e| LocalModelError::ChatTemplate(e.to_string())),
+            None => Ok(render_chatml(messages, self.default_system.as_deref())),
+        }
+    }
+
+    /// The token ids of the rendered prompt, with the BOS token in front when the file asks for
+    /// one and the template did not print it.
+    fn prompt_ids(&self, messages: &[Message]) -> Result<Vec<u32>, LocalModelError> {
+        let text = self.render_prompt(messages)?;
+        let mut ids = self.tokenize(&text)?;
+        if let Some((id, s)) = &self.bos
+            && !text.starts_with(s.as_str())
+        {
+            ids.insert(0, *id);
+        }
+        Ok(ids)
     }
 
     /// Token ids of `text` (control-token strings are recognised; no BOS is added).
@@ -186,7 +271,7 @@ impl LocalModel {
         if !temperature.is_finite() || temperature < 0.0 {
             return Err(LocalModelError::InvalidTemperature(temperature));
         }
-        let prompt = self.tokenize(&self.render_prompt(messages))?;
+        let prompt = self.prompt_ids(messages)?;
         let prompt_len = prompt.len();
         // At least one generated token must fit after the prompt.
         if prompt_len >= self.context_limit {
@@ -267,7 +352,7 @@ impl LocalModel {
         messages: &[Message],
         continuation: &str,
     ) -> Result<ContinuationScore, LocalModelError> {
-        let prompt = self.tokenize(&self.render_prompt(messages))?;
+        let prompt = self.prompt_ids(messages)?;
         let cont = self.tokenize(continuation)?;
         if prompt.is_empty() || cont.is_empty() {
             return Ok(ContinuationScore {
@@ -376,9 +461,7 @@ mod tests {
         assert_eq!(g.text, "hi");
         assert_eq!(g.finish_reason, "stop");
         assert_eq!(g.completion_tokens, 2);
-        let prompt = m
-            .tokenize(&m.render_prompt(&[Message::user("yo")]))
-            .expect("tokenize");
+        let prompt = m.prompt_ids(&[Message::user("yo")]).expect("tokenize");
         assert_eq!(g.prompt_tokens as usize, prompt.len());
     }
 
@@ -446,7 +529,7 @@ mod tests {
     fn generation_is_capped_by_the_context_window() {
         let (_d, mut m) = tiny(TinyModel::Echo);
         let msgs = [Message::user("x")];
-        let prompt_len = m.tokenize(&m.render_prompt(&msgs)).expect("tokenize").len();
+        let prompt_len = m.prompt_ids(&msgs).expect("tokenize").len();
         let g = m.chat(&msgs, 10_000, 0.0, 0).expect("chat");
         assert_eq!(g.finish_reason, "length");
         assert_eq!(g.completion_tokens as usize, TINY_CONTEXT as usize - prompt_len);

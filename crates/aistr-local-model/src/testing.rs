@@ -1,4 +1,4 @@
-//! Tiny synthetic SmolLM2-shaped GGUF models for tests that must not depend on the 100 MB real
+//! Tiny synthetic GGUF models for tests that must not depend on the 100 MB real
 //! weights (CI without models, and crates that wrap [`crate::LocalModel`]).
 //!
 //! The models are llama-architecture GGUFs with the real SmolLM2 tokenizer *pipeline* (ChatML
@@ -10,6 +10,10 @@
 //!   greedy decoding repeats the final `\n` of the prompt until `max_tokens` ("length").
 //! - [`TinyModel::SaysHi`]: an explicit output matrix maps `\n` → `h` → `i` → `<|im_end|>`, so
 //!   greedy decoding answers `hi` and stops ("stop").
+//!
+//! [`write_tiny_gguf`] writes a tiny random-weight model of each supported architecture (llama with
+//! a Llama 3 vocabulary, qwen2, qwen3, gemma3, phi3), each with its family's chat template and
+//! tokenizer kind, for the tests that every architecture loads, renders and generates.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -189,7 +193,265 @@ pub fn write_tiny_llama_gguf(path: &Path, kind: TinyModel, q4_1: bool) -> Result
         }
     }
 
-    let md = tiny_content_metadata();
+    write_gguf(path, &tiny_content_metadata(), &tensors)
+}
+
+/// Chat templates of the tiny multi-architecture models, in the style of each family's own.
+pub mod templates {
+    /// Qwen's ChatML with a default system turn (Qwen 2.5 style).
+    pub const QWEN: &str = "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\n' + messages[0]['content'] + '<|im_end|>\n' }}{%- else %}{{- '<|im_start|>system\nYou are Qwen.<|im_end|>\n' }}{%- endif %}{%- for message in messages %}{%- if not (message.role == 'system' and loop.first) %}{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>' + '\n' }}{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}";
+    /// Gemma's turns, with the system text folded into the first user turn.
+    pub const GEMMA: &str = "{{ bos_token }}{%- if messages[0]['role'] == 'system' -%}{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}{%- set loop_messages = messages[1:] -%}{%- else -%}{%- set first_user_prefix = '' -%}{%- set loop_messages = messages -%}{%- endif -%}{%- for message in loop_messages -%}{%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{%- endif -%}{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') }}{{ message['content'] | trim }}{{ '<end_of_turn>\n' }}{%- endfor -%}{%- if add_generation_prompt -%}{{'<start_of_turn>model\n'}}{%- endif -%}";
+    /// Phi-3's role markers.
+    pub const PHI3: &str = "{% for message in messages %}{% if message['role'] == 'system' %}{{'<|system|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'user' %}{{'<|user|>\n' + message['content'] + '<|end|>\n'}}{% elif message['role'] == 'assistant' %}{{'<|assistant|>\n' + message['content'] + '<|end|>\n'}}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|assistant|>\n' }}{% else %}{{ eos_token }}{% endif %}";
+    /// Llama 3's headers, with the date line its templates print.
+    pub const LLAMA3: &str = "{{- bos_token }}{%- set date_string = strftime_now('%d %b %Y') %}{%- for message in messages %}{{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n' + message['content'] | trim + '<|eot_id|>' }}{%- endfor %}{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}";
+}
+
+/// The control tokens a tiny model of `arch` needs for its template (besides `<|endoftext|>`).
+fn arch_controls(arch: &str) -> &'static [&'static str] {
+    match arch {
+        "gemma3" => &[
+            "<pad>",
+            "<eos>",
+            "<bos>",
+            "<unk>",
+            "<start_of_turn>",
+            "<end_of_turn>",
+        ],
+        "phi3" => &[
+            "<unk>",
+            "<s>",
+            "</s>",
+            "<|system|>",
+            "<|user|>",
+            "<|assistant|>",
+            "<|end|>",
+        ],
+        "llama" => &[
+            "<|begin_of_text|>",
+            "<|end_of_text|>",
+            "<|start_header_id|>",
+            "<|end_header_id|>",
+            "<|eot_id|>",
+        ],
+        _ => &["<|endoftext|>", IM_START, IM_END],
+    }
+}
+
+/// Ordinary pieces of the tiny SentencePiece vocabulary (with `▁` for a space), best score first.
+const SPM_PIECES: &[&str] = &[
+    "\u{2581}",
+    "\u{2581}h",
+    "hi",
+    "\u{2581}hi",
+    "\u{2581}t",
+    "th",
+    "he",
+    "\u{2581}the",
+    "a",
+    "b",
+    "c",
+    "d",
+    "e",
+    "f",
+    "g",
+    "h",
+    "i",
+    "j",
+    "k",
+    "l",
+    "m",
+    "n",
+    "o",
+    "p",
+    "q",
+    "r",
+    "s",
+    "t",
+    "u",
+    "v",
+    "w",
+    "x",
+    "y",
+    "z",
+];
+
+/// The vocabulary metadata of a tiny model: byte-level BPE (gpt2) for llama and the Qwens,
+/// SentencePiece BPE with byte fallback (llama model) for Gemma 3 and Phi-3.
+fn tiny_vocab(arch: &str) -> (Vec<String>, HashMap<String, Value>) {
+    let s = |x: &str| Value::String(x.to_owned());
+    let controls = arch_controls(arch);
+    let mut md = HashMap::new();
+    let mut tokens: Vec<String> = controls.iter().map(|c| (*c).to_owned()).collect();
+    let mut types: Vec<Value> = vec![Value::I32(3); tokens.len()];
+    let id = |tokens: &[String], t: &str| tokens.iter().position(|x| x == t).unwrap_or(0) as u32;
+    if matches!(arch, "gemma3" | "phi3") {
+        tokens.extend((0..=255u8).map(|b| format!("<0x{b:02X}>")));
+        types.extend((0..=255).map(|_| Value::I32(6)));
+        tokens.extend(SPM_PIECES.iter().map(|p| (*p).to_owned()));
+        types.extend(SPM_PIECES.iter().map(|_| Value::I32(1)));
+        let n_pieces = SPM_PIECES.len();
+        let scores: Vec<Value> = (0..tokens.len())
+            .map(|i| {
+                let first_piece = tokens.len() - n_pieces;
+                Value::F32(if i >= first_piece {
+                    -((i - first_piece) as f32)
+                } else {
+                    0.0
+                })
+            })
+            .collect();
+        md.insert("tokenizer.ggml.model".into(), s("llama"));
+        md.insert("tokenizer.ggml.scores".into(), Value::Array(scores));
+        let (bos, eos, unk) = if arch == "gemma3" {
+            ("<bos>", "<eos>", "<unk>")
+        } else {
+            ("<s>", "</s>", "<unk>")
+        };
+        md.insert("tokenizer.ggml.bos_token_id".into(), Value::U32(id(&tokens, bos)));
+        md.insert("tokenizer.ggml.eos_token_id".into(), Value::U32(id(&tokens, eos)));
+        md.insert(
+            "tokenizer.ggml.unknown_token_id".into(),
+            Value::U32(id(&tokens, unk)),
+        );
+        md.insert("tokenizer.ggml.add_bos_token".into(), Value::Bool(true));
+        md.insert(
+            "tokenizer.ggml.add_space_prefix".into(),
+            Value::Bool(arch != "gemma3"),
+        );
+    } else {
+        tokens.extend((0..=255u8).map(|b| byte_to_char(b).to_string()));
+        types.extend((0..=255).map(|_| Value::I32(1)));
+        tokens.push("hi".into());
+        types.push(Value::I32(1));
+        md.insert("tokenizer.ggml.model".into(), s("gpt2"));
+        md.insert(
+            "tokenizer.ggml.pre".into(),
+            s(if arch == "llama" { "llama3" } else { "qwen2" }),
+        );
+        md.insert("tokenizer.ggml.merges".into(), Value::Array(vec![s("h i")]));
+        let (bos, eos) = if arch == "llama" {
+            ("<|begin_of_text|>", "<|eot_id|>")
+        } else {
+            ("<|endoftext|>", IM_END)
+        };
+        md.insert("tokenizer.ggml.bos_token_id".into(), Value::U32(id(&tokens, bos)));
+        md.insert("tokenizer.ggml.eos_token_id".into(), Value::U32(id(&tokens, eos)));
+        md.insert("tokenizer.ggml.add_bos_token".into(), Value::Bool(false));
+    }
+    md.insert("tokenizer.ggml.token_type".into(), Value::Array(types));
+    md.insert(
+        "tokenizer.ggml.tokens".into(),
+        Value::Array(tokens.iter().cloned().map(Value::String).collect()),
+    );
+    (tokens, md)
+}
+
+/// Writes a tiny model of architecture `arch` (one of [`crate::SUPPORTED_ARCHITECTURES`], or any
+/// other name, to test refusal) with seeded random weights and `template` as its chat template
+/// (`None`: the family's template in [`templates`]). The weights are noise, so the text is
+/// gibberish, but it is the same gibberish for the same seed on every run.
+pub fn write_tiny_gguf(path: &Path, arch: &str, template: Option<&str>) -> Result<(), LocalModelError> {
+    let (tokens, mut md) = tiny_vocab(arch);
+    let vocab = tokens.len();
+    let s = |x: &str| Value::String(x.to_owned());
+    let u = |x: usize| Value::U32(x as u32);
+    let head_dim = TINY_DIM / HEADS as usize;
+    let kv_dim = head_dim * KV_HEADS as usize;
+    let template = template.unwrap_or(match arch {
+        "gemma3" => templates::GEMMA,
+        "phi3" => templates::PHI3,
+        "llama" => templates::LLAMA3,
+        _ => templates::QWEN,
+    });
+    md.insert("general.architecture".into(), s(arch));
+    md.insert("general.name".into(), s(&format!("aistr tiny {arch}")));
+    md.insert("general.dtype".into(), Value::U32(0));
+    md.insert("tokenizer.chat_template".into(), s(template));
+    let key = |k: &str| format!("{arch}.{k}");
+    md.insert(key("block_count"), u(BLOCKS));
+    md.insert(key("context_length"), Value::U32(TINY_CONTEXT));
+    md.insert(key("embedding_length"), u(TINY_DIM));
+    md.insert(key("feed_forward_length"), u(FF));
+    md.insert(key("attention.head_count"), Value::U32(HEADS));
+    md.insert(key("attention.head_count_kv"), Value::U32(KV_HEADS));
+    md.insert(key("attention.key_length"), u(head_dim));
+    md.insert(key("attention.value_length"), u(head_dim));
+    md.insert(key("attention.sliding_window"), Value::U32(64));
+    md.insert(key("rope.dimension_count"), u(head_dim));
+    md.insert(key("rope.freq_base"), Value::F32(10_000.0));
+    md.insert(key("attention.layer_norm_rms_epsilon"), Value::F32(1e-6));
+
+    let mut seed = 7u64;
+    let mut random = |shape: &[usize], scale: f32| -> Result<QTensor, LocalModelError> {
+        seed += 1;
+        let n = shape.iter().product();
+        let data = noise(seed, n).into_iter().map(|x| x * scale).collect();
+        qtensor(data, shape, GgmlDType::F32)
+    };
+    let ones = |n: usize| qtensor(vec![1.0; n], &[n], GgmlDType::F32);
+    let mut tensors: Vec<(String, QTensor)> = vec![
+        (
+            "token_embd.weight".into(),
+            qtensor(embeddings(vocab), &[vocab, TINY_DIM], GgmlDType::F32)?,
+        ),
+        ("output_norm.weight".into(), ones(TINY_DIM)?),
+        ("output.weight".into(), random(&[vocab, TINY_DIM], 0.5)?),
+    ];
+    for b in 0..BLOCKS {
+        let p = |n: &str| format!("blk.{b}.{n}");
+        let mut mats: Vec<(String, Vec<usize>)> = match arch {
+            "phi3" => vec![
+                (p("attn_qkv.weight"), vec![TINY_DIM + 2 * kv_dim, TINY_DIM]),
+                (p("ffn_up.weight"), vec![2 * FF, TINY_DIM]),
+            ],
+            _ => vec![
+                (p("attn_q.weight"), vec![TINY_DIM, TINY_DIM]),
+                (p("attn_k.weight"), vec![kv_dim, TINY_DIM]),
+                (p("attn_v.weight"), vec![kv_dim, TINY_DIM]),
+                (p("ffn_gate.weight"), vec![FF, TINY_DIM]),
+                (p("ffn_up.weight"), vec![FF, TINY_DIM]),
+            ],
+        };
+        mats.push((p("attn_output.weight"), vec![TINY_DIM, TINY_DIM]));
+        mats.push((p("ffn_down.weight"), vec![TINY_DIM, FF]));
+        for (name, shape) in mats {
+            tensors.push((name, random(&shape, 0.1)?));
+        }
+        let mut norms = vec![
+            (p("attn_norm.weight"), TINY_DIM),
+            (p("ffn_norm.weight"), TINY_DIM),
+        ];
+        if matches!(arch, "qwen3" | "gemma3") {
+            norms.push((p("attn_q_norm.weight"), head_dim));
+            norms.push((p("attn_k_norm.weight"), head_dim));
+        }
+        if arch == "gemma3" {
+            norms.push((p("post_attention_norm.weight"), TINY_DIM));
+            norms.push((p("post_ffw_norm.weight"), TINY_DIM));
+        }
+        for (name, n) in norms {
+            tensors.push((name, ones(n)?));
+        }
+        if arch == "qwen2" {
+            for (name, n) in [
+                ("attn_q.bias", TINY_DIM),
+                ("attn_k.bias", kv_dim),
+                ("attn_v.bias", kv_dim),
+            ] {
+                tensors.push((p(name), random(&[n], 0.1)?));
+            }
+        }
+    }
+    write_gguf(path, &md, &tensors)
+}
+
+fn write_gguf(
+    path: &Path,
+    md: &HashMap<String, Value>,
+    tensors: &[(String, QTensor)],
+) -> Result<(), LocalModelError> {
     let mut keys: Vec<&String> = md.keys().collect();
     keys.sort();
     let md_refs: Vec<(&str, &Value)> = keys.iter().map(|k| (k.as_str(), &md[*k])).collect();

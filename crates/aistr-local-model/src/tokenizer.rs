@@ -5,6 +5,13 @@
 //! trained id 9690, and `\n` becomes ` \n`. SmolLM2's real tokenizer is a byte-level BPE whose
 //! pre-tokenizer first splits every digit apart and then applies byte-level splitting *without* a
 //! prefix space. We build exactly that here and delegate only other `pre` values to candle.
+//!
+//! candle builds only byte-level BPE (`tokenizer.ggml.model = "gpt2"`: Llama 3, Qwen). Gemma and
+//! Phi-3 use SentencePiece BPE (`"llama"`): a vocabulary with scores and byte-fallback tokens
+//! (`<0x0A>`), spaces written `▁`, a `▁` put before the text unless the file says
+//! `add_space_prefix = false`. We build that one too ([`spm_tokenizer`]): the merges are every
+//! pair of vocabulary pieces that join into another piece, ranked by the joined piece's score,
+//! which is the order SentencePiece's BPE applies them in.
 
 use candle_core::quantized::gguf_file::{Content, Value};
 use candle_core::quantized::tokenizer::TokenizerFromGguf;
@@ -75,6 +82,9 @@ pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelE
         .metadata
         .get("tokenizer.ggml.pre")
         .and_then(|v| v.to_string().ok());
+    if model == "llama" {
+        return spm_tokenizer(ct);
+    }
     if model != "gpt2" || pre.map(String::as_str) != Some("smollm") {
         return Tokenizer::from_gguf(ct).map_err(|e| err(e.to_string()));
     }
@@ -87,22 +97,7 @@ pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelE
             None => Err(err(format!("merge entry `{m}` has no space"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let types: Vec<u32> = match ct.metadata.get("tokenizer.ggml.token_type") {
-        Some(v) => v
-            .to_vec()
-            .map_err(|_| err("`tokenizer.ggml.token_type` is not an array"))?
-            .iter()
-            .map(|t| as_u32(t).ok_or_else(|| err("non-numeric token type")))
-            .collect::<Result<_, _>>()?,
-        None => Vec::new(),
-    };
-    if !types.is_empty() && types.len() != tokens.len() {
-        return Err(err(format!(
-            "{} token types for {} tokens",
-            types.len(),
-            tokens.len()
-        )));
-    }
+    let types = token_types(ct, tokens.len())?;
 
     let mut vocab = Vocab::default();
     for (id, tok) in tokens.iter().enumerate() {
@@ -120,16 +115,43 @@ pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelE
         ByteLevel::new(false, true, true).into(),
     ])));
     tokenizer.with_decoder(Some(ByteLevelDecoder::default()));
+    add_special_tokens(&mut tokenizer, &tokens, &types)?;
+    Ok(tokenizer)
+}
 
+/// `tokenizer.ggml.token_type`, one per token (empty when the file has none).
+fn token_types(ct: &Content, n_tokens: usize) -> Result<Vec<u32>, LocalModelError> {
+    let types: Vec<u32> = match ct.metadata.get("tokenizer.ggml.token_type") {
+        Some(v) => v
+            .to_vec()
+            .map_err(|_| err("`tokenizer.ggml.token_type` is not an array"))?
+            .iter()
+            .map(|t| as_u32(t).ok_or_else(|| err("non-numeric token type")))
+            .collect::<Result<_, _>>()?,
+        None => Vec::new(),
+    };
+    if !types.is_empty() && types.len() != n_tokens {
+        return Err(err(format!("{} token types for {n_tokens} tokens", types.len())));
+    }
+    Ok(types)
+}
+
+/// Control tokens are matched whole and dropped when decoding; user-defined ones are matched
+/// whole and kept.
+fn add_special_tokens(
+    tokenizer: &mut Tokenizer,
+    tokens: &[String],
+    types: &[u32],
+) -> Result<(), LocalModelError> {
     let special: Vec<AddedToken> = tokens
         .iter()
-        .zip(&types)
+        .zip(types)
         .filter(|&(_, &t)| t == TOKEN_TYPE_CONTROL)
         .map(|(tok, _)| AddedToken::from(tok.clone(), true))
         .collect();
     let user: Vec<AddedToken> = tokens
         .iter()
-        .zip(&types)
+        .zip(types)
         .filter(|&(_, &t)| t == TOKEN_TYPE_USER_DEFINED)
         .map(|(tok, _)| AddedToken::from(tok.clone(), false))
         .collect();
@@ -139,6 +161,94 @@ pub(crate) fn tokenizer_from_gguf(ct: &Content) -> Result<Tokenizer, LocalModelE
     tokenizer
         .add_tokens(user)
         .map_err(|e| err(format!("added tokens: {e}")))?;
+    Ok(())
+}
+
+/// GGUF token type of ordinary vocabulary pieces.
+const TOKEN_TYPE_NORMAL: u32 = 1;
+/// SentencePiece's word-boundary marker, which stands for a space.
+const SPM_SPACE: &str = "\u{2581}";
+
+/// The SentencePiece-BPE tokenizer of a `tokenizer.ggml.model = "llama"` GGUF.
+fn spm_tokenizer(ct: &Content) -> Result<Tokenizer, LocalModelError> {
+    use tokenizers::decoders::byte_fallback::ByteFallback;
+    use tokenizers::decoders::fuse::Fuse;
+    use tokenizers::decoders::sequence::Sequence as DecoderSequence;
+    use tokenizers::decoders::strip::Strip;
+    use tokenizers::normalizers::{Prepend, Replace, Sequence as NormalizerSequence};
+
+    let tokens = strings(ct, "tokenizer.ggml.tokens")?;
+    let types = token_types(ct, tokens.len())?;
+    let scores: Vec<f32> = match ct.metadata.get("tokenizer.ggml.scores") {
+        Some(v) => v
+            .to_vec()
+            .map_err(|_| err("`tokenizer.ggml.scores` is not an array"))?
+            .iter()
+            .map(|s| s.to_f32().map_err(|_| err("non-numeric token score")))
+            .collect::<Result<_, _>>()?,
+        None => return Err(err("a SentencePiece vocabulary needs `tokenizer.ggml.scores`")),
+    };
+    if scores.len() != tokens.len() {
+        return Err(err(format!(
+            "{} scores for {} tokens",
+            scores.len(),
+            tokens.len()
+        )));
+    }
+    let mut vocab = Vocab::default();
+    for (id, tok) in tokens.iter().enumerate() {
+        let id = u32::try_from(id).map_err(|_| err("vocabulary larger than u32"))?;
+        vocab.insert(tok.clone(), id);
+    }
+    let mergeable = |i: usize| types.is_empty() || types[i] == TOKEN_TYPE_NORMAL;
+    let mut ranked: Vec<(f32, usize, (String, String))> = Vec::new();
+    for (i, piece) in tokens.iter().enumerate() {
+        if !mergeable(i) || piece.chars().nth(1).is_none() {
+            continue;
+        }
+        for (at, _) in piece.char_indices().skip(1) {
+            let (l, r) = piece.split_at(at);
+            let (Some(&li), Some(&ri)) = (vocab.get(l), vocab.get(r)) else {
+                continue;
+            };
+            if mergeable(li as usize) && mergeable(ri as usize) {
+                ranked.push((scores[i], i, (l.to_owned(), r.to_owned())));
+            }
+        }
+    }
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let merges = ranked.into_iter().map(|(_, _, m)| m).collect();
+    let unk =
+        metadata_u32(ct, "tokenizer.ggml.unknown_token_id").and_then(|i| tokens.get(i as usize).cloned());
+    let mut builder = BPE::builder().vocab_and_merges(vocab, merges).byte_fallback(true);
+    if let Some(unk) = unk {
+        builder = builder.unk_token(unk);
+    }
+    let bpe = builder.build().map_err(|e| err(format!("BPE: {e}")))?;
+
+    let add_space_prefix = ct
+        .metadata
+        .get("tokenizer.ggml.add_space_prefix")
+        .and_then(|v| v.to_bool().ok())
+        .unwrap_or(true);
+    let replace = |from: &str, to: &str| Replace::new(from, to).map_err(|e| err(e.to_string()));
+    let mut tokenizer = Tokenizer::new(bpe);
+    let mut normalizers = Vec::new();
+    if add_space_prefix {
+        normalizers.push(Prepend::new(SPM_SPACE.to_owned()).into());
+    }
+    normalizers.push(replace(" ", SPM_SPACE)?.into());
+    let _ = tokenizer.with_normalizer(Some(NormalizerSequence::new(normalizers)));
+    let mut decoders = vec![
+        replace(SPM_SPACE, " ")?.into(),
+        ByteFallback::new().into(),
+        Fuse::new().into(),
+    ];
+    if add_space_prefix {
+        decoders.push(Strip::new(' ', 1, 0).into());
+    }
+    tokenizer.with_decoder(Some(DecoderSequence::new(decoders)));
+    add_special_tokens(&mut tokenizer, &tokens, &types)?;
     Ok(tokenizer)
 }
 

@@ -19,7 +19,14 @@ fn chatml_prompt_tokenizes_like_the_trained_tokenizer() {
         sys,
         "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
     );
-    let prompt = model.render_prompt(&[Message::user("What is 12+3?")]);
+    let prompt = model
+        .render_prompt(&[Message::user("What is 12+3?")])
+        .expect("render");
+    // The GGUF's own template, rendered by minijinja, gives exactly the built-in ChatML.
+    assert_eq!(
+        prompt,
+        aistr_local_model::render_chatml(&[Message::user("What is 12+3?")], Some(sys))
+    );
     let ids = model.tokenize(&prompt).expect("tokenize");
     // <|im_start|> system \n You are a ... (ids as produced by llama.cpp's own tokenizer).
     assert_eq!(&ids[..6], &[1, 9690, 198, 2683, 359, 253]);

@@ -123,7 +123,7 @@ impl crate::LogProbs for LocalTarget {
         let context = context.to_vec();
         let continuations = continuations.to_vec();
         self.with_model(move |m| {
-            let prompt = m.render_prompt(&context);
+            let prompt = m.render_prompt(&context)?;
             Ok(m.score_continuations(&prompt, &continuations)?
                 .iter()
                 .map(|s| s.log_likelihood)

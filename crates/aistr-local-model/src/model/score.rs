@@ -47,13 +47,23 @@ impl LocalModel {
         self.weights.clear_kv_cache();
         let input = Tensor::new(ctx.as_slice(), &self.device)?.unsqueeze(0)?;
         let first = log_probs(&self.weights.forward(&input, 0)?)?;
-        let prefilled = self.weights.clone();
+        let prefilled = self.weights.fork();
         let mut out = Vec::with_capacity(conts.len());
         for toks in &conts {
             if toks.is_empty() {
                 return Err(LocalModelError::Tokenizer("a continuation has no tokens".into()));
             }
-            let mut weights = prefilled.clone();
+            let mut again;
+            let weights = match &prefilled {
+                Some(w) => {
+                    again = w.fork().unwrap_or_else(|| unreachable!("forked once"));
+                    &mut again
+                }
+                None => {
+                    self.weights.forward(&input, 0)?;
+                    &mut self.weights
+                }
+            };
             let mut lp = first.clone();
             let mut total = 0f64;
             for (j, &t) in toks.iter().enumerate() {
@@ -142,7 +152,9 @@ mod tests {
     #[test]
     fn the_continuation_the_model_would_generate_scores_highest() {
         let (_d, mut m) = tiny(TinyModel::SaysHi);
-        let ctx = m.render_prompt(&[aistr_core::Message::user("yo")]);
+        let ctx = m
+            .render_prompt(&[aistr_core::Message::user("yo")])
+            .expect("render");
         let s = m
             .score_continuations(&ctx, &["hi".into(), "ih".into(), "hh".into()])
             .expect("scores");
@@ -166,7 +178,9 @@ mod tests {
     fn greedy_continue_matches_chat_generation() {
         let (_d, mut m) = tiny(TinyModel::SaysHi);
         let msgs = [aistr_core::Message::user("yo")];
-        let prefix = m.tokenize(&m.render_prompt(&msgs)).expect("tokens");
+        let prefix = m
+            .tokenize(&m.render_prompt(&msgs).expect("render"))
+            .expect("tokens");
         let ids = m.greedy_continue(&prefix, 10).expect("continues");
         assert_eq!(m.detokenize(&ids).expect("text"), "hi");
         let chat = m.chat(&msgs, 10, 0.0, 0).expect("chat");
