@@ -1,5 +1,9 @@
 //! Measures load time, prefill and decode speed of the installed local model:
 //! `cargo run --release -p aistr-local-model --example bench [-- MODEL.gguf [RUNS]]`.
+//! Threads follow `RAYON_NUM_THREADS` (candle's CPU kernels). The last line is machine-readable
+//! (`RESULT ...`: median prefill and decode tokens/s, RSS with the model loaded) for
+//! `scripts/local-model-bench.sh`, which runs llama.cpp on the same file and prompt beside it;
+//! `AISTR_BENCH_PROMPT_OUT=FILE` writes the rendered prompt there for it.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -24,6 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Message::system("You are a helpful assistant. Answer briefly."),
         Message::user("Explain in two sentences why the sky is blue."),
     ];
+    if let Ok(out) = std::env::var("AISTR_BENCH_PROMPT_OUT") {
+        std::fs::write(out, model.render_prompt(&msgs)?)?;
+    }
+    let (mut prefill, mut decode) = (Vec::new(), Vec::new());
     for run in 1..=runs {
         let g = model.chat(&msgs, 32, 0.0, 0)?;
         let t = g.timings;
@@ -42,6 +50,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         if run == 1 {
             eprintln!("reply: {:?}", g.text);
         }
+        prefill.push(f64::from(g.prompt_tokens) / t.prefill.as_secs_f64());
+        decode.push(f64::from(decoded) / t.decode.as_secs_f64().max(1e-9));
     }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let rss_mb = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0);
+    eprintln!(
+        "RESULT aistr threads={} prefill_tps={:.1} decode_tps={:.1} rss_mb={rss_mb:.0}",
+        std::env::var("RAYON_NUM_THREADS").unwrap_or_else(|_| "all".into()),
+        median(&mut prefill),
+        median(&mut decode),
+    );
     Ok(())
 }
