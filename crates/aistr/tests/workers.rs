@@ -242,7 +242,10 @@ async fn the_runs_rate_limit_holds_across_three_workers() {
     assert_eq!(at.len(), 100, "one request per attempt");
     // 1200 per minute = one request per 50 ms for the run, whatever the number of workers (each
     // alone would allow 20 a second, three together 60). Tolerance: 10% on the whole run, and at
-    // most 2 requests above the rate in any one-second window (timer wake-up jitter).
+    // most 5 requests above the rate in any one-second window: slots are 50 ms apart, but a
+    // worker woken late (up to 250 ms while CI runs ~580 tests on 2 cores; 23 seen once) sends
+    // its request late, bunched with the next ones that go on time. Without the shared slots
+    // the same run sends all 100 requests within one second.
     let span = at[99].duration_since(at[0]);
     assert!(span >= Duration::from_millis(99 * 45), "100 requests in {span:?}");
     let most_in_a_second = (0..at.len())
@@ -255,7 +258,7 @@ async fn the_runs_rate_limit_holds_across_three_workers() {
         .max()
         .unwrap();
     assert!(
-        most_in_a_second <= 22,
+        most_in_a_second <= 25,
         "{most_in_a_second} requests within one second"
     );
 }
