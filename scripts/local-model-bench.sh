@@ -13,8 +13,8 @@ LLAMA_CPP_PYTHON="${LLAMA_CPP_PYTHON:-llama-cpp-python==0.3.16}"
 VENV="${AISTR_BENCH_VENV:-${TMPDIR:-/tmp}/aistr-llamacpp-venv}"
 
 # Release profile: the dev profile builds candle at opt-level 3 but with debug assertions and
-# overflow checks, which made the same file 2-3x slower (measured 2026-12-03: 46.5 prefill and
-# 31.6 decode tokens/s at 2 threads, against the issue's 124-154 and 48-63 from a release build).
+# overflow checks: on 2026-12-03 the same Q8_0 file at 2 threads ran 46.5 prefill / 31.6 decode
+# tokens/s in dev and 124.1 / 53.1 in release.
 cargo build -q --release -p aistr-local-model --example bench
 BENCH=target/release/examples/bench
 MODELS="$(target/debug/aistr models dir 2>/dev/null || echo "$HOME/.local/share/aistr/models")"
