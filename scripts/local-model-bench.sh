@@ -35,7 +35,7 @@ trap 'rm -f "$prompt"' EXIT
 printf '%-34s %-9s %7s %12s %11s %7s\n' file engine threads prefill_t/s decode_t/s rss_mb
 for gguf in "$@"; do
   for threads in 1 2; do
-    line=$(RAYON_NUM_THREADS=$threads AISTR_BENCH_PROMPT_OUT="$prompt" "$BENCH" "$gguf" "$RUNS" 2>&1 | grep '^RESULT')
+    line=$(RAYON_NUM_THREADS=$threads AISTR_BENCH_PROMPT_OUT="$prompt" "$BENCH" "$gguf" "$RUNS" 2>&1 | grep '^RESULT aistr threads')
     read -r _ _ _ p d r <<<"$(echo "$line" | sed 's/[a-z_]*=//g')"
     printf '%-34s %-9s %7s %12s %11s %7s\n' "$(basename "$gguf")" aistr "$threads" "$p" "$d" "$r"
     if [ "$have_llama" = 1 ]; then

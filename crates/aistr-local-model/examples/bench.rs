@@ -4,11 +4,27 @@
 //! (`RESULT ...`: median prefill and decode tokens/s, RSS with the model loaded) for
 //! `scripts/local-model-bench.sh`, which runs llama.cpp on the same file and prompt beside it;
 //! `AISTR_BENCH_PROMPT_OUT=FILE` writes the rendered prompt there for it.
+//!
+//! Then batching: `AISTR_BENCH_BATCHES` (default `1,4,8`) sets how many different conversations
+//! are stepped together (each 32 greedy tokens); a `RESULT_BATCH` line per size gives the median
+//! aggregate generated tokens/s, prefill included (wall time from the first step to the last).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use aistr_local_model::{LocalModel, Message, default_model_path};
+
+/// Different questions, so the sequences of a batch differ in length and content.
+const QUESTIONS: &[&str] = &[
+    "Explain in two sentences why the sky is blue.",
+    "What is the capital of France?",
+    "Write a haiku about autumn.",
+    "How do I boil an egg?",
+    "Name three prime numbers.",
+    "Why do cats purr?",
+    "Give me a tip for learning to code.",
+    "What is photosynthesis?",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -57,6 +73,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         v.sort_by(f64::total_cmp);
         v.get(v.len() / 2).copied().unwrap_or(0.0)
     };
+    let batches: Vec<usize> = std::env::var("AISTR_BENCH_BATCHES")
+        .unwrap_or_else(|_| "1,4,8".into())
+        .split(',')
+        .filter_map(|b| b.trim().parse().ok())
+        .collect();
+    let mut batch_lines = Vec::new();
+    for &size in &batches {
+        if size > 1 && !model.can_batch() {
+            eprintln!(
+                "batch {size}: skipped, a {} model does not batch",
+                model.architecture()
+            );
+            continue;
+        }
+        let mut rates = Vec::new();
+        for _ in 0..runs {
+            let mut seqs = (0..size)
+                .map(|i| {
+                    let question = QUESTIONS[i % QUESTIONS.len()];
+                    model.begin(&[msgs[0].clone(), Message::user(question)], 32, 0.0, 0)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let started = Instant::now();
+            while seqs.iter().any(|s| !s.is_finished()) {
+                model.step(&mut seqs.iter_mut().collect::<Vec<_>>())?;
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let mut tokens = 0u32;
+            for seq in seqs {
+                tokens += model.finish(seq)?.completion_tokens;
+            }
+            rates.push(f64::from(tokens) / seconds.max(1e-9));
+        }
+        let tps = median(&mut rates);
+        eprintln!("batch {size}: {tps:.1} generated tok/s (aggregate, prefill included)");
+        batch_lines.push(format!("RESULT_BATCH aistr batch={size} aggregate_tps={tps:.1}"));
+    }
+    for line in batch_lines {
+        eprintln!("{line}");
+    }
     let rss_mb = std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -51,6 +51,10 @@ pub enum LocalModelError {
     /// The model's chat template failed on this conversation (its bounds, or `raise_exception`).
     #[error("{0}")]
     ChatTemplate(String),
+    /// A request could not be served: the serving thread of a [`crate::BatchedModel`] is gone,
+    /// or sequences were stepped in a way the architecture cannot run.
+    #[error("local model: {0}")]
+    Serving(String),
     /// The sampling temperature was negative, NaN or infinite.
     #[error("temperature must be a finite number >= 0, got {0}")]
     InvalidTemperature(f32),

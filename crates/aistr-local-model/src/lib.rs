@@ -10,11 +10,14 @@
 //! - [`LocalModel::load`] opens a GGUF; [`default_model_path`] says which one by default.
 //! - [`LocalModel::chat`] renders ChatML (with the model's default system prompt when the
 //!   conversation has none), generates greedily or with seeded sampling, and stops at `<|im_end|>`.
+//! - [`BatchedModel`] serves one loaded model to concurrent callers, batching their decode steps
+//!   (llama files); [`LocalModel::begin`]/[`LocalModel::step`] are the steps it runs.
 //! - [`LocalModel::score_continuations`] and [`LocalModel::greedy_continue`] read the model's
 //!   probabilities (canary exposure, prefix → suffix extraction).
 //! - [`requantize_q8`] turns the shipped Q4_1 file into the ~3x faster Q8_0 file (install step).
 //! - [`testing`] writes tiny synthetic GGUFs for tests that must not need the real weights.
 
+mod batch;
 pub mod chat_template;
 mod error;
 mod model;
@@ -25,9 +28,11 @@ pub mod testing;
 mod tokenizer;
 
 pub use aistr_core::Message;
+pub use batch::BatchedModel;
 pub use error::LocalModelError;
 pub use model::{
-    CandidateScore, ContinuationScore, Generation, LocalModel, MAX_CONTEXT, SUPPORTED_ARCHITECTURES, Timings,
+    CandidateScore, ContinuationScore, Generation, LocalModel, MAX_CONTEXT, SUPPORTED_ARCHITECTURES,
+    Sequence, Timings,
 };
 pub use paths::{
     ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_fallback, default_model_path,

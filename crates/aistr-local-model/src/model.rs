@@ -10,12 +10,11 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aistr_core::Message;
 use candle_core::quantized::gguf_file::{self, Content};
 use candle_core::{Device, Tensor};
-use candle_transformers::generation::{LogitsProcessor, Sampling};
 use tokenizers::Tokenizer;
 
 use crate::LocalModelError;
@@ -24,10 +23,13 @@ use crate::template::{IM_END, IM_START, default_system_from_template, render_cha
 use crate::tokenizer::{metadata_u32, tokenizer_from_gguf};
 
 mod arch;
+mod llama;
 mod score;
+mod sequence;
 use arch::Weights;
 pub use arch::{MAX_CONTEXT, SUPPORTED as SUPPORTED_ARCHITECTURES};
 pub use score::CandidateScore;
+pub use sequence::Sequence;
 
 /// End-of-turn tokens of the chat formats we know; whichever a vocabulary has stops generation,
 /// besides its declared end-of-sequence token.
@@ -255,12 +257,13 @@ impl LocalModel {
         Ok(enc.get_ids().to_vec())
     }
 
-    /// Answers a conversation: renders it as ChatML, then generates up to `max_tokens` tokens,
-    /// stopping at `<|im_end|>` (or the GGUF's end-of-sequence token).
+    /// Answers a conversation: renders it with the file's chat template, then generates up to
+    /// `max_tokens` tokens, stopping at the end-of-turn (or end-of-sequence) token.
     ///
     /// `temperature == 0` decodes greedily (and ignores `seed`); a positive temperature samples
     /// from the softmax of `logits / temperature` with a generator seeded by `seed`, so the same
-    /// arguments give the same text.
+    /// arguments give the same text. [`crate::BatchedModel`] runs the same steps for many
+    /// conversations at once and gives the same tokens.
     pub fn chat(
         &mut self,
         messages: &[Message],
@@ -268,69 +271,16 @@ impl LocalModel {
         temperature: f32,
         seed: u64,
     ) -> Result<Generation, LocalModelError> {
-        if !temperature.is_finite() || temperature < 0.0 {
-            return Err(LocalModelError::InvalidTemperature(temperature));
-        }
-        let prompt = self.prompt_ids(messages)?;
-        let prompt_len = prompt.len();
-        // At least one generated token must fit after the prompt.
-        if prompt_len >= self.context_limit {
-            return Err(LocalModelError::PromptTooLong {
-                prompt_tokens: prompt_len,
-                limit: self.context_limit,
-            });
-        }
-        let budget = (max_tokens as usize).min(self.context_limit - prompt_len);
-        let sampling = if temperature == 0.0 {
-            Sampling::ArgMax
-        } else {
-            Sampling::All {
-                temperature: f64::from(temperature),
+        let mut seq = self.begin(messages, max_tokens, temperature, seed)?;
+        let stepped = (|| {
+            while !seq.is_finished() {
+                self.step(&mut [&mut seq])?;
             }
-        };
-        let mut sampler = LogitsProcessor::from_sampling(seed, sampling);
-        let mut timings = Timings::default();
-        let mut generated: Vec<u32> = Vec::with_capacity(budget);
-        let mut finish_reason = "length";
-
-        // Every call starts from an empty cache (forward at position 0 would also overwrite it,
-        // but clearing makes the independence explicit and frees the memory of the last reply).
+            Ok(())
+        })();
+        // The next call starts from an empty cache anyway; clearing frees the reply's memory.
         self.weights.clear_kv_cache();
-        if budget > 0 {
-            let started = Instant::now();
-            let input = Tensor::new(prompt.as_slice(), &self.device)?.unsqueeze(0)?;
-            let mut logits = self.weights.forward(&input, 0)?.squeeze(0)?;
-            timings.prefill = started.elapsed();
-            let started = Instant::now();
-            loop {
-                let next = sampler.sample(&logits)?;
-                if self.stop_ids.contains(&next) {
-                    finish_reason = "stop";
-                    break;
-                }
-                generated.push(next);
-                if generated.len() >= budget {
-                    break;
-                }
-                let input = Tensor::new(&[next], &self.device)?.unsqueeze(0)?;
-                let pos = prompt_len + generated.len() - 1;
-                logits = self.weights.forward(&input, pos)?.squeeze(0)?;
-            }
-            timings.decode = started.elapsed();
-        }
-        self.weights.clear_kv_cache();
-
-        let text = self
-            .tokenizer
-            .decode(&generated, true)
-            .map_err(|e| LocalModelError::Tokenizer(e.to_string()))?;
-        Ok(Generation {
-            text,
-            prompt_tokens: u32::try_from(prompt_len).unwrap_or(u32::MAX),
-            completion_tokens: u32::try_from(generated.len()).unwrap_or(u32::MAX),
-            finish_reason,
-            timings,
-        })
+        stepped.and_then(|()| self.finish(seq))
     }
 }
 

@@ -7,7 +7,7 @@
 //! |---|---|
 //! | `timeout_secs` | [`DEFAULT_TIMEOUT_SECS`] (120 s for one whole try) |
 //! | `max_retries` | [`DEFAULT_MAX_RETRIES`] (4 retries after the first try, exponential backoff honouring `Retry-After`) |
-//! | `concurrency` | [`DEFAULT_CONCURRENCY`] (8 requests in flight; the local model always runs one at a time) |
+//! | `concurrency` | [`DEFAULT_CONCURRENCY`] (8 requests in flight; for the local model, the conversations batched per step, also 8) |
 //! | `rpm` | none (no requests-per-minute limit) |
 //! | `stream` | false |
 //! | local `model` | the installed SmolLM2 GGUF (`aistr_local_model::default_model_path`) |
@@ -358,6 +358,7 @@ impl EndpointSpec {
     fn build_local(&self) -> Result<Arc<dyn Target>, TargetError> {
         Ok(Arc::new(crate::LocalTarget::load(&crate::LocalConfig {
             model_path: self.local_model_path(),
+            max_batch: self.concurrency.unwrap_or(crate::local::DEFAULT_MAX_BATCH),
         })?))
     }
 

@@ -28,7 +28,7 @@ pub use http::{
 };
 pub use limits::{Limits, Pacer, RetryPolicy, SharedPacer};
 #[cfg(feature = "local")]
-pub use local::{LocalConfig, LocalTarget};
+pub use local::{DEFAULT_MAX_BATCH, LocalConfig, LocalTarget};
 pub use logprobs::LogProbs;
 pub use openai::{OpenAiConfig, OpenAiTarget};
 

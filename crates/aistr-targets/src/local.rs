@@ -1,24 +1,31 @@
-//! The embedded default target: SmolLM2-135M-Instruct running in-process on the CPU. Generation is
-//! blocking CPU work, so it runs on the blocking pool, one request at a time (the model is one
-//! mutable state, and two cores gain nothing from interleaving).
+//! The embedded default target: SmolLM2-135M-Instruct (or any supported local GGUF) running
+//! in-process on the CPU. The model lives on its own serving thread ([`BatchedModel`]): concurrent
+//! attempts are batched into shared forward passes, so the engine sends up to
+//! [`LocalConfig::max_batch`] at once; waiting for a reply is blocking, so it happens on the
+//! blocking pool.
 
 use crate::{Target, TargetError, TargetErrorKind, TargetInfo};
 use aistr_core::{ChatRequest, ChatResponse, Message, Usage};
-use aistr_local_model::LocalModel;
+use aistr_local_model::{BatchedModel, LocalModel};
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 /// Settings for the local model.
 #[derive(Debug, Clone)]
 pub struct LocalConfig {
     /// GGUF file.
     pub model_path: PathBuf,
+    /// Conversations decoded together per step (1 for architectures that cannot batch).
+    pub max_batch: usize,
 }
+
+/// The batch size of the embedded target unless configured: measured on 2 cores with SmolLM2
+/// (`cargo run --release -p aistr-local-model --example bench -- --batch`), see docs/targets.md.
+pub const DEFAULT_MAX_BATCH: usize = 8;
 
 /// The embedded model as a target.
 pub struct LocalTarget {
     path: PathBuf,
-    model: Arc<Mutex<LocalModel>>,
+    model: BatchedModel,
 }
 
 impl LocalTarget {
@@ -28,7 +35,7 @@ impl LocalTarget {
             .map_err(|e| TargetError::new(TargetErrorKind::Config, e.to_string()))?;
         Ok(Self {
             path: config.model_path.clone(),
-            model: Arc::new(Mutex::new(model)),
+            model: BatchedModel::spawn(model, config.max_batch),
         })
     }
 }
@@ -48,7 +55,7 @@ impl Target for LocalTarget {
     }
 
     fn concurrency(&self) -> usize {
-        1
+        self.model.max_batch()
     }
 
     fn log_probs(&self) -> Option<&dyn crate::LogProbs> {
@@ -56,12 +63,9 @@ impl Target for LocalTarget {
     }
 
     async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse, TargetError> {
-        let model = Arc::clone(&self.model);
+        let model = self.model.clone();
         let request = request.clone();
         let generation = tokio::task::spawn_blocking(move || {
-            let mut model = model
-                .lock()
-                .map_err(|_| TargetError::new(TargetErrorKind::Model, "model lock poisoned"))?;
             model
                 .chat(
                     &request.messages,
@@ -95,18 +99,17 @@ impl Target for LocalTarget {
 }
 
 impl LocalTarget {
-    /// Runs `f` on the loaded model on the blocking pool (CPU work; the model is one mutable state).
+    /// Runs `f` on the loaded model between two batched steps (waiting on the blocking pool).
     async fn with_model<T, F>(&self, f: F) -> Result<T, TargetError>
     where
         T: Send + 'static,
         F: FnOnce(&mut LocalModel) -> Result<T, aistr_local_model::LocalModelError> + Send + 'static,
     {
-        let model = Arc::clone(&self.model);
+        let model = self.model.clone();
         tokio::task::spawn_blocking(move || {
-            let mut model = model
-                .lock()
-                .map_err(|_| TargetError::new(TargetErrorKind::Model, "model lock poisoned"))?;
-            f(&mut model).map_err(|e| TargetError::new(TargetErrorKind::Model, e.to_string()))
+            model
+                .with_model(f)
+                .map_err(|e| TargetError::new(TargetErrorKind::Model, e.to_string()))
         })
         .await
         .map_err(|e| TargetError::new(TargetErrorKind::Model, format!("model task failed: {e}")))?

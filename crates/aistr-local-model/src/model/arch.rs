@@ -6,9 +6,12 @@
 //! (`qwen2.context_length`, ...), which is also where the context window is read from.
 
 use std::io::{Read, Seek};
+use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::Content;
 use candle_core::{Device, Tensor};
+
+use super::llama::{Chunk, KvCache, Llama};
 use candle_transformers::models::{
     quantized_gemma3, quantized_llama, quantized_phi3, quantized_qwen2, quantized_qwen3,
 };
@@ -22,7 +25,11 @@ pub const MAX_CONTEXT: usize = 4096;
 
 /// A loaded network of one of the [`SUPPORTED`] architectures.
 pub(crate) enum Weights {
-    Llama(Box<quantized_llama::ModelWeights>),
+    /// aistr's own llama forward (batchable, see [`super::llama`]) with the cache of the one
+    /// sequence [`Weights::forward`] feeds.
+    Llama(Box<(Arc<Llama>, KvCache)>),
+    /// Mixture-of-experts llama files, on candle's implementation.
+    LlamaMoe(Box<quantized_llama::ModelWeights>),
     Qwen2(Box<quantized_qwen2::ModelWeights>),
     Qwen3(Box<quantized_qwen3::ModelWeights>),
     Gemma3(Box<quantized_gemma3::ModelWeights>),
@@ -38,9 +45,12 @@ impl Weights {
         device: &Device,
     ) -> candle_core::Result<Weights> {
         Ok(match arch {
-            "llama" => Weights::Llama(Box::new(quantized_llama::ModelWeights::from_gguf(
-                content, reader, device,
-            )?)),
+            "llama" => match Llama::load(&content, reader, device)? {
+                Some(net) => Weights::Llama(Box::new((Arc::new(net), KvCache::default()))),
+                None => Weights::LlamaMoe(Box::new(quantized_llama::ModelWeights::from_gguf(
+                    content, reader, device,
+                )?)),
+            },
             "qwen2" => Weights::Qwen2(Box::new(quantized_qwen2::ModelWeights::from_gguf(
                 content, reader, device,
             )?)),
@@ -60,7 +70,20 @@ impl Weights {
     /// Logits for the position after the last of `input` (shape `[1, seq]`), `[1, vocab]`.
     pub(crate) fn forward(&mut self, input: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
         match self {
-            Weights::Llama(w) => w.forward(input, pos),
+            Weights::Llama(w) => {
+                let (net, cache) = &mut **w;
+                if pos == 0 {
+                    *cache = KvCache::default();
+                } else if pos != cache.len() {
+                    candle_core::bail!("position {pos} does not follow the {} cached", cache.len());
+                }
+                let tokens = input.squeeze(0)?.to_vec1::<u32>()?;
+                net.forward(&mut [Chunk {
+                    tokens: &tokens,
+                    cache,
+                }])
+            }
+            Weights::LlamaMoe(w) => w.forward(input, pos),
             Weights::Qwen2(w) => w.forward(input, pos),
             Weights::Qwen3(w) => w.forward(input, pos),
             Weights::Gemma3(w) => w.forward(input, pos),
@@ -68,11 +91,20 @@ impl Weights {
         }
     }
 
+    /// The batchable network, for files that have one (llama without experts).
+    pub(crate) fn batchable(&self) -> Option<&Arc<Llama>> {
+        match self {
+            Weights::Llama(w) => Some(&w.0),
+            _ => None,
+        }
+    }
+
     /// Forgets every cached key and value. Gemma 3 and Phi-3 have no explicit reset in candle;
     /// they start over whenever a forward pass begins at position 0, which every call here does.
     pub(crate) fn clear_kv_cache(&mut self) {
         match self {
-            Weights::Llama(w) => w.clear_kv_cache(),
+            Weights::Llama(w) => w.1 = KvCache::default(),
+            Weights::LlamaMoe(w) => w.clear_kv_cache(),
             Weights::Qwen2(w) => w.clear_kv_cache(),
             Weights::Qwen3(w) => w.clear_kv_cache(),
             Weights::Gemma3(_) | Weights::Phi3(_) => {}
@@ -84,6 +116,7 @@ impl Weights {
     pub(crate) fn fork(&self) -> Option<Weights> {
         match self {
             Weights::Llama(w) => Some(Weights::Llama(w.clone())),
+            Weights::LlamaMoe(w) => Some(Weights::LlamaMoe(w.clone())),
             Weights::Qwen3(w) => Some(Weights::Qwen3(w.clone())),
             Weights::Gemma3(w) => Some(Weights::Gemma3(w.clone())),
             Weights::Phi3(w) => Some(Weights::Phi3(w.clone())),
