@@ -413,7 +413,7 @@ mod tests {
                 let part = &tokens[from..to];
                 let input = Tensor::new(part, &Device::Cpu).unwrap().unsqueeze(0).unwrap();
                 let candle = rows(theirs.forward(&input, from).unwrap());
-                let mut run = |net: &Llama, cache: &mut KvCache| {
+                let run = |net: &Llama, cache: &mut KvCache| {
                     rows(net.forward(&mut [Chunk { tokens: part, cache }]).unwrap())
                 };
                 [candle, run(&quantised, &mut c1), run(&reference, &mut c2)]
