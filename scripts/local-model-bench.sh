@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Paired benchmark of the embedded model: aistr's candle path and llama.cpp on the same GGUF files
 # and the same rendered prompt, in one run, at 1 and 2 threads (greedy, 32 new tokens, median of
-# RUNS). Not part of CI. llama.cpp comes from the llama-cpp-python source package, built with pip
+# RUNS), and aistr's aggregate tokens/s with 1, 4 and 8 conversations batched. Not part of CI. llama.cpp comes from the llama-cpp-python source package, built with pip
 # into a throwaway venv (about 3 minutes on 2 cores); when it cannot be built the llama.cpp rows
 # are skipped with a message and aistr's are still printed.
 #
@@ -32,10 +32,15 @@ fi
 
 prompt=$(mktemp)
 trap 'rm -f "$prompt"' EXIT
+batch_lines=""
 printf '%-34s %-9s %7s %12s %11s %7s\n' file engine threads prefill_t/s decode_t/s rss_mb
 for gguf in "$@"; do
   for threads in 1 2; do
-    line=$(RAYON_NUM_THREADS=$threads AISTR_BENCH_PROMPT_OUT="$prompt" "$BENCH" "$gguf" "$RUNS" 2>&1 | grep '^RESULT aistr threads')
+    batches=""
+    [ "$threads" = 2 ] && batches="1,4,8"
+    out=$(RAYON_NUM_THREADS=$threads AISTR_BENCH_BATCHES="$batches" AISTR_BENCH_PROMPT_OUT="$prompt" "$BENCH" "$gguf" "$RUNS" 2>&1)
+    line=$(echo "$out" | grep '^RESULT aistr threads')
+    batch_lines+="$(echo "$out" | { grep '^RESULT_BATCH' || true; } | sed "s|^RESULT_BATCH aistr|$(basename "$gguf") threads=2|")"$'\n'
     read -r _ _ _ p d r <<<"$(echo "$line" | sed 's/[a-z_]*=//g')"
     printf '%-34s %-9s %7s %12s %11s %7s\n' "$(basename "$gguf")" aistr "$threads" "$p" "$d" "$r"
     if [ "$have_llama" = 1 ]; then
@@ -62,4 +67,6 @@ PY
     fi
   done
 done
-echo "aggregate tokens/s under batching: not measured (batched generation is not built yet, issue #18)"
+echo
+echo "aistr, aggregate generated tokens/s with N different conversations decoded together (prefill included):"
+printf '%s' "$batch_lines"

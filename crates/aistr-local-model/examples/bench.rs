@@ -33,6 +33,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let started = Instant::now();
     let mut model = LocalModel::load(&path)?;
+    // Every figure here is of the network itself: a warm prefix cache would serve the repeated
+    // prompts without prefill (scans gain from it; `docs/targets.md` quotes that separately).
+    model.set_prefix_cache_bytes(0);
     eprintln!(
         "loaded {} ({}) in {:.2} s",
         model.name(),

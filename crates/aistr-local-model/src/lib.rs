@@ -31,8 +31,8 @@ pub use aistr_core::Message;
 pub use batch::BatchedModel;
 pub use error::LocalModelError;
 pub use model::{
-    CandidateScore, ContinuationScore, Generation, LocalModel, MAX_CONTEXT, SUPPORTED_ARCHITECTURES,
-    Sequence, Timings,
+    CandidateScore, ContinuationScore, DEFAULT_PREFIX_CACHE_BYTES, Generation, LocalModel, MAX_CONTEXT,
+    PrefixCacheStats, SUPPORTED_ARCHITECTURES, Sequence, Timings,
 };
 pub use paths::{
     ENV_LOCAL_MODEL, ENV_MODELS_DIR, Q4_1_FILE, Q8_0_FILE, default_model_fallback, default_model_path,

@@ -24,10 +24,12 @@ use crate::tokenizer::{metadata_u32, tokenizer_from_gguf};
 
 mod arch;
 mod llama;
+mod prefix;
 mod score;
 mod sequence;
 use arch::Weights;
 pub use arch::{MAX_CONTEXT, SUPPORTED as SUPPORTED_ARCHITECTURES};
+pub use prefix::{DEFAULT_PREFIX_CACHE_BYTES, PrefixCacheStats};
 pub use score::CandidateScore;
 pub use sequence::Sequence;
 
@@ -71,6 +73,8 @@ pub struct Timings {
 /// `&mut self`); wrap it in a mutex to share it.
 pub struct LocalModel {
     weights: Weights,
+    /// Keys and values of prompt blocks seen before (batchable networks only).
+    prefix: Option<prefix::PrefixCache>,
     tokenizer: Tokenizer,
     stop_ids: Vec<u32>,
     /// The GGUF's chat template; `None` only for ChatML files without one (rendered built-in).
@@ -179,8 +183,12 @@ impl LocalModel {
         let device = Device::Cpu;
         let weights = Weights::load(&arch, content, &mut reader, &device)
             .map_err(|e| LocalModelError::invalid(gguf_path, format!("cannot load weights: {e}")))?;
+        let prefix = weights
+            .batchable()
+            .map(|net| prefix::PrefixCache::new(DEFAULT_PREFIX_CACHE_BYTES, net.kv_bytes_per_position()));
         Ok(LocalModel {
             weights,
+            prefix,
             tokenizer,
             stop_ids,
             template,
@@ -192,6 +200,19 @@ impl LocalModel {
             path: gguf_path.to_path_buf(),
             device,
         })
+    }
+
+    /// Sets the memory for cached prompt blocks (0 turns the prefix cache off) and empties it.
+    pub fn set_prefix_cache_bytes(&mut self, bytes: usize) {
+        if let Some(net) = self.weights.batchable() {
+            self.prefix = Some(prefix::PrefixCache::new(bytes, net.kv_bytes_per_position()));
+        }
+    }
+
+    /// How much prefill the prefix cache saved so far (`None`: this architecture has none).
+    #[must_use]
+    pub fn prefix_cache_stats(&self) -> Option<PrefixCacheStats> {
+        self.prefix.as_ref().map(prefix::PrefixCache::stats)
     }
 
     /// The file's `general.architecture` (one of [`SUPPORTED_ARCHITECTURES`]).

@@ -388,7 +388,12 @@ pub fn write_tiny_gguf(path: &Path, arch: &str, template: Option<&str>) -> Resul
         seed += 1;
         let n = shape.iter().product();
         let data = noise(seed, n).into_iter().map(|x| x * scale).collect();
-        qtensor(data, shape, GgmlDType::F32)
+        // Matrices are Q8_0, like real files, so the quantised kernels are what tests exercise.
+        let dtype = match shape {
+            [_, k] if k % 32 == 0 => GgmlDType::Q8_0,
+            _ => GgmlDType::F32,
+        };
+        qtensor(data, shape, dtype)
     };
     let ones = |n: usize| qtensor(vec![1.0; n], &[n], GgmlDType::F32);
     let mut tensors: Vec<(String, QTensor)> = vec![

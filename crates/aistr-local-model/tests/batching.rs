@@ -171,3 +171,31 @@ fn architectures_that_cannot_batch_serve_one_conversation_at_a_time_with_the_sam
         same_reply(&h.join().unwrap(), &solo[i], &format!("qwen2 request {i}"));
     }
 }
+
+#[test]
+fn the_prefix_cache_reuses_shared_openings_and_changes_no_token() {
+    let (_d, mut cold) = tiny_llama();
+    cold.set_prefix_cache_bytes(0);
+    let expected = alone(&mut cold);
+    assert_eq!(cold.prefix_cache_stats().unwrap().reused_tokens, 0);
+
+    let (_d2, mut warm) = tiny_llama();
+    // The first pass shares openings between requests (the template's header, "hi" three
+    // times); the second finds every prompt's blocks cached.
+    let first = alone(&mut warm);
+    let after_first = warm.prefix_cache_stats().unwrap();
+    let second = alone(&mut warm);
+    let after_second = warm.prefix_cache_stats().unwrap();
+    for i in 0..expected.len() {
+        same_reply(&first[i], &expected[i], &format!("request {i}, cache filling"));
+        same_reply(&second[i], &expected[i], &format!("request {i}, cache warm"));
+    }
+    assert!(after_first.reused_tokens > 0, "{after_first:?}");
+    assert!(after_first.blocks > 0);
+    let reused_second = after_second.reused_tokens - after_first.reused_tokens;
+    let prefilled_second = after_second.prefilled_tokens - after_first.prefilled_tokens;
+    assert!(
+        reused_second > prefilled_second,
+        "a warm cache serves most of the prompts: {after_second:?}"
+    );
+}

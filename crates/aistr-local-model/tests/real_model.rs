@@ -3,7 +3,7 @@
 //! passes `cargo test` before the 100 MB download; under CI, which installs it, a missing model
 //! is a failure.
 
-use aistr_local_model::{LocalModel, Message, default_model_path};
+use aistr_local_model::{BatchedModel, DEFAULT_PREFIX_CACHE_BYTES, LocalModel, Message, default_model_path};
 
 /// The installed model, where the product looks for it (`AISTR_LOCAL_MODEL`, else the models dir).
 fn load() -> Option<LocalModel> {
@@ -81,4 +81,56 @@ fn answers_reproducibly_and_respects_max_tokens() {
         t.decode,
         f64::from(greedy.completion_tokens.saturating_sub(1)) / t.decode.as_secs_f64().max(1e-9),
     );
+}
+
+/// The quantised kernels SmolLM2 runs on work row by row, so a conversation decoded in a batch
+/// of four (joining and leaving at different steps, some prompts sharing cached blocks) gets the
+/// tokens it gets alone with the prefix cache off.
+#[test]
+fn batched_and_cached_replies_equal_one_at_a_time_replies() {
+    let Some(mut model) = load() else { return };
+    let convos: Vec<(Vec<Message>, u32, f32, u64)> = vec![
+        (vec![Message::user("Why is the sky blue?")], 24, 0.0, 0),
+        (vec![Message::user("Write a haiku about autumn.")], 16, 0.7, 3),
+        (vec![Message::user("Name three prime numbers.")], 8, 0.0, 0),
+        (
+            vec![
+                Message::system("You are a pirate. Answer every question in pirate speech, briefly."),
+                Message::user("How do I boil an egg?"),
+            ],
+            24,
+            0.9,
+            11,
+        ),
+        (vec![Message::user("Why is the sky blue?")], 24, 1.0, 5),
+    ];
+    model.set_prefix_cache_bytes(0);
+    let solo: Vec<_> = convos
+        .iter()
+        .map(|(m, n, t, s)| model.chat(m, *n, *t, *s).unwrap())
+        .collect();
+    model.set_prefix_cache_bytes(DEFAULT_PREFIX_CACHE_BYTES);
+    let served = BatchedModel::spawn(model, 4);
+    for round in ["cold", "warm"] {
+        let handles: Vec<_> = convos
+            .iter()
+            .cloned()
+            .map(|(m, n, t, s)| {
+                let served = served.clone();
+                std::thread::spawn(move || served.chat(&m, n, t, s).unwrap())
+            })
+            .collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            let got = h.join().unwrap();
+            assert_eq!(
+                (&got.text, got.completion_tokens, got.finish_reason),
+                (&solo[i].text, solo[i].completion_tokens, solo[i].finish_reason),
+                "conversation {i}, {round} cache"
+            );
+        }
+    }
+    let stats = served
+        .with_model(|m| Ok(m.prefix_cache_stats().unwrap()))
+        .unwrap();
+    assert!(stats.reused_tokens > 0, "{stats:?}");
 }

@@ -17,6 +17,9 @@ use crate::LocalModelError;
 /// A conversation being answered (see [`LocalModel::begin`]).
 pub struct Sequence {
     prompt_len: usize,
+    /// The prompt, until its blocks are offered to the prefix cache after the prefill.
+    prompt: Option<Vec<u32>>,
+    prefilled: bool,
     /// What the next step feeds: the prompt at first, then the last sampled token.
     pending: Vec<u32>,
     /// Tokens fed so far (the position of the next one).
@@ -70,7 +73,7 @@ impl LocalModel {
     /// Starts answering `messages` (arguments as in [`LocalModel::chat`]): renders and tokenizes
     /// the prompt and checks it fits. Nothing runs through the network until [`LocalModel::step`].
     pub fn begin(
-        &self,
+        &mut self,
         messages: &[Message],
         max_tokens: u32,
         temperature: f32,
@@ -96,11 +99,18 @@ impl LocalModel {
                 temperature: f64::from(temperature),
             }
         };
+        let cache = match &mut self.prefix {
+            Some(p) if budget > 0 => p.lookup(&prompt)?,
+            _ => KvCache::default(),
+        };
+        let fed = cache.len();
         Ok(Sequence {
             prompt_len,
-            pending: prompt,
-            fed: 0,
-            cache: KvCache::default(),
+            pending: prompt[fed..].to_vec(),
+            prompt: self.prefix.is_some().then_some(prompt),
+            prefilled: false,
+            fed,
+            cache,
             sampler: LogitsProcessor::from_sampling(seed, sampling),
             generated: Vec::with_capacity(budget),
             budget,
@@ -155,10 +165,14 @@ impl LocalModel {
         };
         let elapsed = started.elapsed();
         for (row, seq) in live.into_iter().enumerate() {
-            if seq.fed == 0 {
-                seq.timings.prefill += elapsed;
-            } else {
+            if seq.prefilled {
                 seq.timings.decode += elapsed;
+            } else {
+                seq.timings.prefill += elapsed;
+                seq.prefilled = true;
+                if let (Some(cache), Some(prompt)) = (&mut self.prefix, seq.prompt.take()) {
+                    cache.store(&prompt, &seq.cache)?;
+                }
             }
             seq.fed += seq.pending.len();
             seq.accept(&logits.get(row)?, &self.stop_ids)?;
