@@ -134,23 +134,20 @@ fn serve(mut model: LocalModel, queue: &mpsc::Receiver<Job>, max_batch: usize) {
                     temperature,
                     seed,
                     reply,
-                } if model.can_batch() => match model.begin(&messages, max_tokens, temperature, seed) {
-                    Ok(seq) if seq.is_finished() => {
-                        let _ = reply.send(model.finish(seq));
-                    }
-                    Ok(seq) => running.push((seq, reply)),
-                    Err(e) => {
-                        let _ = reply.send(Err(e));
-                    }
-                },
-                Job::Chat {
-                    messages,
-                    max_tokens,
-                    temperature,
-                    seed,
-                    reply,
                 } => {
-                    let _ = reply.send(model.chat(&messages, max_tokens, temperature, seed));
+                    if !model.can_batch() {
+                        let _ = reply.send(model.chat(&messages, max_tokens, temperature, seed));
+                        continue;
+                    }
+                    match model.begin(&messages, max_tokens, temperature, seed) {
+                        Ok(seq) if seq.is_finished() => {
+                            let _ = reply.send(model.finish(seq));
+                        }
+                        Ok(seq) => running.push((seq, reply)),
+                        Err(e) => {
+                            let _ = reply.send(Err(e));
+                        }
+                    }
                 }
             }
         }
@@ -158,7 +155,10 @@ fn serve(mut model: LocalModel, queue: &mpsc::Receiver<Job>, max_batch: usize) {
             continue;
         }
         let mut batch: Vec<&mut Sequence> = running.iter_mut().map(|(s, _)| s).collect();
-        if let Err(e) = model.step(&mut batch) {
+        // A panic inside candle fails this batch's replies, not the thread every caller shares.
+        let stepped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.step(&mut batch)))
+            .unwrap_or_else(|_| Err(LocalModelError::Serving("the forward pass panicked".into())));
+        if let Err(e) = stepped {
             let message = e.to_string();
             for (_, reply) in running.drain(..) {
                 let _ = reply.send(Err(LocalModelError::Serving(format!(

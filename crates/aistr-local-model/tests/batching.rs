@@ -110,19 +110,8 @@ fn a_batched_model_serves_concurrent_callers_with_the_tokens_of_one_at_a_time() 
     for max_batch in [1, 3, 8] {
         let served = BatchedModel::spawn(model, max_batch);
         assert_eq!(served.max_batch(), max_batch);
-        let handles: Vec<_> = requests()
-            .into_iter()
-            .map(|(m, n, t, s)| {
-                let served = served.clone();
-                std::thread::spawn(move || served.chat(&m, n, t, s).unwrap())
-            })
-            .collect();
-        for (i, h) in handles.into_iter().enumerate() {
-            same_reply(
-                &h.join().unwrap(),
-                &solo[i],
-                &format!("request {i} at max_batch {max_batch}"),
-            );
+        for (i, reply) in concurrently(&served).iter().enumerate() {
+            same_reply(reply, &solo[i], &format!("request {i} at max_batch {max_batch}"));
         }
         // Model work runs between steps and sees the same model.
         let ids = served.with_model(|m| m.tokenize("hi")).unwrap();
@@ -132,6 +121,18 @@ fn a_batched_model_serves_concurrent_callers_with_the_tokens_of_one_at_a_time() 
         assert!(bad.is_err());
         model = take_back(served);
     }
+}
+
+/// Sends every request at once, each from its own thread; the replies in request order.
+fn concurrently(served: &BatchedModel) -> Vec<Generation> {
+    let handles: Vec<_> = requests()
+        .into_iter()
+        .map(|(m, n, t, s)| {
+            let served = served.clone();
+            std::thread::spawn(move || served.chat(&m, n, t, s).unwrap())
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().unwrap()).collect()
 }
 
 /// Gets the model back from its serving thread (the last handle's drop ends the thread).
@@ -160,15 +161,8 @@ fn architectures_that_cannot_batch_serve_one_conversation_at_a_time_with_the_sam
     let solo = alone(&mut model);
     let served = BatchedModel::spawn(model, 8);
     assert_eq!(served.max_batch(), 1);
-    let handles: Vec<_> = requests()
-        .into_iter()
-        .map(|(m, n, t, s)| {
-            let served = served.clone();
-            std::thread::spawn(move || served.chat(&m, n, t, s).unwrap())
-        })
-        .collect();
-    for (i, h) in handles.into_iter().enumerate() {
-        same_reply(&h.join().unwrap(), &solo[i], &format!("qwen2 request {i}"));
+    for (i, reply) in concurrently(&served).iter().enumerate() {
+        same_reply(reply, &solo[i], &format!("qwen2 request {i}"));
     }
 }
 
