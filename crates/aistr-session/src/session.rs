@@ -576,8 +576,8 @@ impl Session {
     }
 
     /// The L3 attacker exactly as configured. When it is the same local model as the target, the
-    /// loaded model is shared (one copy in memory; calls take turns on it, none holds it while
-    /// waiting).
+    /// loaded model is shared (one copy in memory; their calls are batched on its serving thread,
+    /// none holds it while waiting).
     fn build_attacker(&self, target: &Arc<dyn Target>) -> Result<Arc<dyn Target>, SessionError> {
         if self.spec.attacker.same_local_model(&self.spec.target) {
             return Ok(Arc::clone(target));
