@@ -69,8 +69,8 @@ pub struct Timings {
     pub decode: Duration,
 }
 
-/// A loaded GGUF chat model, ready to answer conversations. Not `Sync` in use (generation needs
-/// `&mut self`); wrap it in a mutex to share it.
+/// A loaded GGUF chat model, ready to answer conversations. Generation needs `&mut self`; to serve
+/// concurrent callers, hand it to a [`crate::BatchedModel`].
 pub struct LocalModel {
     weights: Weights,
     /// Keys and values of prompt blocks seen before (batchable networks only).

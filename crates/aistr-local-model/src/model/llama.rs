@@ -167,7 +167,43 @@ pub(crate) struct Chunk<'a> {
     pub(crate) cache: &'a mut KvCache,
 }
 
+/// What a chunk's attention needs in every layer, worked out once per step: its RoPE rows and
+/// the query blocks it splits into (absolute multiples of BLOCK), with each block's causal mask.
+struct ChunkPlan {
+    pos: usize,
+    cos: Tensor,
+    sin: Tensor,
+    /// `(start, end, mask)`: queries `start..end` against keys `0..end`; the mask (`None` for one
+    /// row) hides the keys after each query.
+    blocks: Vec<(usize, usize, Option<Tensor>)>,
+}
+
 impl Llama {
+    fn plan(&self, pos: usize, t: usize, device: &Device) -> candle_core::Result<ChunkPlan> {
+        let end_all = pos + t;
+        let mut blocks = Vec::with_capacity(t.div_ceil(BLOCK) + 1);
+        let mut start = pos;
+        while start < end_all {
+            let end = ((start / BLOCK + 1) * BLOCK).min(end_all);
+            let mask = if end - start > 1 {
+                let mask: Vec<f32> = (start..end)
+                    .flat_map(|i| (0..end).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
+                    .collect();
+                Some(Tensor::from_vec(mask, (end - start, end), device)?)
+            } else {
+                None
+            };
+            blocks.push((start, end, mask));
+            start = end;
+        }
+        Ok(ChunkPlan {
+            pos,
+            cos: self.cos.narrow(0, pos, t)?,
+            sin: self.sin.narrow(0, pos, t)?,
+            blocks,
+        })
+    }
+
     /// Builds the network from a llama GGUF's tensors; `None` for a mixture-of-experts file.
     pub(crate) fn load<R: Read + Seek>(
         ct: &Content,
@@ -261,6 +297,10 @@ impl Llama {
         let mut x = self
             .embeddings
             .index_select(&Tensor::new(ids.as_slice(), device)?, 0)?;
+        let plans = chunks
+            .iter()
+            .map(|c| self.plan(c.cache.len, c.tokens.len(), device))
+            .collect::<candle_core::Result<Vec<_>>>()?;
         for (index, layer) in self.layers.iter().enumerate() {
             let h = layer.attn_norm.forward(&x)?;
             let (q, k, v) = (
@@ -270,7 +310,7 @@ impl Llama {
             );
             let mut outputs = Vec::with_capacity(chunks.len());
             let mut offset = 0;
-            for chunk in chunks.iter_mut() {
+            for (chunk, plan) in chunks.iter_mut().zip(&plans) {
                 let t = chunk.tokens.len();
                 outputs.push(self.attend(
                     index,
@@ -278,6 +318,7 @@ impl Llama {
                     &k.narrow(0, offset, t)?,
                     &v.narrow(0, offset, t)?,
                     chunk.cache,
+                    plan,
                 )?);
                 offset += t;
             }
@@ -315,15 +356,15 @@ impl Llama {
         k: &Tensor,
         v: &Tensor,
         cache: &mut KvCache,
+        plan: &ChunkPlan,
     ) -> candle_core::Result<Tensor> {
         let (nh, nkv, hd) = (self.n_head, self.n_kv_head, self.head_dim);
         let t = q.dim(0)?;
-        let pos = cache.len;
-        let cos = self.cos.narrow(0, pos, t)?;
-        let sin = self.sin.narrow(0, pos, t)?;
+        let pos = plan.pos;
+        let (cos, sin) = (&plan.cos, &plan.sin);
         let heads = |x: &Tensor, n: usize| x.reshape((1, t, n, hd))?.transpose(1, 2)?.contiguous();
-        let q = candle_nn::rotary_emb::rope_i(&heads(q, nh)?, &cos, &sin)?;
-        let k = candle_nn::rotary_emb::rope_i(&heads(k, nkv)?, &cos, &sin)?.squeeze(0)?;
+        let q = candle_nn::rotary_emb::rope_i(&heads(q, nh)?, cos, sin)?;
+        let k = candle_nn::rotary_emb::rope_i(&heads(k, nkv)?, cos, sin)?.squeeze(0)?;
         let v = heads(v, nkv)?.squeeze(0)?;
         let (k, v) = if pos == 0 {
             (k, v)
@@ -349,10 +390,9 @@ impl Llama {
         let rep = nh / nkv;
         let q = q.squeeze(0)?;
         let kv_len = pos + t;
-        let mut outputs = Vec::with_capacity(t.div_ceil(BLOCK) + 1);
-        let mut start = pos;
-        while start < kv_len {
-            let end = ((start / BLOCK + 1) * BLOCK).min(kv_len);
+        let mut outputs = Vec::with_capacity(plan.blocks.len());
+        for (start, end, mask) in &plan.blocks {
+            let (start, end) = (*start, *end);
             let rows = end - start;
             let qb = if rows == t {
                 q.clone()
@@ -369,21 +409,15 @@ impl Llama {
             };
             let qb = qb.reshape((nkv, rep * rows, hd))?;
             let scores = (qb.matmul(&kb.t()?)? * (1.0 / (hd as f64).sqrt()))?;
-            let scores = if rows > 1 {
-                let mask: Vec<f32> = (start..end)
-                    .flat_map(|i| (0..end).map(move |j| if j > i { f32::NEG_INFINITY } else { 0.0 }))
-                    .collect();
-                let mask = Tensor::from_vec(mask, (rows, end), q.device())?;
-                scores
+            let scores = match mask {
+                Some(mask) => scores
                     .reshape((nkv * rep, rows, end))?
-                    .broadcast_add(&mask)?
-                    .reshape((nkv, rep * rows, end))?
-            } else {
-                scores
+                    .broadcast_add(mask)?
+                    .reshape((nkv, rep * rows, end))?,
+                None => scores,
             };
             let weights = candle_nn::ops::softmax_last_dim(&scores)?;
             outputs.push(weights.matmul(&vb)?.reshape((nh, rows, hd))?);
-            start = end;
         }
         let y = if outputs.len() == 1 {
             outputs.pop().unwrap_or_else(|| unreachable!("one block"))

@@ -19,7 +19,6 @@ pub struct Sequence {
     prompt_len: usize,
     /// The prompt, until its blocks are offered to the prefix cache after the prefill.
     prompt: Option<Vec<u32>>,
-    prefilled: bool,
     /// What the next step feeds: the prompt at first, then the last sampled token.
     pending: Vec<u32>,
     /// Tokens fed so far (the position of the next one).
@@ -108,7 +107,6 @@ impl LocalModel {
             prompt_len,
             pending: prompt[fed..].to_vec(),
             prompt: self.prefix.is_some().then_some(prompt),
-            prefilled: false,
             fed,
             cache,
             sampler: LogitsProcessor::from_sampling(seed, sampling),
@@ -165,11 +163,11 @@ impl LocalModel {
         };
         let elapsed = started.elapsed();
         for (row, seq) in live.into_iter().enumerate() {
-            if seq.prefilled {
+            // A sequence has fed less than its prompt until its prefill step has run.
+            if seq.fed >= seq.prompt_len {
                 seq.timings.decode += elapsed;
             } else {
                 seq.timings.prefill += elapsed;
-                seq.prefilled = true;
                 if let (Some(cache), Some(prompt)) = (&mut self.prefix, seq.prompt.take()) {
                     cache.store(&prompt, &seq.cache)?;
                 }
