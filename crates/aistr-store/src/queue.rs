@@ -380,12 +380,17 @@ mod tests {
 
     async fn an_expired_lease_is_taken_over_and_the_late_result_is_discarded(place: Place) {
         let j = setup(&place, 3).await;
-        let (dead, batch) = j.claim("r", "dead", 10, Duration::from_millis(50)).await.unwrap();
+        // A lease long enough that the next claim surely comes before it expires, even on a loaded
+        // CI machine (50 ms was not: a PostgreSQL round trip there once took longer).
+        let (dead, batch) = j
+            .claim("r", "dead", 10, Duration::from_millis(1000))
+            .await
+            .unwrap();
         assert_eq!(batch.len(), 3);
         // While the lease lives nobody else gets the attempts.
         let (_, none) = j.claim("r", "other", 10, Duration::from_secs(30)).await.unwrap();
         assert!(none.is_empty());
-        tokio::time::sleep(Duration::from_millis(120)).await;
+        tokio::time::sleep(Duration::from_millis(1200)).await;
         assert_eq!(j.runs_with_claimable_work().await.unwrap(), vec!["r".to_owned()]);
         let (live, taken) = j.claim("r", "live", 10, Duration::from_secs(30)).await.unwrap();
         assert_eq!(taken.len(), 3, "the expired lease is taken over");
