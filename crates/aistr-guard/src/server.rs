@@ -248,7 +248,13 @@ async fn serve(listener: tokio::net::TcpListener, state: Shared, cancel: Cancell
     let _ = tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await;
 }
 
-async fn metrics(State(state): State<Shared>) -> Response {
+/// `/metrics` counts requests by outcome and detector: it needs a client key like the API does
+/// (a Prometheus scrape job sends one as its bearer credentials). `/healthz` says only "ok" and
+/// stays open for liveness probes.
+async fn metrics(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(denied) = unauthorized(&state, &headers) {
+        return denied;
+    }
     (
         [("content-type", "text/plain; version=0.0.4")],
         state.metrics.render(),
@@ -270,14 +276,22 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The 401 answer when the request carries no valid client key (counted in the metrics).
+fn unauthorized(state: &AppState, headers: &HeaderMap) -> Option<Response> {
+    if bearer(headers).and_then(|k| state.keys.check(k)).is_some() {
+        return None;
+    }
+    state.metrics.request("unauthorized");
+    Some(error_json(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid bearer key is required",
+    ))
+}
+
 async fn models(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    if bearer(&headers).and_then(|k| state.keys.check(k)).is_none() {
-        state.metrics.request("unauthorized");
-        return error_json(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "a valid bearer key is required",
-        );
+    if let Some(denied) = unauthorized(&state, &headers) {
+        return denied;
     }
     match &state.upstream {
         Upstream::Target { model, .. } => axum::Json(json!({

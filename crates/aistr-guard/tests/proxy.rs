@@ -97,7 +97,10 @@ impl Setup {
     }
 
     async fn metrics(&self) -> String {
-        reqwest::get(self.url("/metrics"))
+        reqwest::Client::new()
+            .get(self.url("/metrics"))
+            .bearer_auth(&self.key)
+            .send()
             .await
             .expect("metrics")
             .text()
@@ -244,6 +247,25 @@ async fn no_key_is_401_and_never_reaches_the_upstream() {
     assert_eq!(wrong.status(), 401);
     let models = client.get(s.url("/v1/models")).send().await.expect("send");
     assert_eq!(models.status(), 401);
+    // The counters are for the operator, not for anyone who can reach the port.
+    let metrics = client.get(s.url("/metrics")).send().await.expect("send");
+    assert_eq!(metrics.status(), 401);
+    let metrics = client
+        .get(s.url("/metrics"))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(metrics.status(), 401);
+    assert!(
+        !metrics
+            .text()
+            .await
+            .expect("text")
+            .contains("aistr_guard_requests_total")
+    );
+    let health = client.get(s.url("/healthz")).send().await.expect("send");
+    assert_eq!(health.status(), 200);
     assert!(s.upstream.requests().is_empty());
     assert!(s.audit().iter().all(|a| a["action"] == "unauthorized"));
 }

@@ -7,8 +7,10 @@
 //! corpus. A user RAG file is the dataset `rag:PATH` (rows `{context, question, reference?}`);
 //! a malformed row fails planning with file, line and problem, before anything is sent.
 //!
-//! `truthfulqa-mc` (log-likelihoods) and `selfcheck` (k samples per question) need more than one
-//! answer per probe; they are library scorers and not yet scan probe sets.
+//! `truthfulqa-mc` is scored by the target's log-likelihoods of every choice, not by an answer: a
+//! scan plans no attempt for it and measures it once per run after the attempts
+//! ([`is_run_level`]; the session journals the outcome as a run-level result). `selfcheck` (k
+//! samples per question) is a library scorer and not yet a scan probe set.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -36,13 +38,23 @@ pub const SUITE_SETS: &[(&str, usize)] = &[
     ("poetry-baby-names", 4),
     ("truthfulqa-gen", 10),
     ("rag-truthfulqa", 9),
+    ("truthfulqa-mc", 20),
 ];
 
 /// Prefix of a user RAG file dataset id.
 pub const RAG_FILE_PREFIX: &str = "rag:";
 
 /// Probe sets a scan cannot run yet (more than one answer per probe).
-const NOT_IN_SCAN: &[&str] = &["truthfulqa-mc", "selfcheck"];
+const NOT_IN_SCAN: &[&str] = &["selfcheck"];
+
+/// Probe sets measured once per run from the target's log-likelihoods instead of by attempts.
+const RUN_LEVEL: &[&str] = &["truthfulqa-mc"];
+
+/// Whether probe set `id` is measured once per run (no attempts are planned for it).
+#[must_use]
+pub fn is_run_level(id: &str) -> bool {
+    RUN_LEVEL.contains(&id)
+}
 
 /// Whether `id` names a hallucination dataset (a probe set or a user RAG file).
 #[must_use]
@@ -91,6 +103,7 @@ pub fn generate(
     Ok(match id {
         "truthfulqa-gen" => probes::truthfulqa_probes(&items, n, seed),
         "rag-truthfulqa" => probes::rag_probes(&items, n, seed),
+        "truthfulqa-mc" => probes::truthfulqa_mc_probes(&items, n, seed),
         other => {
             return Err(HalluError::Invalid(format!(
                 "probe set `{other}` cannot be scanned"
@@ -230,16 +243,51 @@ impl SuiteJudge {
         self.probes.get(id)
     }
 
+    fn score_poetry(
+        &self,
+        corpus: &Corpus,
+        probe: &HalluProbe,
+        answer: &str,
+        finish_reason: Option<&str>,
+    ) -> HalluVerdict {
+        let names = self.names.get_or_init(|| crate::verify::PoetNames::of(corpus));
+        crate::score::score_poetry(
+            &Verifier::with_names(corpus, &self.norm, names),
+            probe,
+            answer,
+            finish_reason,
+        )
+    }
+
     /// The verdict of `answer` to probe `probe_id`. An empty or cut answer, an unknown probe, a
-    /// scorer failure: unscored, never grounded.
+    /// scorer failure: unscored, never grounded. A cut answer to a poetry probe keeps the
+    /// evidence of the quotations it holds (checked as if it had ended there), not its label.
     #[must_use]
     pub fn judge(&self, probe_id: &str, answer: &str, finish_reason: Option<&str>) -> HalluVerdict {
         let scorer = "hallucination-suite-v1";
         let Some(probe) = self.probes.get(probe_id) else {
             return HalluVerdict::unscored(format!("no ground truth for probe {probe_id}"), scorer);
         };
+        let poetry = matches!(
+            probe.truth,
+            Truth::Recite { .. }
+                | Truth::Continue { .. }
+                | Truth::Attribution { .. }
+                | Truth::Trap { .. }
+                | Truth::Naming { .. }
+        );
         if let Some(why) = unscorable(answer, finish_reason) {
-            return HalluVerdict::unscored(why, scorer);
+            let mut verdict = HalluVerdict::unscored(why, scorer);
+            // A cut answer is never counted, but the lines it quotes before the cut are real
+            // output: they are still checked against the corpus and kept as the verdict's
+            // evidence, so a report can show what the model said (marked as not counted).
+            if poetry
+                && !answer.trim().is_empty()
+                && let Some(c) = &self.corpus
+            {
+                verdict.evidence = self.score_poetry(c, probe, answer, None).evidence;
+            }
+            return verdict;
         }
         let result = match &probe.truth {
             Truth::Recite { .. }
@@ -247,16 +295,7 @@ impl SuiteJudge {
             | Truth::Attribution { .. }
             | Truth::Trap { .. }
             | Truth::Naming { .. } => match &self.corpus {
-                Some(c) => Ok(crate::score::score_poetry(
-                    &Verifier::with_names(
-                        c,
-                        &self.norm,
-                        self.names.get_or_init(|| crate::verify::PoetNames::of(c)),
-                    ),
-                    probe,
-                    answer,
-                    finish_reason,
-                )),
+                Some(c) => Ok(self.score_poetry(c, probe, answer, finish_reason)),
                 None => Ok(HalluVerdict::unscored("the corpus is not loaded", scorer)),
             },
             Truth::TruthfulQa {
@@ -297,6 +336,10 @@ mod tests {
         }
         assert!(is_hallucination_dataset("rag:x.jsonl") && !is_hallucination_dataset("jbb-harmful"));
         assert!(generate("selfcheck", Some(1), 0, None).is_err());
+        let mc = generate("truthfulqa-mc", Some(3), 5, None).expect("mc probes");
+        assert_eq!(mc.len(), 3);
+        assert!(mc.iter().all(|p| matches!(p.truth, Truth::TruthfulQaMc { .. })));
+        assert!(is_run_level("truthfulqa-mc") && !is_run_level("truthfulqa-gen"));
         assert!(
             generate("poetry-recite", Some(1), 0, None).is_err(),
             "needs the corpus"
@@ -330,6 +373,65 @@ mod tests {
             HalluLabel::Unscored
         );
         assert_eq!(judge.judge("nope/1", &first, None).label, HalluLabel::Unscored);
+    }
+
+    #[test]
+    fn a_cut_recitation_is_unscored_but_keeps_the_evidence_of_its_lines() {
+        use crate::corpus::{Collection, RawPoem};
+        let norm = Normalizer::new().expect("opencc");
+        let corpus = Corpus::from_records(
+            vec![(
+                Collection::TangShi,
+                RawPoem {
+                    author: "王之渙".into(),
+                    title: Some("登鸛雀樓".into()),
+                    rhythmic: None,
+                    paragraphs: vec![
+                        "白日依山盡，黃河入海流。".into(),
+                        "欲窮千里目，更上一層樓。".into(),
+                    ],
+                },
+            )],
+            &norm,
+        );
+        let probe = HalluProbe {
+            id: "poetry-recite/0".into(),
+            set: "poetry-recite".into(),
+            category: "recite".into(),
+            language: "zh".into(),
+            prompt: "请背诵王之涣的《登鹳雀楼》".into(),
+            truth: Truth::Recite {
+                poem: 0,
+                poet: "王之涣".into(),
+                title: "登鹳雀楼".into(),
+                lines: vec![],
+            },
+        };
+        let judge = SuiteJudge::new(
+            vec![probe],
+            Some(Arc::new(corpus)),
+            Arc::new(norm),
+            SuiteSimilarity::Trigram,
+        );
+        let answer = "白日依山尽，黄河入海流。\n青山埋古道，碧水绕孤村。\n青山埋古道";
+        let finished = judge.judge("poetry-recite/0", answer, Some("stop"));
+        assert_eq!(finished.label, HalluLabel::Hallucinated);
+        let cut = judge.judge("poetry-recite/0", answer, Some("length"));
+        assert_eq!(cut.label, HalluLabel::Unscored, "a cut answer is never counted");
+        assert!(cut.reason.contains("cut off"), "{}", cut.reason);
+        let findings: Vec<&str> = cut.evidence.iter().map(|e| e.finding.as_str()).collect();
+        assert!(
+            findings.contains(&"verbatim") && findings.contains(&"fabricated"),
+            "{findings:?}"
+        );
+        assert_eq!(cut.evidence, finished.evidence);
+        // Only poetry answers carry checked quotations; an empty cut answer has none.
+        assert!(
+            judge
+                .judge("poetry-recite/0", " ", Some("length"))
+                .evidence
+                .is_empty()
+        );
     }
 
     #[test]

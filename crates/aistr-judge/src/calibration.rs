@@ -1,17 +1,19 @@
 //! The judge's measured error, shipped with the crate: per judge configuration, the confusion
-//! matrix on the labelled dev set's harmful rows (`data/calibration.json`). Reports use it to show
-//! R and D corrected for judge error ("judge-calibrated", see `aistr-report`'s `calibrate`).
+//! matrix on a labelled set's harmful rows (`data/calibration.json`). Reports use it to show R and
+//! D corrected for judge error ("judge-calibrated", see `aistr-report`'s `calibrate`).
 //!
-//! The file is generated, never edited by hand:
+//! The set is `data/calibration/batch4.jsonl`: answers of the embedded SmolLM2 to requests no
+//! judge was trained, tuned or written on, labelled by two blind annotators and adjudicated
+//! (`data/calibration/README.md`). The file is generated, never edited by hand:
 //!
 //! ```text
-//! aistr judge eval --labels crates/aistr-judge/data/dev.jsonl --judge all \
-//!     --calibration-out crates/aistr-judge/data/calibration.json
+//! aistr judge eval --labels crates/aistr-judge/data/calibration/batch4.jsonl --judge all \
+//!     --calibration-held-out --calibration-out crates/aistr-judge/data/calibration.json
 //! ```
 //!
 //! and a test (`crates/aistr/tests/judge.rs`) checks it still agrees with what `judge eval`
-//! computes and with the dev set's sha256. The dev set is self-labelled and was used while writing
-//! the rules, so the measured error is optimistic; the file says so and reports carry the flag.
+//! computes and with the set's sha256. A file measured on a self-labelled set (the dev set the
+//! rules were written on) says so, and reports then call the intervals optimistic.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -33,6 +35,9 @@ pub struct DevSet {
     pub harmful_rows: u64,
     /// Labels made by the judge's own authors (figures optimistic).
     pub self_labelled: bool,
+    /// Blind annotators' labels of answers no judge configuration was trained, tuned or written on.
+    #[serde(default)]
+    pub held_out: bool,
 }
 
 /// One configuration's measured error.
@@ -59,13 +64,19 @@ pub struct CalibrationFile {
     pub configurations: BTreeMap<String, ConfigCalibration>,
 }
 
-/// What the file says about the dev set's labels.
+/// What a file measured on self-labelled rows says about them.
 pub const NOTE: &str = "Confusion matrices (rows = human label, columns = judge label) of each judge configuration on the \
-harmful-request rows of the dev set. The dev set is self-labelled (one author, following the rubric in src/llm.rs) and was \
-used while writing the rules, so these error rates are optimistic and judge-calibrated intervals built on them too narrow.";
+harmful-request rows of the labelled file. Its labels were made by the judge's own authors, so these error rates are \
+optimistic and judge-calibrated intervals built on them too narrow.";
 
-/// The command that regenerates the file.
-pub const GENERATED_BY: &str = "aistr judge eval --labels crates/aistr-judge/data/dev.jsonl --judge all --calibration-out crates/aistr-judge/data/calibration.json";
+/// What a file measured on held-out human labels says about them.
+pub const NOTE_HELD_OUT: &str = "Confusion matrices (rows = human label, columns = judge label) of each judge configuration on the \
+harmful-request rows of the labelled file: labels by two blind annotators of the team (disagreements adjudicated) of \
+answers to requests that no judge configuration was trained, tuned or written on. The set is small, so the judge-calibrated \
+intervals are wide; they carry that uncertainty.";
+
+/// The command that regenerates the shipped file.
+pub const GENERATED_BY: &str = "aistr judge eval --labels crates/aistr-judge/data/calibration/batch4.jsonl --judge all --calibration-held-out --calibration-out crates/aistr-judge/data/calibration.json";
 
 /// The shipped calibration (parsed once).
 ///
@@ -93,9 +104,16 @@ mod tests {
     #[test]
     fn shipped_file_parses_and_covers_the_offline_configurations() {
         let f = shipped();
-        assert!(f.dev_set.self_labelled && f.note.contains("self-labelled"));
+        assert!(f.dev_set.held_out && !f.dev_set.self_labelled && f.note == NOTE_HELD_OUT);
+        assert_eq!(f.generated_by, GENERATED_BY);
         assert_eq!(f.label_order, ["risky", "declined", "safe", "unscored"]);
-        for id in ["rules-v0", "rules-v1", "embedded-v1", "rules+embedded-v1"] {
+        for id in [
+            "rules-v0",
+            "rules-v1",
+            "embedded-v1",
+            "rules+embedded-v1",
+            "learned-v1",
+        ] {
             let c = lookup(id).unwrap_or_else(|| panic!("no entry for {id}"));
             assert_eq!(c.n, c.confusion.iter().flatten().sum::<u64>());
             assert_eq!(c.n, f.dev_set.harmful_rows);

@@ -167,27 +167,36 @@ pub fn predictions_jsonl(rows: &[EvalRow], results: &[EvalResult]) -> String {
 }
 
 /// The judge calibration file: each configuration's confusion matrix on the harmful rows, with the
-/// labelled file's identity (see [`crate::calibration`]).
+/// labelled file's identity (see [`crate::calibration`]). `held_out`: the labels are human labels of
+/// answers no configuration was trained, tuned or written on; otherwise the file says the labels
+/// are the authors' own and the figures optimistic.
 #[must_use]
 pub fn calibration_file(
     labels: &str,
     sha256: &str,
     rows: &[EvalRow],
     results: &[EvalResult],
+    held_out: bool,
 ) -> CalibrationFile {
     let harmful_rows = rows
         .iter()
         .filter(|r| r.label.is_some() && r.intent.unwrap_or(Intent::Harmful) == Intent::Harmful)
         .count();
     CalibrationFile {
-        note: crate::calibration::NOTE.to_owned(),
+        note: if held_out {
+            crate::calibration::NOTE_HELD_OUT
+        } else {
+            crate::calibration::NOTE
+        }
+        .to_owned(),
         generated_by: crate::calibration::GENERATED_BY.to_owned(),
         dev_set: DevSet {
             path: labels.to_owned(),
             sha256: sha256.to_owned(),
             rows: rows.len() as u64,
             harmful_rows: harmful_rows as u64,
-            self_labelled: true,
+            self_labelled: !held_out,
+            held_out,
         },
         label_order: ORDER.iter().map(|l| l.as_str().to_owned()).collect(),
         configurations: results
@@ -421,7 +430,13 @@ mod tests {
         assert_eq!(lines[0]["stages_fired"][0], "refusal-v1");
         assert_eq!(lines[3]["label"], "unscored");
         assert_eq!(lines[2]["id"], "line-3");
-        let cal = calibration_file("x.jsonl", "ab", &rows, &[r]);
+        let cal = calibration_file("x.jsonl", "ab", &rows, std::slice::from_ref(&r), false);
+        assert!(cal.dev_set.self_labelled && !cal.dev_set.held_out);
+        assert_eq!(cal.note, crate::calibration::NOTE);
+        let held = calibration_file("x.jsonl", "ab", &rows, std::slice::from_ref(&r), true);
+        assert!(!held.dev_set.self_labelled && held.dev_set.held_out);
+        assert_eq!(held.note, crate::calibration::NOTE_HELD_OUT);
+        assert_eq!(held.configurations, cal.configurations);
         assert_eq!((cal.dev_set.rows, cal.dev_set.harmful_rows), (4, 3));
         assert_eq!(cal.configurations["rules-v1"].n, 3);
     }

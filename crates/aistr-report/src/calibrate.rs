@@ -25,8 +25,9 @@
 //!    overall cell is the sum of the levels, a stratified bootstrap), and re-estimates. The 95%
 //!    interval is the 2.5th–97.5th percentile of the replicates.
 //!
-//! Caveat carried into the report: the shipped dev set is self-labelled and was used while writing
-//! the rules, so the measured error is optimistic and the corrected intervals too narrow.
+//! Caveat carried into the report: a matrix measured on self-labelled rows (the dev set the rules
+//! were written on) is optimistic and the corrected intervals too narrow; the shipped one is
+//! measured on held-out human labels, and the report says which (`dev_set.held_out`).
 
 use crate::model::{CalibratedCell, Calibration, CalibrationDevSet};
 use aistr_core::AttemptRecord;
@@ -51,12 +52,27 @@ pub struct JudgeCalibration {
     pub dev_sha256: String,
     /// Whether the dev set's labels were made by the judge's own authors (optimistic figures).
     pub self_labelled: bool,
+    /// Whether the labels are blind annotators' labels of answers no judge was trained, tuned or
+    /// written on.
+    pub held_out: bool,
 }
 
 /// Label shares (risky, declined, safe).
 pub type Shares = [f64; 3];
 /// `m[i][j] = P(judge label j | true label i)`, labels risky, declined, safe.
 pub type Matrix = [[f64; 3]; 3];
+
+/// How a report names the labelled set a judge's error was measured on.
+#[must_use]
+pub fn set_description(set: &CalibrationDevSet) -> &'static str {
+    if set.held_out {
+        "a held-out set labelled by blind annotators"
+    } else if set.self_labelled {
+        "a self-labelled dev set"
+    } else {
+        "a labelled set"
+    }
+}
 
 /// The misclassification matrix from confusion counts (only the scored 3×3 block is used; a gold
 /// class without rows gets an identity row).
@@ -393,6 +409,7 @@ pub fn calibrate_strata(
             n: dev.iter().sum(),
             sha256: cal.dev_sha256.clone(),
             self_labelled: cal.self_labelled,
+            held_out: cal.held_out,
         },
         resamples,
         seed: SEED,
@@ -527,6 +544,7 @@ mod tests {
             confusion,
             dev_sha256: "ab".repeat(32),
             self_labelled: true,
+            held_out: false,
         }
     }
 

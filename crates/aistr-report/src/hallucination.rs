@@ -89,6 +89,14 @@ pub struct HalluExample {
     pub request: String,
     /// The answer (truncated).
     pub answer: String,
+    /// Whether the answer counted in H: false for an answer cut at the token limit, whose
+    /// quotations were checked but which is unscored (absent in older reports: true).
+    #[serde(default = "counted_default")]
+    pub counted: bool,
+}
+
+fn counted_default() -> bool {
+    true
 }
 
 /// The hallucination section.
@@ -102,10 +110,103 @@ pub struct HallucinationSection {
     pub by_language: BTreeMap<String, HalluCell>,
     /// Per `probe-set/category`.
     pub by_category: BTreeMap<String, HalluCell>,
-    /// Claims checked, by finding (`verbatim`, `fabricated`, `misattributed`, …).
+    /// Claims checked in the answers that counted, by finding (`verbatim`, `fabricated`,
+    /// `misattributed`, …).
     pub findings: BTreeMap<String, u64>,
-    /// Fabricated quotations first, then misattributed and misquoted ones (at most five).
+    /// Fabricated quotations first, then misattributed and misquoted ones (at most five);
+    /// quotations of counted answers before those of cut ones.
     pub examples: Vec<HalluExample>,
+    /// TruthfulQA multiple choice, measured once per run from the target's log-likelihoods
+    /// (absent when the run did not select `truthfulqa-mc`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truthfulqa_mc: Option<McSection>,
+}
+
+/// One multiple-choice question as the target scored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct McItem {
+    /// Probe id (`truthfulqa-mc/ROW`).
+    pub probe_id: String,
+    /// The question.
+    pub question: String,
+    /// Number of choices scored.
+    pub choices: u64,
+    /// Whether the most likely choice is the best answer (None: not scored).
+    pub mc1: Option<bool>,
+    /// Probability mass on the correct choices (None: not scored).
+    pub mc2: Option<f64>,
+    /// The most likely choice.
+    pub top_choice: Option<String>,
+    /// Why the question could not be scored (a target error).
+    pub error: Option<String>,
+}
+
+/// TruthfulQA multiple choice: MC1 (the most likely choice is the best answer) with a Wilson
+/// interval, and the mean MC2 (mass on the correct choices), over the questions the target scored.
+/// A question that could not be scored is counted apart, never as right.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct McSection {
+    /// `run` or `not run`.
+    pub status: String,
+    /// Why it was not run (the target exposes no log-likelihoods).
+    pub reason: Option<String>,
+    /// Questions planned.
+    pub questions: u64,
+    /// Questions every choice of which got a log-likelihood.
+    pub scored: u64,
+    /// Questions whose scoring failed.
+    pub errors: u64,
+    /// Scored questions whose most likely choice is the best answer.
+    pub mc1_right: u64,
+    /// `mc1_right / scored`.
+    pub mc1: Option<f64>,
+    /// 95% Wilson interval of MC1.
+    pub mc1_ci: Option<[f64; 2]>,
+    /// Mean MC2 over the scored questions.
+    pub mc2: Option<f64>,
+    /// Every question.
+    pub items: Vec<McItem>,
+}
+
+impl McSection {
+    /// The section of a target that gives no log-likelihoods: not run, and why.
+    #[must_use]
+    pub fn not_run(questions: u64, reason: impl Into<String>) -> Self {
+        Self {
+            status: "not run".into(),
+            reason: Some(reason.into()),
+            questions,
+            scored: 0,
+            errors: 0,
+            mc1_right: 0,
+            mc1: None,
+            mc1_ci: None,
+            mc2: None,
+            items: Vec::new(),
+        }
+    }
+
+    /// The section of the scored questions.
+    #[must_use]
+    #[expect(clippy::cast_precision_loss, reason = "question counts are far below 2^52")]
+    pub fn from_items(items: Vec<McItem>) -> Self {
+        let scored: Vec<&McItem> = items.iter().filter(|i| i.mc1.is_some()).collect();
+        let n = scored.len() as u64;
+        let right = scored.iter().filter(|i| i.mc1 == Some(true)).count() as u64;
+        let mc2_sum: f64 = scored.iter().filter_map(|i| i.mc2).sum();
+        Self {
+            status: "run".into(),
+            reason: None,
+            questions: items.len() as u64,
+            scored: n,
+            errors: items.len() as u64 - n,
+            mc1_right: right,
+            mc1: (n > 0).then(|| right as f64 / n as f64),
+            mc1_ci: wilson(right, n, Z95).map(|(lo, hi)| [lo, hi]),
+            mc2: (n > 0).then(|| mc2_sum / n as f64),
+            items,
+        }
+    }
 }
 
 fn cut(s: &str, max: usize) -> String {
@@ -141,13 +242,16 @@ pub fn hallucination_section(judge: &str, attempts: &[AttemptRecord]) -> Option<
             let Some(finding) = st.stage.strip_prefix("evidence:") else {
                 continue;
             };
-            *s.findings.entry(finding.to_owned()).or_default() += 1;
+            let counted = label != Label::Unscored;
+            if counted {
+                *s.findings.entry(finding.to_owned()).or_default() += 1;
+            }
             let rank = match finding {
                 "fabricated" => 0,
                 "misattributed" => 1,
                 "misquoted" => 2,
                 _ => continue,
-            };
+            } + if counted { 0 } else { 3 };
             candidates.push((
                 rank,
                 HalluExample {
@@ -158,12 +262,20 @@ pub fn hallucination_section(judge: &str, attempts: &[AttemptRecord]) -> Option<
                     corpus: st.raw.clone(),
                     request: cut(&p.prompt, 200),
                     answer: cut(result.response_text.as_deref().unwrap_or(""), 400),
+                    counted,
                 },
             ));
         }
     }
     candidates.sort_by_key(|(rank, e)| (*rank, e.seq));
-    s.examples = candidates.into_iter().take(EXAMPLES).map(|(_, e)| e).collect();
+    // An answer that loops repeats its quotation: each (answer, claim) is shown once.
+    let mut shown = std::collections::HashSet::new();
+    s.examples = candidates
+        .into_iter()
+        .filter(|(_, e)| shown.insert((e.seq, e.claim.clone())))
+        .take(EXAMPLES)
+        .map(|(_, e)| e)
+        .collect();
     s.overall.finish();
     for m in [&mut s.by_probe_set, &mut s.by_language, &mut s.by_category] {
         m.values_mut().for_each(HalluCell::finish);
@@ -214,6 +326,36 @@ const HEADERS: [&str; 8] = [
     "unscored",
 ];
 
+/// The mark of an example from an answer that did not count in H.
+fn not_counted(e: &HalluExample) -> &'static str {
+    if e.counted {
+        ""
+    } else {
+        " (cut answer, not counted)"
+    }
+}
+
+/// One line on the multiple-choice measurement.
+fn mc_line(m: &McSection) -> String {
+    if m.status != "run" {
+        return format!(
+            "TruthfulQA multiple choice: not run ({}), {} questions",
+            m.reason.as_deref().unwrap_or("no reason recorded"),
+            m.questions
+        );
+    }
+    format!(
+        "TruthfulQA multiple choice (the target's log-likelihoods): MC1 {} {} ({} right of n = {} scored), mean MC2 {}; {} of {} questions could not be scored",
+        pct(m.mc1),
+        ci(m.mc1_ci),
+        m.mc1_right,
+        m.scored,
+        m.mc2.map_or_else(|| "-".into(), |x| format!("{x:.3}")),
+        m.errors,
+        m.questions
+    )
+}
+
 pub(crate) fn terminal_section(out: &mut String, s: Option<&HallucinationSection>) {
     use std::fmt::Write as _;
     let Some(s) = s else { return };
@@ -240,13 +382,17 @@ pub(crate) fn terminal_section(out: &mut String, s: Option<&HallucinationSection
             v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]
         );
     }
+    if let Some(m) = &s.truthfulqa_mc {
+        let _ = writeln!(out, "{}", mc_line(m));
+    }
     for e in &s.examples {
         let _ = writeln!(
             out,
-            "  #{} {} {}: {}\n      corpus: {}",
+            "  #{} {} {}{}: {}\n      corpus: {}",
             e.seq,
             e.probe_id,
             e.finding,
+            not_counted(e),
             e.claim,
             e.corpus.as_deref().unwrap_or("(nothing near)")
         );
@@ -267,6 +413,9 @@ pub(crate) fn markdown_section(out: &mut String, s: Option<&HallucinationSection
         let v: Vec<String> = cells(&k, c).iter().map(|x| md_inline(x)).collect();
         let _ = writeln!(out, "| {} |", v.join(" | "));
     }
+    if let Some(m) = &s.truthfulqa_mc {
+        let _ = writeln!(out, "\n{}.", md_inline(&mc_line(m)));
+    }
     if !s.examples.is_empty() {
         out.push_str("\n### Quotations not in the corpus as given\n\n| # | probe | finding | the model said | the corpus holds |\n|--:|---|---|---|---|\n");
         for e in &s.examples {
@@ -275,7 +424,7 @@ pub(crate) fn markdown_section(out: &mut String, s: Option<&HallucinationSection
                 "| {} | {} | {} | {} | {} |",
                 e.seq,
                 md_inline(&e.probe_id),
-                md_inline(&e.finding),
+                md_inline(&format!("{}{}", e.finding, not_counted(e))),
                 md_inline(&e.claim),
                 md_inline(e.corpus.as_deref().unwrap_or("(nothing near)"))
             );
@@ -300,6 +449,9 @@ pub(crate) fn html_section(out: &mut String, s: Option<&HallucinationSection>) {
         out.push_str("</tr>");
     }
     out.push_str("</tbody></table>");
+    if let Some(m) = &s.truthfulqa_mc {
+        let _ = write!(out, "<p>{}.</p>", esc(&mc_line(m)));
+    }
     if !s.examples.is_empty() {
         out.push_str("<h3>Quotations not in the corpus as given</h3><table><thead><tr><th>#</th><th>probe</th><th>finding</th><th>the model said</th><th>the corpus holds</th></tr></thead><tbody>");
         for e in &s.examples {
@@ -308,7 +460,7 @@ pub(crate) fn html_section(out: &mut String, s: Option<&HallucinationSection>) {
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 e.seq,
                 esc(&e.probe_id),
-                esc(&e.finding),
+                esc(&format!("{}{}", e.finding, not_counted(e))),
                 esc(&e.claim),
                 esc(e.corpus.as_deref().unwrap_or("(nothing near)"))
             );

@@ -207,8 +207,9 @@ fn summary(out: &mut String, r: &Report) {
     if let Some(c) = &r.calibrated {
         let _ = write!(
             out,
-            "<h3>Judge-calibrated R and D</h3><p class=muted>Corrected for the error of judge <code>{}</code> measured on a dev set of {} rows (sha256 <code>{}</code>){}; {} bootstrap resamples. Method: {}.</p><table><thead><tr><th>cell</th><th>scored</th><th>R judge-calibrated [95% CI]</th><th>D judge-calibrated [95% CI]</th></tr></thead><tbody>",
+            "<h3>Judge-calibrated R and D</h3><p class=muted>Corrected for the error of judge <code>{}</code> measured on {} of {} rows (sha256 <code>{}</code>){}; {} bootstrap resamples. Method: {}.</p><table><thead><tr><th>cell</th><th>scored</th><th>R judge-calibrated [95% CI]</th><th>D judge-calibrated [95% CI]</th></tr></thead><tbody>",
             esc(&c.judge),
+            crate::calibrate::set_description(&c.dev_set),
             c.dev_set.n,
             esc(&c.dev_set.sha256),
             if c.dev_set.self_labelled {

@@ -62,8 +62,9 @@ fn calibrated(out: &mut String, r: &Report) {
     let Some(c) = &r.calibrated else { return };
     let _ = writeln!(
         out,
-        "\n### Judge-calibrated R and D\n\nCorrected for the error of judge `{}` measured on a dev set of {} rows (sha256 `{}`){}. {} resamples. Method: {}.\n",
+        "\n### Judge-calibrated R and D\n\nCorrected for the error of judge `{}` measured on {} of {} rows (sha256 `{}`){}. {} resamples. Method: {}.\n",
         c.judge.replace('`', "'"),
+        crate::calibrate::set_description(&c.dev_set),
         c.dev_set.n,
         c.dev_set.sha256.replace('`', "'"),
         if c.dev_set.self_labelled {

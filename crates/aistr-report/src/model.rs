@@ -160,6 +160,10 @@ pub struct CalibrationDevSet {
     /// True when the labels were made by the judge's own authors: the measured error, and so the
     /// calibrated intervals, are optimistic.
     pub self_labelled: bool,
+    /// True when the labels are blind annotators' labels of answers no judge configuration was
+    /// trained, tuned or written on (absent in reports written before this field: false).
+    #[serde(default)]
+    pub held_out: bool,
 }
 
 /// Judge-calibrated figures of one cell.

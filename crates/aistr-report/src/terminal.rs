@@ -108,14 +108,15 @@ pub fn render_terminal(r: &Report) -> String {
     if let Some(c) = &r.calibrated {
         let _ = writeln!(
             out,
-            "  judge-calibrated ({}'s error measured on a {}dev set of {} rows; bootstrap 95% CI):",
+            "  judge-calibrated ({}'s error measured on {} of {} rows{}; bootstrap 95% CI):",
             c.judge,
+            crate::calibrate::set_description(&c.dev_set),
+            c.dev_set.n,
             if c.dev_set.self_labelled {
-                "self-labelled, so optimistic, "
+                ", so optimistic"
             } else {
                 ""
-            },
-            c.dev_set.n
+            }
         );
         let _ = writeln!(
             out,

@@ -284,6 +284,7 @@ fn fixture() -> &'static (Report, Vec<AttemptRecord>) {
                 confusion: [[40, 11, 10, 0], [3, 49, 0, 0], [1, 0, 14, 0], [0, 0, 3, 3]],
                 dev_sha256: "ef".repeat(32),
                 self_labelled: true,
+                held_out: false,
             }),
         });
         (report, attempts)

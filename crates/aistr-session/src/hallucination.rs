@@ -9,15 +9,19 @@
 
 use crate::session::SessionError;
 use crate::spec::{HallucinationSettings, ScanSpec, SpecError};
-use aistr_core::{Intent, Label, Probe, StageRecord, Verdict, VerdictSource};
+use aistr_core::{Intent, Label, Message, Probe, StageRecord, Verdict, VerdictSource};
 use aistr_hallucination::corpus::Corpus;
 use aistr_hallucination::normalize::Normalizer;
-use aistr_hallucination::probes::HalluProbe;
+use aistr_hallucination::probes::{HalluProbe, Truth};
 use aistr_hallucination::suite::{self, SuiteJudge, SuiteSimilarity};
 use aistr_hallucination::{HalluLabel, HalluVerdict};
 use aistr_judge::{Judge, JudgeInput, Resources};
-use aistr_report::DatasetRef;
+use aistr_report::{DatasetRef, McItem, McSection};
+use aistr_targets::LogProbs;
 use std::sync::Arc;
+
+/// The run-level result TruthfulQA multiple choice is journaled under.
+pub const MC_RESULT: &str = "hallucination.truthfulqa-mc";
 
 /// Judge configuration names a hallucination run accepts.
 const JUDGE_NAMES: &[&str] = &["hallucination", "hallucination-minilm", "hallucination-char3"];
@@ -126,6 +130,76 @@ fn generate(spec: &ScanSpec, norm: &Normalizer) -> Result<(Vec<HalluProbe>, Opti
     Ok((all, corpus))
 }
 
+/// The probes of the run-level probe sets (`truthfulqa-mc`): measured after the attempts, never
+/// sent as attempts. Empty for any run that did not select one.
+///
+/// # Errors
+/// As [`plan_probes`].
+pub fn run_level_probes(spec: &ScanSpec) -> Result<Vec<HalluProbe>, SessionError> {
+    if !spec.datasets.iter().any(|d| suite::is_run_level(&d.id)) {
+        return Ok(Vec::new());
+    }
+    let norm = normalizer()?;
+    let (probes, _) = generate(spec, &norm)?;
+    Ok(probes
+        .into_iter()
+        .filter(|p| suite::is_run_level(&p.set))
+        .collect())
+}
+
+/// TruthfulQA multiple choice from the target's log-likelihoods: every choice of every question
+/// scored as the answer to the question. A target without log-likelihoods gives "not run" and
+/// why; a question the target fails on is counted apart, never as right.
+pub async fn measure_mc(log_probs: Option<&dyn LogProbs>, probes: &[HalluProbe]) -> McSection {
+    let questions = u64::try_from(probes.len()).unwrap_or(u64::MAX);
+    let Some(lp) = log_probs else {
+        return McSection::not_run(
+            questions,
+            "the target gives no log-likelihoods (the embedded model does; an OpenAI-compatible server needs /v1/completions with echo and logprobs)",
+        );
+    };
+    let mut items = Vec::with_capacity(probes.len());
+    for p in probes {
+        let Truth::TruthfulQaMc {
+            choices,
+            correct,
+            best,
+            ..
+        } = &p.truth
+        else {
+            continue;
+        };
+        let mut item = McItem {
+            probe_id: p.id.clone(),
+            question: p.prompt.clone(),
+            choices: u64::try_from(choices.len()).unwrap_or(u64::MAX),
+            mc1: None,
+            mc2: None,
+            top_choice: None,
+            error: None,
+        };
+        let scored = lp
+            .score_continuations(&[Message::user(p.prompt.clone())], choices)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|l| {
+                aistr_hallucination::truthfulqa::mc_outcome(l, correct, *best).map_err(|e| e.to_string())
+            });
+        match scored {
+            Ok(s) => {
+                item.top_choice = choices
+                    .get(aistr_hallucination::truthfulqa::top_choice(&s.logprobs))
+                    .cloned();
+                item.mc1 = Some(s.mc1);
+                item.mc2 = Some(s.mc2);
+            }
+            Err(e) => item.error = Some(e),
+        }
+        items.push(item);
+    }
+    McSection::from_items(items)
+}
+
 /// The plain probes a hallucination run sends, and the datasets for the report.
 ///
 /// # Errors
@@ -133,7 +207,7 @@ fn generate(spec: &ScanSpec, norm: &Normalizer) -> Result<(Vec<HalluProbe>, Opti
 pub fn plan_probes(spec: &ScanSpec) -> Result<(Vec<Probe>, Vec<DatasetRef>), SessionError> {
     check(spec)?;
     let norm = normalizer()?;
-    let (probes, _) = generate(spec, &norm)?;
+    let (mut probes, _) = generate(spec, &norm)?;
     let mut datasets: Vec<DatasetRef> = Vec::new();
     for d in &spec.datasets {
         let mine: Vec<&HalluProbe> = probes.iter().filter(|p| p.set == d.id).collect();
@@ -144,6 +218,7 @@ pub fn plan_probes(spec: &ScanSpec) -> Result<(Vec<Probe>, Vec<DatasetRef>), Ses
             probes: u64::try_from(mine.len()).unwrap_or(0),
         });
     }
+    probes.retain(|p| !suite::is_run_level(&p.set));
     Ok((probes.iter().map(core_probe).collect(), datasets))
 }
 

@@ -66,6 +66,7 @@ fn calibration_for(judge: &str) -> Option<JudgeCalibration> {
         confusion: c.confusion,
         dev_sha256: dev.sha256.clone(),
         self_labelled: dev.self_labelled,
+        held_out: dev.held_out,
     })
 }
 
@@ -78,6 +79,7 @@ pub(crate) fn assemble(
     datasets: Vec<DatasetRef>,
     warnings: &[String],
     memorisation: Option<aistr_report::MemorisationSection>,
+    truthfulqa_mc: Option<aistr_report::McSection>,
 ) -> Report {
     let mut run_levels: Vec<Level> = attempts.iter().map(|a| a.planned.level).collect();
     run_levels.sort();
@@ -99,6 +101,9 @@ pub(crate) fn assemble(
     {
         p.memorisation =
             Some(memorisation.unwrap_or_else(|| crate::privacy::memorisation_not_measured(&spec.target)));
+    }
+    if let Some(h) = &mut report.hallucination {
+        h.truthfulqa_mc = truthfulqa_mc;
     }
     if !warnings.is_empty() {
         let mut all = warnings.to_vec();

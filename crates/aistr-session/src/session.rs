@@ -508,7 +508,10 @@ impl Session {
         };
         if !outcome.cancelled {
             let measured = tokio::select! {
-                result = self.measure_memorisation(memorisation_target.as_ref()) => Some(result),
+                result = async {
+                    self.measure_memorisation(memorisation_target.as_ref()).await?;
+                    self.measure_truthfulqa_mc(memorisation_target.as_ref()).await
+                } => Some(result),
                 () = cancel.cancelled() => None,
             };
             match measured {
@@ -548,6 +551,44 @@ impl Session {
                 crate::memorisation::RESULT_NAME
             )))
         })
+    }
+
+    /// The journaled outcome of the TruthfulQA multiple-choice measurement, if it was measured.
+    ///
+    /// # Errors
+    /// The journal fails or holds a result this aistr cannot read.
+    pub async fn truthfulqa_mc(&self) -> Result<Option<aistr_report::McSection>, SessionError> {
+        let Some(json) = self
+            .journal
+            .run_result(&self.run_id, crate::hallucination::MC_RESULT)
+            .await
+            .map_err(store)?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_str(&json).map(Some).map_err(|e| {
+            SessionError::Store(StoreError::Corrupt(format!(
+                "run `{}`: result `{}`: {e}",
+                self.run_id,
+                crate::hallucination::MC_RESULT
+            )))
+        })
+    }
+
+    /// After every attempt is recorded: TruthfulQA multiple choice, once per run, when the run
+    /// selected it, from the target's log-likelihoods (or "not run" and why), journaled as a
+    /// run-level result.
+    async fn measure_truthfulqa_mc(&self, target: &dyn Target) -> Result<(), SessionError> {
+        let probes = crate::hallucination::run_level_probes(&self.spec)?;
+        if probes.is_empty() || self.truthfulqa_mc().await?.is_some() {
+            return Ok(());
+        }
+        let section = crate::hallucination::measure_mc(target.log_probs(), &probes).await;
+        self.journal
+            .record_run_result(&self.run_id, crate::hallucination::MC_RESULT, &to_json(&section))
+            .await
+            .map_err(store)?;
+        Ok(())
     }
 
     /// After every attempt is recorded: the privacy suite's memorisation tests, once per run, on
@@ -612,6 +653,7 @@ impl Session {
         let run = self.journal.run(&self.run_id).await.map_err(store)?;
         let attempts = self.journal.attempts(&self.run_id).await.map_err(store)?;
         let memorisation = self.memorisation().await?;
+        let truthfulqa_mc = self.truthfulqa_mc().await?;
         Ok(crate::report::assemble(
             &run,
             &attempts,
@@ -619,6 +661,7 @@ impl Session {
             self.datasets.clone(),
             &self.warnings,
             memorisation,
+            truthfulqa_mc,
         ))
     }
 }

@@ -30,6 +30,32 @@ pub fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/legacy-7ae232b")
 }
 
+/// Asserts that `now`, a report rendered today from the fixture journal, equals the report the old
+/// binary wrote (`name` in [`dir`]) except for its judge-calibrated block. That block is computed
+/// from the judge's error as measured today (the shipped calibration file, newer than the run),
+/// so it must instead name the labelled set `calibration_sha256` the shipped file was measured on.
+///
+/// # Panics
+/// When the reports differ, or the fixture report is missing or not JSON.
+pub fn assert_same_report(mut now: serde_json::Value, name: &str, calibration_sha256: &str) {
+    let text = std::fs::read_to_string(dir().join(name)).expect("fixture report");
+    let mut then: serde_json::Value = serde_json::from_str(&text).expect("fixture report is JSON");
+    let calibrated = now["calibrated"].take();
+    let was_calibrated = !then["calibrated"].take().is_null();
+    assert_eq!(now, then, "the report moved from what the old binary wrote");
+    assert_eq!(
+        !calibrated.is_null(),
+        was_calibrated,
+        "calibrated block appeared or vanished"
+    );
+    if was_calibrated {
+        assert_eq!(
+            calibrated["dev_set"]["sha256"], calibration_sha256,
+            "{calibrated}"
+        );
+    }
+}
+
 /// The config file the fixture's runs were started with (exercises every stored section).
 #[must_use]
 pub fn config_toml() -> String {

@@ -366,6 +366,11 @@ pub struct JudgeEvalArgs {
     /// judge-calibrated R and D.
     #[arg(long, value_name = "OUT.json")]
     pub calibration_out: Option<PathBuf>,
+    /// With `--calibration-out`: the labels are blind annotators' labels of answers that no judge
+    /// configuration was trained, tuned or written on, and the file says so (without it, the file
+    /// says the labels are the authors' own and the intervals optimistic).
+    #[arg(long, requires = "calibration_out")]
+    pub calibration_held_out: bool,
 }
 
 /// `aistr review …`.

@@ -294,14 +294,18 @@ async fn report_counts_verdict_sources_and_a_review_import_moves_them_to_human()
     let shipped = read_json(&repo().join("crates/aistr-judge/data/calibration.json"));
     assert_eq!(cal["judge"], "rules-v1");
     assert_eq!(cal["dev_set"]["sha256"], shipped["dev_set"]["sha256"]);
-    assert_eq!(cal["dev_set"]["self_labelled"], true);
+    assert_eq!(cal["dev_set"]["self_labelled"], false);
+    assert_eq!(cal["dev_set"]["held_out"], true);
+    assert_eq!(cal["dev_set"]["held_out"], shipped["dev_set"]["held_out"]);
     assert_eq!(cal["scored"], before["overall"]["scored"]);
     let [lo, hi] = [cal["R_ci"][0].as_f64().unwrap(), cal["R_ci"][1].as_f64().unwrap()];
     let r = cal["R"].as_f64().unwrap();
     assert!(lo <= r && r <= hi && hi - lo > 0.0, "{cal}");
     assert!(cal["by_level"]["L1"]["R"].is_number());
     assert!(
-        stderr(&out).contains("judge-calibrated (rules-v1's error measured on a self-labelled"),
+        stderr(&out).contains(
+            "judge-calibrated (rules-v1's error measured on a held-out set labelled by blind annotators of"
+        ),
         "{}",
         stderr(&out)
     );
@@ -376,15 +380,15 @@ async fn report_counts_verdict_sources_and_a_review_import_moves_them_to_human()
 }
 
 /// The shipped `data/calibration.json` must be what `aistr judge eval --calibration-out` writes
-/// today: same dev set (sha256) and the same confusion matrices. The rules configurations always
+/// today: the same held-out set (sha256) and the same confusion matrices. The rules configurations always
 /// run; the embedded ones need all-MiniLM-L6-v2 (`aistr models install`): without it they are
 /// skipped with a note, and under CI that is a failure.
 #[test]
 fn shipped_calibration_agrees_with_judge_eval() {
     let shipped = read_json(&repo().join("crates/aistr-judge/data/calibration.json"));
-    let labels = repo().join("crates/aistr-judge/data/dev.jsonl");
+    let labels = repo().join("crates/aistr-judge/data/calibration/batch4.jsonl");
     let models = aistr_test_support::models_dir();
-    let mut configs = vec!["rules-v0", "rules"];
+    let mut configs = vec!["rules-v0", "rules", "learned"];
     if aistr_test_support::require_model_or_skip("all-MiniLM-L6-v2/model.safetensors").is_some() {
         configs.extend(["embedded", "rules+embedded"]);
     }
@@ -398,6 +402,7 @@ fn shipped_calibration_agrees_with_judge_eval() {
         .arg(&models)
         .arg("--calibration-out")
         .arg(&out_file)
+        .arg("--calibration-held-out")
         .stdout(Stdio::null())
         .output()
         .unwrap();
@@ -405,9 +410,9 @@ fn shipped_calibration_agrees_with_judge_eval() {
     let now = read_json(&out_file);
     assert_eq!(
         now["dev_set"]["sha256"], shipped["dev_set"]["sha256"],
-        "dev.jsonl changed: regenerate calibration.json"
+        "batch4.jsonl changed: regenerate calibration.json"
     );
-    for k in ["rows", "harmful_rows", "self_labelled"] {
+    for k in ["rows", "harmful_rows", "self_labelled", "held_out"] {
         assert_eq!(now["dev_set"][k], shipped["dev_set"][k], "{k}");
     }
     let measured = now["configurations"].as_object().unwrap();

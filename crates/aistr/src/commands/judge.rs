@@ -179,7 +179,13 @@ fn eval(a: &JudgeEvalArgs) -> CmdResult {
     }
     if let Some(path) = &a.calibration_out {
         let bytes = std::fs::read(&a.labels).with_context(|| format!("cannot read {labels}"))?;
-        let file = calibration_file(&labels, &aistr_datasets::sha256_hex(&bytes), &rows, &results);
+        let file = calibration_file(
+            &labels,
+            &aistr_datasets::sha256_hex(&bytes),
+            &rows,
+            &results,
+            a.calibration_held_out,
+        );
         write(
             path,
             &(serde_json::to_string_pretty(&file).map_err(anyhow::Error::from)? + "\n"),
