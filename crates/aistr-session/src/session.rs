@@ -536,19 +536,21 @@ impl Session {
     /// # Errors
     /// The journal fails or holds a result this aistr cannot read.
     pub async fn memorisation(&self) -> Result<Option<aistr_report::MemorisationSection>, SessionError> {
-        let Some(json) = self
-            .journal
-            .run_result(&self.run_id, crate::memorisation::RESULT_NAME)
-            .await
-            .map_err(store)?
-        else {
+        self.stored_result(crate::memorisation::RESULT_NAME).await
+    }
+
+    /// A run-level result journaled under `name`, read back (None when not measured yet).
+    async fn stored_result<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Option<T>, SessionError> {
+        let Some(json) = self.journal.run_result(&self.run_id, name).await.map_err(store)? else {
             return Ok(None);
         };
         serde_json::from_str(&json).map(Some).map_err(|e| {
             SessionError::Store(StoreError::Corrupt(format!(
-                "run `{}`: result `{}`: {e}",
-                self.run_id,
-                crate::memorisation::RESULT_NAME
+                "run `{}`: result `{name}`: {e}",
+                self.run_id
             )))
         })
     }
@@ -558,21 +560,7 @@ impl Session {
     /// # Errors
     /// The journal fails or holds a result this aistr cannot read.
     pub async fn truthfulqa_mc(&self) -> Result<Option<aistr_report::McSection>, SessionError> {
-        let Some(json) = self
-            .journal
-            .run_result(&self.run_id, crate::hallucination::MC_RESULT)
-            .await
-            .map_err(store)?
-        else {
-            return Ok(None);
-        };
-        serde_json::from_str(&json).map(Some).map_err(|e| {
-            SessionError::Store(StoreError::Corrupt(format!(
-                "run `{}`: result `{}`: {e}",
-                self.run_id,
-                crate::hallucination::MC_RESULT
-            )))
-        })
+        self.stored_result(crate::hallucination::MC_RESULT).await
     }
 
     /// After every attempt is recorded: TruthfulQA multiple choice, once per run, when the run
