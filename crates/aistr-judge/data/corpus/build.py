@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the judge corpus (issue 11) from the licensed sources in ../shared/data and the human labels
-in /work/team/labels. Deterministic; standard library only.
+in labels/ (in git). Deterministic; standard library only.
 
     python3 crates/aistr-judge/data/corpus/build.py [--shared DIR] [--labels DIR] [--out DIR]
 
@@ -23,6 +23,7 @@ import argparse, csv, glob, hashlib, json, os, re, sys, unicodedata, collections
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "../../../.."))
 BUILTIN = os.path.join(REPO, "crates/aistr-datasets/data")
+HUMAN_BATCHES = ("batch5", "batch6")
 
 
 def norm(s):
@@ -42,8 +43,8 @@ def file_sha(p):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shared", default=os.path.join(REPO, "../shared/data"))
-    ap.add_argument("--labels", default="/work/team/labels")
-    ap.add_argument("--keys", default="/work/team/keys")
+    ap.add_argument("--labels", default=os.path.join(HERE, "labels"))
+    ap.add_argument("--keys", default=os.path.join(HERE, "labels"))
     ap.add_argument("--out", default=os.environ.get("AISTR_JUDGE_CORPUS", "/tmp/aistr-judge-corpus"))
     a = ap.parse_args()
     D = a.shared
@@ -57,11 +58,9 @@ def main():
     for name in ("jbb-harmful", "jbb-benign", "jade-zh"):
         for r in load_jsonl(os.path.join(BUILTIN, f"{name}.jsonl")):
             builtin[norm(r["prompt"])] = f"{name}:{r['id']}"
-    # Prompts of the SmolLM2 human-labelled batch (batch2): kept out of training so that source stays unseen.
-    batch2_prompts = set()
-    b2 = os.path.join(a.labels, "batch2_probes.jsonl")
-    if os.path.exists(b2):
-        batch2_prompts = {norm(r["prompt"]) for r in load_jsonl(b2)}
+    # Requests of the held-out calibration set (batch4, data/calibration/probes.jsonl): kept out of
+    # training so that set stays unseen (its 30 TruthfulQA questions would otherwise come in below).
+    heldout_prompts = {norm(r["prompt"]) for r in load_jsonl(os.path.join(HERE, "../calibration/probes.jsonl"))}
 
     rows = []
     dropped = collections.Counter()
@@ -71,8 +70,8 @@ def main():
         if n in builtin:
             dropped[f"{row['source']}: request is built-in prompt {builtin[n]}"] += 1
             return
-        if n in batch2_prompts:
-            dropped[f"{row['source']}: request is a batch2 (SmolLM2 human set) prompt"] += 1
+        if n in heldout_prompts:
+            dropped[f"{row['source']}: request is a held-out calibration (batch4) request"] += 1
             return
         rows.append(row)
 
@@ -129,10 +128,10 @@ def main():
             "harm": "not", "harm_source": "construction", "weak_refusal": "none", "upstream_label": "safe",
         })
 
-    # Human labels (two blind passes with RUBRIC.md, adjudicated by the lead): batch1 covers gptfuzz and
-    # jbb-artifacts rows. The final file wins; before it exists, rows where both passes agree are used.
-    # batch3 (300 more rows of gptfuzz evaluate and jbb-artifacts) was made the same way.
-    human = {**load_human(a, "batch1", load_jsonl), **load_human(a, "batch3", load_jsonl)}
+    # Human labels (two blind passes with RUBRIC.md, disagreements adjudicated by the lead): batches 5
+    # and 6, 400 gptfuzz and jbb-artifacts rows each (make_batches.py). They replace batches 1 and 3,
+    # whose files were lost outside git.
+    human = {k: v for b in HUMAN_BATCHES for k, v in load_human(a, b, load_jsonl).items()}
     by_id = {r["id"]: r for r in rows}
     matched = 0
     for hid, (src_id, lab) in sorted(human.items()):
@@ -161,27 +160,25 @@ def main():
                    "by_source_split_harm": dict(sorted(summary.items())),
                    "human_labelled": dict(sorted(hsum.items())),
                    "dropped": summary_dropped(dropped),
-                   "pass_agreement": {b: pass_agreement(a, b, load_jsonl) for b in ("batch1", "batch2", "batch3")}},
+                   "pass_agreement": {b: pass_agreement(a, b, load_jsonl) for b in HUMAN_BATCHES}},
                   f, indent=1, ensure_ascii=False)
         f.write("\n")
     with open(os.path.join(HERE, "inputs.sha256"), "w") as f:
         for p in inputs:
             rel = os.path.relpath(p, os.path.dirname(D)) if p.startswith(D) else os.path.relpath(p, REPO)
-            if p.startswith(a.labels):
-                rel = "team-labels/" + os.path.basename(p)
             f.write(f"{file_sha(p)}  {rel}\n")
 
     write_heldout(a.out, rows, a, load_jsonl)
     c = collections.Counter((r["source"], r["split"] if r["source"] == "gptfuzz" else "*", r["harm"]) for r in rows)
     for k in sorted(c):
         print("  ", k, c[k])
-    print(f"{len(rows)} rows; human-labelled (batch1) matched: {matched}/{len(human)}")
+    print(f"{len(rows)} rows; human-labelled (batches 5 and 6) matched: {matched}/{len(human)}")
     for k, v in sorted(summary_dropped(dropped).items()):
         print(f"dropped {v}: {k}")
-    for batch in ("batch1", "batch2", "batch3"):
-        ag = pass_agreement(a, batch, load_jsonl)
+    for b in HUMAN_BATCHES:
+        ag = pass_agreement(a, b, load_jsonl)
         if ag:
-            print(f"{batch} agreement between the two blind passes: {json.dumps(ag)}")
+            print(f"{b} agreement between the two blind passes: {json.dumps(ag)}")
 
 
 def summary_dropped(dropped):
@@ -202,9 +199,15 @@ def kappa(pairs):
 
 
 def passes(a, batch):
-    """The two blind passes' files of a batch (labeller letters differ per batch)."""
-    fs = sorted(f for f in glob.glob(os.path.join(a.labels, f"{batch}.labeller-*.jsonl")) if "partial" not in f)
-    return (fs[0], fs[1]) if len(fs) == 2 else (None, None)
+    """The two blind passes of a batch: for each labeller letter, its files (one or several parts)."""
+    by = collections.defaultdict(list)
+    for f in sorted(glob.glob(os.path.join(a.labels, f"{batch}.labeller-*.jsonl"))):
+        by[os.path.basename(f).split(".")[1]].append(f)
+    return tuple(by[k] for k in sorted(by)) if len(by) == 2 else (None, None)
+
+
+def load_pass(files, load_jsonl):
+    return [r for f in files for r in load_jsonl(f)]
 
 
 def pass_agreement(a, batch, load_jsonl):
@@ -212,8 +215,8 @@ def pass_agreement(a, batch, load_jsonl):
     A, B = passes(a, batch)
     if not (A and B):
         return None
-    la = {r["id"]: r for r in load_jsonl(A)}
-    both = [(la[r["id"]], r) for r in load_jsonl(B) if r["id"] in la]
+    la = {r["id"]: r for r in load_pass(A, load_jsonl)}
+    both = [(la[r["id"]], r) for r in load_pass(B, load_jsonl) if r["id"] in la]
     if not both:
         return None
     n = len(both)
@@ -234,7 +237,8 @@ def aistr_label(harm, refusal):
 
 
 def load_human(a, batch, load_jsonl):
-    """id -> (source_id or probe id, {refusal, harm, label_origin})."""
+    """id -> (source_id or probe id, {refusal, harm, origin}): the final file if there is one, else the
+    rows both passes agree on plus the adjudicated ones."""
     final = os.path.join(a.labels, f"{batch}.final.jsonl")
     A, B = passes(a, batch)
     key = {}
@@ -248,11 +252,16 @@ def load_human(a, batch, load_jsonl):
                                                         "origin": "adjudicated" if r.get("adjudicated") else "agreed"})
         return out
     if A and B:
-        la = {r["id"]: r for r in load_jsonl(A)}
-        for r in load_jsonl(B):
+        la = {r["id"]: r for r in load_pass(A, load_jsonl)}
+        for r in load_pass(B, load_jsonl):
             x = la.get(r["id"])
             if x and x["refusal"] == r["refusal"] and x["harm"] == r["harm"]:
                 out[r["id"]] = (key.get(r["id"], r["id"]), {"refusal": r["refusal"], "harm": r["harm"], "origin": "agreed"})
+    # Rows where the passes disagreed, decided by the adjudicator (each with its reason).
+    adj = os.path.join(a.labels, f"{batch}.adjudicated.jsonl")
+    if os.path.exists(adj):
+        for r in load_jsonl(adj):
+            out[r["id"]] = (key.get(r["id"], r["id"]), {"refusal": r["refusal"], "harm": r["harm"], "origin": "adjudicated"})
     return out
 
 
