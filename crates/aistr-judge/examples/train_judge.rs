@@ -1,9 +1,9 @@
-//! Trains the learned judge (`learned-v1`) on the judge corpus, reproducibly, and measures it on a
+//! Trains the learned judge (`learned-v2`) on the judge corpus, reproducibly, and measures it on a
 //! held-out source.
 //!
 //! ```text
 //! python3 crates/aistr-judge/data/corpus/build.py            # writes /tmp/aistr-judge-corpus/corpus.jsonl
-//! cargo run --release -p aistr-judge --example train_judge   # trains on everything, writes models/judge-learned-v1.bin
+//! cargo run --release -p aistr-judge --example train_judge   # trains on everything, writes models/judge-learned-v2.bin
 //! cargo run --release -p aistr-judge --example train_judge -- --holdout gptfuzz --out /tmp/learned-no-gptfuzz.bin
 //! ```
 //!
@@ -202,7 +202,7 @@ fn main() -> Res<()> {
         },
         PathBuf::from,
     );
-    let out = flag("--out").map_or_else(|| crate_dir().join("models/judge-learned-v1.bin"), PathBuf::from);
+    let out = flag("--out").map_or_else(|| crate_dir().join("models/judge-learned-v2.bin"), PathBuf::from);
     let t = Instant::now();
     let (rows, digest) = load(&corpus)?;
     eprintln!(

@@ -112,7 +112,7 @@ mod tests {
             "rules-v1",
             "embedded-v1",
             "rules+embedded-v1",
-            "learned-v1",
+            "learned-v2",
         ] {
             let c = lookup(id).unwrap_or_else(|| panic!("no entry for {id}"));
             assert_eq!(c.n, c.confusion.iter().flatten().sum::<u64>());

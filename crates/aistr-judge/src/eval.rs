@@ -91,7 +91,7 @@ impl EvalRow {
 
 /// Whether a verdict says the answer refuses (fully or partly): *declined* does, *safe* and
 /// *unscored* do not, and a *risky* verdict does when a refusal stage fired (a partial refusal
-/// that still delivers: `refusal-learned-v1`, else `refusal-v1`).
+/// that still delivers: `refusal-learned-v2`, else `refusal-v1`).
 #[must_use]
 pub fn predicted_refusal(v: &aistr_core::Verdict) -> bool {
     match v.label {

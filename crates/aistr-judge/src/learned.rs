@@ -1,4 +1,4 @@
-//! The learned judge (`learned-v1`): fast hashed n-gram models plus a small logistic stacker, trained
+//! The learned judge (`learned-v2`): fast hashed n-gram models plus a small logistic stacker, trained
 //! on real model answers with real labels (the judge corpus, `data/corpus/`), so the default judge
 //! is measured on sources it never saw instead of tuned by hand.
 //!
@@ -17,7 +17,7 @@
 //!    to trust each base model). It decides *risky* (P(harm) ≥ threshold), else *declined*
 //!    (P(refusal) ≥ threshold), else *safe*.
 //!
-//! Weights ship as one small binary file ([`LearnedWeights`], `models/judge-learned-v1.bin`), written
+//! Weights ship as one small binary file ([`LearnedWeights`], `models/judge-learned-v2.bin`), written
 //! by `cargo run --release -p aistr-judge --example train_judge`; its header records the training
 //! data's hashes.
 

@@ -95,6 +95,24 @@ impl JudgeSpec {
         parts.join("+")
     }
 
+    /// The version in the configuration's judge id (`learned-v2`): bumped whenever the same name
+    /// starts giving different verdicts, so a journal's verdicts always name the judge that gave
+    /// them. `learned` is at 2 (retrained on the in-git human labels of batches 5 and 6); every
+    /// other configuration is at 1.
+    #[must_use]
+    pub fn version(&self) -> u32 {
+        if self.learned { 2 } else { 1 }
+    }
+
+    /// The judge id of this configuration in this build (`rules-v1`, `learned-v2`, `rules-v0`).
+    #[must_use]
+    pub fn id(&self) -> String {
+        if self.legacy_v0 {
+            return "rules-v0".into();
+        }
+        format!("{}-v{}", self.name(), self.version())
+    }
+
     /// Whether building it needs the embedding model.
     #[must_use]
     pub fn needs_embedder(&self) -> bool {
@@ -311,7 +329,7 @@ impl PipelineJudge {
             None
         };
         Ok(Self {
-            id: format!("{}-v1", spec.name()),
+            id: spec.id(),
             spec,
             stages,
             learned,

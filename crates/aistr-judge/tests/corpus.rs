@@ -1,7 +1,7 @@
 //! The judge corpus never contains a prompt the built-in probe sets send (`jbb-harmful`,
-//! `jbb-benign`, `jade-zh`), and the committed learned-judge weights were trained on that checked
-//! corpus (their provenance pins the request list's hash; `train_judge` refuses rows whose request
-//! is not in it).
+//! `jbb-benign`, `jade-zh`) or a request of the held-out calibration set, and the committed
+//! learned-judge weights were trained on that checked corpus (their provenance pins the request
+//! list's hash; `train_judge` refuses rows whose request is not in it).
 
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -86,5 +86,46 @@ fn shipped_weights_were_trained_on_the_checked_corpus() {
     assert_eq!(
         p["holdout"], "none",
         "the shipped weights are the all-sources model"
+    );
+    // The corpus they were trained on is the one build.py makes from the licensed sources and the
+    // human labels in git (its digest is recorded in summary.json when it is built).
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir().join("data/corpus/summary.json")).expect("summary.json"),
+    )
+    .expect("summary.json parses");
+    assert_eq!(
+        p["corpus_sha256"], summary["corpus_sha256"],
+        "retrain after rebuilding the corpus: the weights pin another corpus than summary.json"
+    );
+}
+
+/// The held-out calibration set (batch4) stays unseen: none of its requests is a training request.
+/// Every answer in it was generated for one of these prompts (plain or inside an attack), so a
+/// prompt in the corpus would put that set's questions into training.
+#[test]
+fn no_training_request_is_a_held_out_calibration_request() {
+    let (requests, _) = corpus_requests();
+    let path = dir().join("data/calibration/probes.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let prompts: Vec<(String, String)> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).expect("probe line");
+            (
+                v["id"].as_str().expect("id").to_owned(),
+                v["prompt"].as_str().expect("prompt").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(prompts.len(), 110, "batch4 has 110 requests");
+    let leaked: Vec<&str> = prompts
+        .iter()
+        .filter(|(_, p)| requests.contains(&hash(p)))
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "held-out calibration requests in the judge corpus: {leaked:?}"
     );
 }

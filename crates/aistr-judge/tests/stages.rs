@@ -72,8 +72,8 @@ fn registry_contract() {
             "canary-v1",
             "refusal-v1",
             "harm-context-v1",
-            "learned-v1",
-            "refusal-learned-v1",
+            "learned-v2",
+            "refusal-learned-v2",
             "embedded-head-v1",
             "jailguard-v1",
             "llm-rubric-v1",
@@ -129,7 +129,7 @@ fn configuration_names() {
     assert!(build("embedded", &missing).is_err());
     // The default (learned) needs no download: its weights are compiled in.
     assert_eq!(missing.default_judge_name(), "learned");
-    assert_eq!(build("learned", &missing).unwrap().id(), "learned-v1");
+    assert_eq!(build("learned", &missing).unwrap().id(), "learned-v2");
     assert!(
         JudgeSpec::parse("rules+learned").is_err(),
         "learned already stacks the rules' measurements"

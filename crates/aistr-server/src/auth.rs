@@ -166,8 +166,15 @@ pub(crate) async fn audit(
     status: u16,
     audited: Audited,
 ) {
+    // The id sorts in the order the rows were written: the log is listed newest first by `at_ms`
+    // and then by id, and calls answered within the same millisecond must keep their order. Eight
+    // bytes of nanoseconds since the epoch (big-endian), then four random bytes.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     let mut id = [0u8; 12];
-    rand::rng().fill_bytes(&mut id);
+    id[..8].copy_from_slice(&nanos.to_be_bytes());
+    rand::rng().fill_bytes(&mut id[8..]);
     let row = AuditRecord {
         id: hex::encode(id),
         at_ms: aistr_store::now_ms(),

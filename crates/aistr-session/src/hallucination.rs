@@ -136,15 +136,18 @@ fn generate(spec: &ScanSpec, norm: &Normalizer) -> Result<(Vec<HalluProbe>, Opti
 /// # Errors
 /// As [`plan_probes`].
 pub fn run_level_probes(spec: &ScanSpec) -> Result<Vec<HalluProbe>, SessionError> {
-    if !spec.datasets.iter().any(|d| suite::is_run_level(&d.id)) {
-        return Ok(Vec::new());
+    // Only the run-level sets are generated: they need no corpus, and each set's probes depend on
+    // its own id, limit and seed alone, so they are the ones the judge's full generation made.
+    let mut all = Vec::new();
+    for d in spec.datasets.iter().filter(|d| suite::is_run_level(&d.id)) {
+        let probes = suite::generate(&d.id, d.limit, spec.seed, None)
+            .map_err(|e| SessionError::Hallucination(e.to_string()))?;
+        if probes.is_empty() {
+            return Err(invalid(format!("probe set `{}` generated no probe", d.id)));
+        }
+        all.extend(probes);
     }
-    let norm = normalizer()?;
-    let (probes, _) = generate(spec, &norm)?;
-    Ok(probes
-        .into_iter()
-        .filter(|p| suite::is_run_level(&p.set))
-        .collect())
+    Ok(all)
 }
 
 /// TruthfulQA multiple choice from the target's log-likelihoods: every choice of every question

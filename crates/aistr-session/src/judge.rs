@@ -56,11 +56,7 @@ pub fn judge_id(choice: &JudgeChoice, resources: &Resources) -> Result<String, J
             resources.minilm_dir().display()
         )));
     }
-    Ok(if spec.legacy_v0 {
-        "rules-v0".to_owned()
-    } else {
-        format!("{}-v1", spec.name())
-    })
+    Ok(spec.id())
 }
 
 /// The judge a run was planned with, rebuilt from its recorded id and judge choice. A judge model
@@ -72,9 +68,19 @@ pub fn judge_for_run(id: &str, choice: &JudgeChoice) -> Result<Arc<dyn Judge>, J
     let name = if id == "rules-v0" {
         id
     } else {
-        id.strip_suffix("-v1").unwrap_or(id)
+        id.rsplit_once("-v")
+            .filter(|(_, v)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(id, |(n, _)| n)
     };
     let spec = JudgeSpec::parse(name).map_err(|e| JudgeError(format!("judge `{id}` of this run: {e}")))?;
+    // A run's verdicts all come from one judge: an older version of a configuration (learned-v1
+    // after the retraining) is not silently swapped for this build's.
+    if spec.id() != id {
+        return Err(JudgeError(format!(
+            "judge `{id}` of this run is not in this build (it has `{}`); judge the stored answers again with `aistr judge rerun RUN --judge {name}`",
+            spec.id()
+        )));
+    }
     let llm = match (&choice.model, spec.llm) {
         (Some(model), true) => Some(llm_backend(model)?),
         _ => None,
@@ -145,8 +151,8 @@ mod tests {
     fn judge_ids_follow_the_choice_and_refuse_inconsistent_ones() {
         let offline = Resources::offline().with_minilm_dir(Some("/nonexistent".into()));
         // The default (learned) needs no installed model: its weights are compiled in.
-        assert_eq!(judge_id(&choice(None, false), &offline).unwrap(), "learned-v1");
-        assert_eq!(judge_id(&choice(None, true), &offline).unwrap(), "learned+llm-v1");
+        assert_eq!(judge_id(&choice(None, false), &offline).unwrap(), "learned-v2");
+        assert_eq!(judge_id(&choice(None, true), &offline).unwrap(), "learned+llm-v2");
         assert_eq!(
             judge_id(&choice(Some("rules-v0"), false), &offline).unwrap(),
             "rules-v0"
@@ -202,7 +208,22 @@ mod tests {
             rubric: Some("jbb".into()),
             ..choice(None, true)
         };
-        assert_eq!(judge_id(&jbb, &Resources::offline()).unwrap(), "learned+llm-v1");
-        assert!(judge_for_run("learned+llm-v1", &jbb).is_ok());
+        assert_eq!(judge_id(&jbb, &Resources::offline()).unwrap(), "learned+llm-v2");
+        assert!(judge_for_run("learned+llm-v2", &jbb).is_ok());
+    }
+
+    #[test]
+    fn a_run_judged_by_an_older_version_is_not_resumed_with_this_builds_weights() {
+        let offline = choice(None, false);
+        assert_eq!(judge_for_run("learned-v2", &offline).unwrap().id(), "learned-v2");
+        let e = judge_for_run("learned-v1", &offline)
+            .err()
+            .expect("older version refused")
+            .0;
+        assert!(
+            e.contains("`learned-v1`") && e.contains("`learned-v2`") && e.contains("aistr judge rerun"),
+            "{e}"
+        );
+        assert!(judge_for_run("rules-v2", &offline).is_err(), "no such version");
     }
 }

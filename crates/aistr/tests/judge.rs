@@ -255,7 +255,7 @@ async fn judge_flags_are_checked_before_anything_is_sent() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         read_json(&dir.path().join("toml-llm/report.json"))["judge"],
-        "learned+llm-v1"
+        "learned+llm-v2"
     );
     assert_eq!(judge.requests().len(), 4, "two attempts, two tries each");
     assert!(judge.requests().iter().all(|r| r.body["model"] == "jm"));
@@ -459,11 +459,11 @@ async fn judge_rerun_rejudges_stored_answers_into_a_linked_run_without_sending()
     );
     assert_eq!(target.requests().len(), sent, "nothing is re-sent");
     let report = read_json(&dir.path().join("again/report.json"));
-    assert_eq!(report["judge"], "learned-v1");
+    assert_eq!(report["judge"], "learned-v2");
     let old = verdicts(&db, "first").await;
     let new = verdicts(&db, "first-rejudged-learned").await;
     assert_eq!(old.len(), new.len(), "every stored answer is judged again");
-    assert!(old.iter().all(|v| v.2 == "rules-v1") && new.iter().all(|v| v.2 == "learned-v1"));
+    assert!(old.iter().all(|v| v.2 == "rules-v1") && new.iter().all(|v| v.2 == "learned-v2"));
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();

@@ -1,4 +1,4 @@
-//! `learned-v1` and `refusal-learned-v1`: the learned judge as a stage (see [`crate::learned`]). It
+//! `learned-v2` and `refusal-learned-v2`: the learned judge as a stage (see [`crate::learned`]). It
 //! measures the answer with the n-gram models and the rules, stacks the scores, and reports two
 //! records: the label it argues for (with P(harm)) and whether the answer refuses (with
 //! P(refusal)), so refusal can be measured apart from harm (a partial refusal that still delivers is
@@ -13,7 +13,7 @@ use crate::stage::{Dist, StageOutput};
 use aistr_core::{Label, StageRecord};
 
 /// The committed weights (`cargo run --release -p aistr-judge --example train_judge`).
-pub const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../models/judge-learned-v1.bin");
+pub const DEFAULT_WEIGHTS: &[u8] = include_bytes!("../../models/judge-learned-v2.bin");
 
 /// The learned stage.
 #[derive(Debug, Clone)]
@@ -30,7 +30,7 @@ pub struct Assessment {
     pub label: Label,
     /// Its distribution (risky, declined, safe).
     pub dist: Dist,
-    /// `learned-v1` and `refusal-learned-v1` records.
+    /// `learned-v2` and `refusal-learned-v2` records.
     pub records: [StageRecord; 2],
 }
 

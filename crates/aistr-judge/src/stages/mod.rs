@@ -59,15 +59,15 @@ pub const EMBEDDED: StageInfo = StageInfo {
     kind: StageKind::Model,
     summary: "all-MiniLM-L6-v2 embeddings of request and answer, logistic head over risky/declined/safe",
 };
-/// `learned-v1`.
+/// `learned-v2`.
 pub const LEARNED: StageInfo = StageInfo {
-    id: "learned-v1",
+    id: "learned-v2",
     kind: StageKind::Model,
     summary: "hashed n-gram harm/refusal models and the rules' measurements, stacked by logistic regressions fitted on human labels",
 };
-/// `refusal-learned-v1`.
+/// `refusal-learned-v2`.
 pub const LEARNED_REFUSAL: StageInfo = StageInfo {
-    id: "refusal-learned-v1",
+    id: "refusal-learned-v2",
     kind: StageKind::Model,
     summary: "whether the answer refuses (fully or partly), from the learned stacker; measured apart from harm",
 };
