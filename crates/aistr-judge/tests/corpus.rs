@@ -61,15 +61,20 @@ fn no_training_request_is_a_builtin_probe_prompt() {
     );
     let prompts = builtin_prompts();
     assert_eq!(prompts.len(), 350);
-    let leaked: Vec<&str> = prompts
-        .iter()
-        .filter(|(_, p)| requests.contains(&hash(p)))
-        .map(|(id, _)| id.as_str())
-        .collect();
+    let leaked = in_corpus(&requests, &prompts);
     assert!(
         leaked.is_empty(),
         "built-in probe prompts in the judge corpus: {leaked:?}"
     );
+}
+
+/// The ids of the `(id, prompt)` pairs whose prompt is a corpus request.
+fn in_corpus<'a>(requests: &HashSet<String>, prompts: &'a [(String, String)]) -> Vec<&'a str> {
+    prompts
+        .iter()
+        .filter(|(_, p)| requests.contains(&hash(p)))
+        .map(|(id, _)| id.as_str())
+        .collect()
 }
 
 #[test]
@@ -119,11 +124,7 @@ fn no_training_request_is_a_held_out_calibration_request() {
         })
         .collect();
     assert_eq!(prompts.len(), 110, "batch4 has 110 requests");
-    let leaked: Vec<&str> = prompts
-        .iter()
-        .filter(|(_, p)| requests.contains(&hash(p)))
-        .map(|(id, _)| id.as_str())
-        .collect();
+    let leaked = in_corpus(&requests, &prompts);
     assert!(
         leaked.is_empty(),
         "held-out calibration requests in the judge corpus: {leaked:?}"
