@@ -148,6 +148,18 @@ pub enum BuildError {
     /// Head weights are malformed or do not fit the embedder.
     #[error("{0}")]
     Head(String),
+    /// A judge id names a version of its configuration that this build does not have.
+    #[error(
+        "judge `{id}` is not in this build (it has `{current}`); judge the stored answers again with `aistr judge rerun RUN --judge {name}`"
+    )]
+    OtherVersion {
+        /// The id asked for.
+        id: String,
+        /// This build's id of the same configuration.
+        current: String,
+        /// The configuration's name.
+        name: String,
+    },
     /// `+llm` was asked for but no judge target was configured.
     #[error("the `llm` stage needs a judge target (e.g. --llm-base-url and --llm-model)")]
     LlmNotConfigured,

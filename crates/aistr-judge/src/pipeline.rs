@@ -113,6 +113,32 @@ impl JudgeSpec {
         format!("{}-v{}", self.name(), self.version())
     }
 
+    /// The configuration a judge id names (the inverse of [`JudgeSpec::id`]): `learned-v2`,
+    /// `rules+embedded-v1`, `rules-v0`.
+    ///
+    /// # Errors
+    /// An unknown configuration, or a version of it this build does not have
+    /// ([`BuildError::OtherVersion`]: `learned-v1` after the retraining), so that a run's verdicts
+    /// never mix two versions of one judge.
+    pub fn from_id(id: &str) -> Result<Self, BuildError> {
+        let name = if id == "rules-v0" {
+            id
+        } else {
+            id.rsplit_once("-v")
+                .filter(|(_, v)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(id, |(n, _)| n)
+        };
+        let spec = Self::parse(name)?;
+        if spec.id() != id {
+            return Err(BuildError::OtherVersion {
+                id: id.to_owned(),
+                current: spec.id(),
+                name: name.to_owned(),
+            });
+        }
+        Ok(spec)
+    }
+
     /// Whether building it needs the embedding model.
     #[must_use]
     pub fn needs_embedder(&self) -> bool {

@@ -118,16 +118,26 @@ fn generate(spec: &ScanSpec, norm: &Normalizer) -> Result<(Vec<HalluProbe>, Opti
     } else {
         None
     };
+    let all = generate_sets(spec.datasets.iter(), spec.seed, corpus.as_ref())?;
+    Ok((all, corpus))
+}
+
+/// The probes of `sets`, in order; a set that generates nothing is an error.
+fn generate_sets<'a>(
+    sets: impl Iterator<Item = &'a crate::spec::DatasetSpec>,
+    seed: u64,
+    corpus: Option<&Corpus>,
+) -> Result<Vec<HalluProbe>, SessionError> {
     let mut all = Vec::new();
-    for d in &spec.datasets {
-        let probes = suite::generate(&d.id, d.limit, spec.seed, corpus.as_ref())
+    for d in sets {
+        let probes = suite::generate(&d.id, d.limit, seed, corpus)
             .map_err(|e| SessionError::Hallucination(e.to_string()))?;
         if probes.is_empty() {
             return Err(invalid(format!("probe set `{}` generated no probe", d.id)));
         }
         all.extend(probes);
     }
-    Ok((all, corpus))
+    Ok(all)
 }
 
 /// The probes of the run-level probe sets (`truthfulqa-mc`): measured after the attempts, never
@@ -138,16 +148,11 @@ fn generate(spec: &ScanSpec, norm: &Normalizer) -> Result<(Vec<HalluProbe>, Opti
 pub fn run_level_probes(spec: &ScanSpec) -> Result<Vec<HalluProbe>, SessionError> {
     // Only the run-level sets are generated: they need no corpus, and each set's probes depend on
     // its own id, limit and seed alone, so they are the ones the judge's full generation made.
-    let mut all = Vec::new();
-    for d in spec.datasets.iter().filter(|d| suite::is_run_level(&d.id)) {
-        let probes = suite::generate(&d.id, d.limit, spec.seed, None)
-            .map_err(|e| SessionError::Hallucination(e.to_string()))?;
-        if probes.is_empty() {
-            return Err(invalid(format!("probe set `{}` generated no probe", d.id)));
-        }
-        all.extend(probes);
-    }
-    Ok(all)
+    generate_sets(
+        spec.datasets.iter().filter(|d| suite::is_run_level(&d.id)),
+        spec.seed,
+        None,
+    )
 }
 
 /// TruthfulQA multiple choice from the target's log-likelihoods: every choice of every question

@@ -65,22 +65,8 @@ pub fn judge_id(choice: &JudgeChoice, resources: &Resources) -> Result<String, J
 /// # Errors
 /// The recorded id does not parse, or the judge or its model cannot be built.
 pub fn judge_for_run(id: &str, choice: &JudgeChoice) -> Result<Arc<dyn Judge>, JudgeError> {
-    let name = if id == "rules-v0" {
-        id
-    } else {
-        id.rsplit_once("-v")
-            .filter(|(_, v)| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(id, |(n, _)| n)
-    };
-    let spec = JudgeSpec::parse(name).map_err(|e| JudgeError(format!("judge `{id}` of this run: {e}")))?;
-    // A run's verdicts all come from one judge: an older version of a configuration (learned-v1
-    // after the retraining) is not silently swapped for this build's.
-    if spec.id() != id {
-        return Err(JudgeError(format!(
-            "judge `{id}` of this run is not in this build (it has `{}`); judge the stored answers again with `aistr judge rerun RUN --judge {name}`",
-            spec.id()
-        )));
-    }
+    let spec = JudgeSpec::from_id(id).map_err(|e| JudgeError(format!("the judge of this run: {e}")))?;
+    let name = spec.name();
     let llm = match (&choice.model, spec.llm) {
         (Some(model), true) => Some(llm_backend(model)?),
         _ => None,
@@ -88,7 +74,7 @@ pub fn judge_for_run(id: &str, choice: &JudgeChoice) -> Result<Arc<dyn Judge>, J
     let resources = Resources::offline()
         .with_llm(llm)
         .with_llm_rubric(rubric(choice.rubric.as_deref())?);
-    aistr_judge::build(name, &resources).map_err(|e| JudgeError(format!("judge `{id}` of this run: {e}")))
+    aistr_judge::build(&name, &resources).map_err(|e| JudgeError(format!("judge `{id}` of this run: {e}")))
 }
 
 /// The LLM judge's rubric by name (`None` = aistr's own).
