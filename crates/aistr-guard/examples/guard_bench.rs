@@ -6,8 +6,9 @@
 //! ```
 //!
 //! It starts the scripted upstream (`aistr-test-support`) answering every request in 20 ms, runs
-//! `aistr guard` as a child process in front of it with a rules-only policy (`--tier rules`) or
-//! with the jailguard classifier (`--tier classifier`), and sends requests open-loop at a fixed rate
+//! `aistr guard` as a child process in front of it with a rules-only policy (`--tier rules`), the
+//! built-in policy whose classifier tier is `prompt-learned-v1` (`--tier classifier`), or that
+//! policy with the MiniLM jailguard head on too (`--tier jailguard`), and sends requests open-loop at a fixed rate
 //! (varied benign prompts, so nothing can be cached), first straight to the upstream, then through
 //! the guard. It reports, for each: end-to-end p50/p95/p99; the guard's own added latency from its
 //! audit log (`added_ms`: time in the guard minus time waiting on the upstream); the guard
@@ -206,11 +207,17 @@ fn main() {
         let keys = dir.path().join("keys.toml");
         let key = aistr_guard::keys::add(&keys, "bench").expect("key");
         let policy = dir.path().join("policy.toml");
-        let classifier = a.tier == "classifier";
-        let text = aistr_guard::policy::DEFAULT_POLICY_TOML.replace(
+        // `rules`: the classifier tier off; `classifier`: the built-in policy (prompt-learned-v1);
+        // `jailguard`: the built-in policy with the MiniLM jailguard head switched on as well.
+        let classifier = a.tier != "rules";
+        let mut text = aistr_guard::policy::DEFAULT_POLICY_TOML.replace(
             "classifier = true",
             if classifier { "classifier = true" } else { "classifier = false" },
         );
+        if a.tier == "jailguard" {
+            text = text.replace("[input.jailguard]\nenabled = false", "[input.jailguard]\nenabled = true");
+            assert!(text.contains("[input.jailguard]\nenabled = true"), "the built-in policy's jailguard section moved");
+        }
         std::fs::write(&policy, text).expect("policy");
         let audit = dir.path().join("audit.jsonl");
         let mut cmd = Command::new(&a.aistr);

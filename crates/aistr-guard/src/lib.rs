@@ -7,6 +7,8 @@
 //! - [`detect`]: the detectors (pure, sync).
 //! - [`screen`]: running a policy's detectors and deciding `block | redact | flag`; the windowed
 //!   stream screener (pure, sync).
+//! - [`prompt_model`]: `prompt-learned-v1`, the classifier tier's hashed n-gram model of the
+//!   request (pure arithmetic, microseconds; trained on `data/prompt-corpus/`).
 //! - [`request`]: the request parser for untrusted bytes (pure; fuzzed).
 //! - [`keys`]: client keys, hashed at rest.
 //! - [`llm`]: the optional LLM guard model, with a time budget.
@@ -26,6 +28,7 @@ pub mod keys;
 pub mod llm;
 pub mod metrics;
 pub mod policy;
+pub mod prompt_model;
 pub mod request;
 pub mod screen;
 #[cfg(feature = "server")]
@@ -109,8 +112,9 @@ impl Detector for JailguardDetector {
     }
 }
 
-/// The screener a policy needs: the rules detectors, the policy's canaries, and the jailguard
-/// classifier when the classifier tier is on and some key enables it. Returns it with a warning
+/// The screener a policy needs: the rules detectors, the policy's canaries, and the classifier
+/// tier's detectors (`prompt-learned-v1`, the jailguard head) when the tier is on and some key
+/// enables them. Returns it with a warning
 /// when the classifier could not be loaded.
 #[must_use]
 pub fn build_screener(policy: &Policy, minilm_dir: Option<&Path>) -> (Screener, Option<String>) {
@@ -126,6 +130,13 @@ pub fn build_screener(policy: &Policy, minilm_dir: Option<&Path>) -> (Screener, 
         detect::Canary::new(&[]).expect("no canaries")
     });
     screener.set(policy::Side::Output, "canary", Box::new(canary));
+    if policy.classifier && policy.any_enables(policy::Side::Input, "prompt-learned") {
+        screener.set(
+            policy::Side::Input,
+            "prompt-learned",
+            Box::new(prompt_model::PromptLearned::builtin()),
+        );
+    }
     if policy.classifier && policy.any_enables(policy::Side::Input, "jailguard") {
         #[cfg(feature = "classifier")]
         {

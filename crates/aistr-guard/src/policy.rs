@@ -66,6 +66,7 @@ pub const INPUT_DETECTORS: &[(&str, &str)] = &[
     ("encoded", "encoded-v1"),
     ("pii", "pii-v1"),
     ("jailguard", "jailguard-v1"),
+    ("prompt-learned", "prompt-learned-v1"),
     ("llm-guard", "llm-guard-v1"),
 ];
 /// Output detectors (policy key, detector id).
@@ -123,6 +124,7 @@ struct InputRaw {
     encoded: Option<DetectorRaw>,
     pii: Option<DetectorRaw>,
     jailguard: Option<DetectorRaw>,
+    prompt_learned: Option<DetectorRaw>,
     llm_guard: Option<DetectorRaw>,
 }
 
@@ -252,7 +254,7 @@ pub struct Policy {
     pub source: String,
     /// The refusal text sent when a request or answer is blocked.
     pub refusal: String,
-    /// Run the classifier tier (the jailguard head; needs the MiniLM model).
+    /// Run the classifier tier (`prompt-learned-v1`, and the jailguard head when enabled: it needs the MiniLM model).
     pub classifier: bool,
     /// The LLM guard runs only when the highest input score so far is at least this.
     pub llm_above: f32,
@@ -387,6 +389,7 @@ fn input_raw(raw: &InputRaw, key: &str) -> Option<DetectorRaw> {
         "encoded" => raw.encoded.clone(),
         "pii" => raw.pii.clone(),
         "jailguard" => raw.jailguard.clone(),
+        "prompt-learned" => raw.prompt_learned.clone(),
         "llm-guard" => raw.llm_guard.clone(),
         _ => None,
     }

@@ -413,7 +413,7 @@ struct Slow(Duration);
 
 impl Detector for Slow {
     fn id(&self) -> &'static str {
-        "jailguard-v1"
+        "prompt-learned-v1"
     }
     fn tier(&self) -> Tier {
         Tier::Classifier
@@ -431,12 +431,12 @@ impl Detector for Slow {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overloaded_classifier_tier_sheds_with_503_and_answers_every_request() {
-    // The built-in policy (classifier tier on) with the slow double in jailguard's slot and room for
+    // The built-in policy (classifier tier on) with the slow double in prompt-learned's slot and room for
     // two requests in the tier: of eight sent at once, two are screened and the rest shed at once.
     let (mut screener, _) = aistr_guard::build_screener(&rules_policy(), None);
     screener.set(
         Side::Input,
-        "jailguard",
+        "prompt-learned",
         Box::new(Slow(Duration::from_millis(400))),
     );
     let policy = policy::parse("default.toml", policy::DEFAULT_POLICY_TOML).expect("policy");

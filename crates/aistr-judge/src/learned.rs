@@ -476,7 +476,9 @@ pub enum WeightsError {
 
 const MAGIC: &[u8; 8] = b"AISTRJL1";
 
-fn quantise(w: &[f32]) -> (f32, Vec<i16>) {
+/// Symmetric i16 quantisation of a weight vector: (scale, values); a value is `q as f32 * scale`.
+#[must_use]
+pub fn quantise(w: &[f32]) -> (f32, Vec<i16>) {
     let m = w.iter().fold(0.0f32, |a, v| a.max(v.abs())).max(1e-9);
     let scale = m / f32::from(i16::MAX);
     #[expect(clippy::cast_possible_truncation, reason = "values are scaled into i16 range")]
