@@ -14,7 +14,8 @@
 
 use crate::detect::{DetectError, Detector, Finding, ScanText, Tier};
 use aistr_judge::learned::{
-    BITS, LinearModel, LinearOptions, Sparse, ngram_features, quantise, train_linear,
+    BITS, LinearModel, LinearOptions, Sparse, bucket, ngram_features, quantise, sparse_from_buckets,
+    train_linear,
 };
 use serde::{Deserialize, Serialize};
 
@@ -86,21 +87,6 @@ pub enum FeatureSet {
 /// Tokens read by [`FeatureSet::Words`].
 pub const WORD_TOKENS: usize = 256;
 
-fn hash(ns: u8, a: &str, b: &str) -> u32 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in std::iter::once(ns)
-        .chain(a.bytes())
-        .chain(std::iter::once(0xff))
-        .chain(b.bytes())
-    {
-        h ^= u64::from(byte);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    #[expect(clippy::cast_possible_truncation, reason = "masked to BITS")]
-    let x = ((h >> 17) ^ h) as u32;
-    x & ((1 << BITS) - 1)
-}
-
 /// The features of a request.
 #[must_use]
 pub fn features(set: FeatureSet, text: &str) -> Sparse {
@@ -114,27 +100,12 @@ pub fn features(set: FeatureSet, text: &str) -> Sparse {
                 .collect();
             let mut idx: Vec<u32> = Vec::with_capacity(2 * toks.len() + 1);
             for (i, t) in toks.iter().enumerate() {
-                idx.push(hash(b'u', t, ""));
+                idx.push(bucket(b'u', t, ""));
                 let prev = if i == 0 { "^" } else { toks[i - 1].as_str() };
-                idx.push(hash(b'b', prev, t));
+                idx.push(bucket(b'b', prev, t));
             }
-            idx.push(hash(b'B', "bias", ""));
-            idx.sort_unstable();
-            let mut out: Sparse = Vec::with_capacity(idx.len());
-            for i in idx {
-                match out.last_mut() {
-                    Some((j, v)) if *j == i => *v += 1.0,
-                    _ => out.push((i, 1.0)),
-                }
-            }
-            for (_, v) in &mut out {
-                *v = 1.0 + v.ln();
-            }
-            let norm = out.iter().map(|(_, v)| v * v).sum::<f32>().sqrt().max(1e-6);
-            for (_, v) in &mut out {
-                *v /= norm;
-            }
-            out
+            idx.push(bucket(b'B', "bias", ""));
+            sparse_from_buckets(idx)
         }
     }
 }

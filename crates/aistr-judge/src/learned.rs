@@ -144,6 +144,13 @@ pub fn ngram_features(request: &str, answer: &str) -> Sparse {
     let ob = (frac * 4.0).round() as u8;
     idx.push(fnv(b'O', &ob.to_string(), ""));
     idx.push(fnv(b'B', "bias", ""));
+    sparse_from_buckets(idx)
+}
+
+/// A feature vector from bucket hits ([`bucket`]): counts per bucket, made sub-linear
+/// (`1 + ln count`), then scaled to unit length.
+#[must_use]
+pub fn sparse_from_buckets(mut idx: Vec<u32>) -> Sparse {
     idx.sort_unstable();
     let mut out: Sparse = Vec::with_capacity(idx.len());
     for i in idx {
@@ -152,7 +159,6 @@ pub fn ngram_features(request: &str, answer: &str) -> Sparse {
             _ => out.push((i, 1.0)),
         }
     }
-    // Sub-linear counts, then unit length.
     for (_, v) in &mut out {
         *v = 1.0 + v.ln();
     }
@@ -161,6 +167,12 @@ pub fn ngram_features(request: &str, answer: &str) -> Sparse {
         *v /= norm;
     }
     out
+}
+
+/// The hash bucket of the feature `(a, b)` in namespace `ns` (FNV-1a, folded to [`BITS`]).
+#[must_use]
+pub fn bucket(ns: u8, a: &str, b: &str) -> u32 {
+    fnv(ns, a, b)
 }
 
 /// A binary logistic model over hashed features.
