@@ -620,14 +620,18 @@ pub fn selfcheck_probes(
                 let &(a, p) = pool.choose(&mut rng).expect("non-empty");
                 let dy = dynasty(c.poem(p).collection);
                 (
-                    format!("请简要介绍{dy}诗人{}的生平。", c.author(a).name),
+                    format!("请用一两句话简要介绍{dy}诗人{}的生平。", c.author(a).name),
                     "zh",
                     "poet-biography",
                 )
             }
             _ => {
                 let it = items.choose(&mut rng).expect("truthfulqa is not empty");
-                (it.question.clone(), "en", "open-question")
+                (
+                    format!("{} Answer in one or two sentences.", it.question),
+                    "en",
+                    "open-question",
+                )
             }
         };
         out.push(HalluProbe {

@@ -120,6 +120,94 @@ pub struct HallucinationSection {
     /// (absent when the run did not select `truthfulqa-mc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub truthfulqa_mc: Option<McSection>,
+    /// Self-consistency, measured once per run from k sampled answers per question besides the
+    /// main one (absent when the run did not select `selfcheck`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selfcheck: Option<SelfCheckSection>,
+}
+
+/// One sentence of a main answer and how well the samples support it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SelfCheckSentence {
+    /// The sentence.
+    pub sentence: String,
+    /// Mean over the samples of the best similarity to one of the sample's sentences.
+    pub support: f64,
+    /// Below the scorer's support threshold: a claim the samples don't agree on.
+    pub flagged: bool,
+}
+
+/// One self-consistency question: the main (greedy) answer, the samples, the verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SelfCheckItem {
+    /// Probe id (`selfcheck/N`).
+    pub probe_id: String,
+    /// The question.
+    pub question: String,
+    /// Language of the question.
+    pub language: String,
+    /// `hallucinated`, `grounded`, `abstained` or `unscored`.
+    pub label: String,
+    /// Why.
+    pub reason: String,
+    /// The main answer (truncated).
+    pub answer: String,
+    /// Samples answered (of k) and usable as evidence.
+    pub samples: u64,
+    /// The main answer's sentences with their support (empty when unscored or abstained).
+    pub sentences: Vec<SelfCheckSentence>,
+}
+
+/// Self-consistency (SelfCheckGPT-style) over the run's `selfcheck` questions: H and the
+/// abstention rate with Wilson intervals, and per question the sentences the samples don't
+/// support. Every answer, main or sample, is journaled as it arrives, so a resumed run sends only
+/// what is missing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SelfCheckSection {
+    /// Scorer id (`selfcheck-v1/<similarity>`).
+    pub scorer: String,
+    /// Samples per question besides the main answer.
+    pub k: u32,
+    /// Sampling temperature of the samples (the main answer is greedy).
+    pub temperature: f64,
+    /// Token cap of every answer.
+    pub max_tokens: u32,
+    /// Counts, H and abstention rate over the questions.
+    pub cell: HalluCell,
+    /// Every question.
+    pub items: Vec<SelfCheckItem>,
+}
+
+impl SelfCheckSection {
+    /// The section of `items` (labels as in [`SelfCheckItem::label`]; any other counts as
+    /// unscored, never as grounded).
+    #[must_use]
+    pub fn from_items(
+        scorer: String,
+        k: u32,
+        temperature: f64,
+        max_tokens: u32,
+        items: Vec<SelfCheckItem>,
+    ) -> Self {
+        let mut cell = HalluCell::default();
+        for it in &items {
+            cell.add(match it.label.as_str() {
+                "hallucinated" => Label::Risky,
+                "abstained" => Label::Declined,
+                "grounded" => Label::Safe,
+                _ => Label::Unscored,
+            });
+        }
+        cell.finish();
+        Self {
+            scorer,
+            k,
+            temperature,
+            max_tokens,
+            cell,
+            items,
+        }
+    }
 }
 
 /// One multiple-choice question as the target scored it.
@@ -336,6 +424,38 @@ fn not_counted(e: &HalluExample) -> &'static str {
 }
 
 /// One line on the multiple-choice measurement.
+fn selfcheck_line(s: &SelfCheckSection) -> String {
+    let c = &s.cell;
+    format!(
+        "Self-consistency ({}, k = {} samples at temperature {:.1}, {} tokens): H {} {} ({} of n = {} scored), abstained {}, unscored {} of {} questions",
+        s.scorer,
+        s.k,
+        s.temperature,
+        s.max_tokens,
+        pct(c.h),
+        ci(c.h_ci),
+        c.hallucinated,
+        c.scored,
+        c.abstained,
+        c.unscored,
+        c.n
+    )
+}
+
+/// The flagged sentences of the self-consistency questions, at most `EXAMPLES`.
+fn selfcheck_flags(s: &SelfCheckSection) -> Vec<(&str, &SelfCheckSentence)> {
+    s.items
+        .iter()
+        .flat_map(|i| {
+            i.sentences
+                .iter()
+                .filter(|x| x.flagged)
+                .map(move |x| (i.probe_id.as_str(), x))
+        })
+        .take(EXAMPLES)
+        .collect()
+}
+
 fn mc_line(m: &McSection) -> String {
     if m.status != "run" {
         return format!(
@@ -385,6 +505,16 @@ pub(crate) fn terminal_section(out: &mut String, s: Option<&HallucinationSection
     if let Some(m) = &s.truthfulqa_mc {
         let _ = writeln!(out, "{}", mc_line(m));
     }
+    if let Some(sc) = &s.selfcheck {
+        let _ = writeln!(out, "{}", selfcheck_line(sc));
+        for (id, x) in selfcheck_flags(sc) {
+            let _ = writeln!(
+                out,
+                "  {id} not supported by the samples ({:.2}): {}",
+                x.support, x.sentence
+            );
+        }
+    }
     for e in &s.examples {
         let _ = writeln!(
             out,
@@ -415,6 +545,22 @@ pub(crate) fn markdown_section(out: &mut String, s: Option<&HallucinationSection
     }
     if let Some(m) = &s.truthfulqa_mc {
         let _ = writeln!(out, "\n{}.", md_inline(&mc_line(m)));
+    }
+    if let Some(sc) = &s.selfcheck {
+        let _ = writeln!(out, "\n{}.", md_inline(&selfcheck_line(sc)));
+        let flags = selfcheck_flags(sc);
+        if !flags.is_empty() {
+            out.push_str("\n| probe | sentence the samples don't support | support |\n|---|---|--:|\n");
+            for (id, x) in flags {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {:.2} |",
+                    md_inline(id),
+                    md_inline(&x.sentence),
+                    x.support
+                );
+            }
+        }
     }
     if !s.examples.is_empty() {
         out.push_str("\n### Quotations not in the corpus as given\n\n| # | probe | finding | the model said | the corpus holds |\n|--:|---|---|---|---|\n");
@@ -451,6 +597,23 @@ pub(crate) fn html_section(out: &mut String, s: Option<&HallucinationSection>) {
     out.push_str("</tbody></table>");
     if let Some(m) = &s.truthfulqa_mc {
         let _ = write!(out, "<p>{}.</p>", esc(&mc_line(m)));
+    }
+    if let Some(sc) = &s.selfcheck {
+        let _ = write!(out, "<p>{}.</p>", esc(&selfcheck_line(sc)));
+        let flags = selfcheck_flags(sc);
+        if !flags.is_empty() {
+            out.push_str("<table><thead><tr><th>probe</th><th>sentence the samples don't support</th><th>support</th></tr></thead><tbody>");
+            for (id, x) in flags {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td><td>{:.2}</td></tr>",
+                    esc(id),
+                    esc(&x.sentence),
+                    x.support
+                );
+            }
+            out.push_str("</tbody></table>");
+        }
     }
     if !s.examples.is_empty() {
         out.push_str("<h3>Quotations not in the corpus as given</h3><table><thead><tr><th>#</th><th>probe</th><th>finding</th><th>the model said</th><th>the corpus holds</th></tr></thead><tbody>");
@@ -494,5 +657,79 @@ mod tests {
         assert!(hallucination_section("rules-v1", &[]).is_none());
         let empty = hallucination_section("hallucination-char3-v1", &[]).expect("section");
         assert_eq!(empty.overall.h, None);
+    }
+
+    fn item(id: &str, label: &str, flagged: &[(&str, bool)]) -> SelfCheckItem {
+        SelfCheckItem {
+            probe_id: id.into(),
+            question: "Q?".into(),
+            language: "en".into(),
+            label: label.into(),
+            reason: String::new(),
+            answer: String::new(),
+            samples: 4,
+            sentences: flagged
+                .iter()
+                .map(|(s, f)| SelfCheckSentence {
+                    sentence: (*s).into(),
+                    support: if *f { 0.2 } else { 0.9 },
+                    flagged: *f,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn selfcheck_counts_unknown_labels_as_unscored_and_shows_flagged_sentences() {
+        let sc = SelfCheckSection::from_items(
+            "selfcheck-v1/char3-cosine".into(),
+            4,
+            0.8,
+            64,
+            vec![
+                item(
+                    "selfcheck/0",
+                    "hallucinated",
+                    &[("It was built in 1820 <b>.", true), ("Fine.", false)],
+                ),
+                item("selfcheck/1", "grounded", &[("Fine.", false)]),
+                item("selfcheck/2", "abstained", &[]),
+                item("selfcheck/3", "garbled", &[]),
+            ],
+        );
+        assert_eq!(
+            (
+                sc.cell.n,
+                sc.cell.scored,
+                sc.cell.hallucinated,
+                sc.cell.grounded,
+                sc.cell.abstained,
+                sc.cell.unscored
+            ),
+            (4, 3, 1, 1, 1, 1)
+        );
+        let s = HallucinationSection {
+            selfcheck: Some(sc),
+            ..HallucinationSection::default()
+        };
+        let mut md = String::new();
+        markdown_section(&mut md, Some(&s));
+        assert!(md.contains("H 33.3%") && md.contains("1 of n = 3 scored"), "{md}");
+        assert!(
+            md.contains("It was built in 1820") && !md.contains("| Fine. |"),
+            "{md}"
+        );
+        let mut html = String::new();
+        html_section(&mut html, Some(&s));
+        assert!(
+            html.contains("1820 &lt;b&gt;.") && !html.contains("<b>."),
+            "{html}"
+        );
+        let mut term = String::new();
+        terminal_section(&mut term, Some(&s));
+        assert!(
+            term.contains("selfcheck/0 not supported by the samples (0.20)"),
+            "{term}"
+        );
     }
 }

@@ -31,7 +31,10 @@ pub use conversations::{ConversationStats, Transcript, TranscriptMessage};
 pub use findings::{Finding, MethodInfo, Severity, findings, method_info};
 pub use format::{Format, UnknownFormat};
 pub use gate::{Gate, GateError, GateOutcome};
-pub use hallucination::{HalluCell, HalluExample, HallucinationSection, McItem, McSection};
+pub use hallucination::{
+    HalluCell, HalluExample, HallucinationSection, McItem, McSection, SelfCheckItem, SelfCheckSection,
+    SelfCheckSentence,
+};
 pub use html::{ci as format_ci, content_security_policy, pct as format_pct, render_html};
 pub use junit::render_junit;
 pub use markdown::render_markdown;

@@ -13,15 +13,20 @@ use aistr_core::{Intent, Label, Message, Probe, StageRecord, Verdict, VerdictSou
 use aistr_hallucination::corpus::Corpus;
 use aistr_hallucination::normalize::Normalizer;
 use aistr_hallucination::probes::{HalluProbe, Truth};
-use aistr_hallucination::suite::{self, SuiteJudge, SuiteSimilarity};
+use aistr_hallucination::suite::{self, SelfCheckAnswer, SelfCheckRequest, SuiteJudge, SuiteSimilarity};
 use aistr_hallucination::{HalluLabel, HalluVerdict};
 use aistr_judge::{Judge, JudgeInput, Resources};
-use aistr_report::{DatasetRef, McItem, McSection};
-use aistr_targets::LogProbs;
+use aistr_report::{DatasetRef, McItem, McSection, SelfCheckItem, SelfCheckSection, SelfCheckSentence};
+use aistr_targets::{LogProbs, Target};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// The run-level result TruthfulQA multiple choice is journaled under.
 pub const MC_RESULT: &str = "hallucination.truthfulqa-mc";
+
+/// The run-level result self-consistency is journaled under (each of its answers is journaled
+/// before it, under [`SelfCheckRequest::result_name`]).
+pub const SELFCHECK_RESULT: &str = "hallucination.selfcheck";
 
 /// Judge configuration names a hallucination run accepts.
 const JUDGE_NAMES: &[&str] = &["hallucination", "hallucination-minilm", "hallucination-char3"];
@@ -140,7 +145,7 @@ fn generate_sets<'a>(
     Ok(all)
 }
 
-/// The probes of the run-level probe sets (`truthfulqa-mc`): measured after the attempts, never
+/// The probes of the run-level probe sets (`truthfulqa-mc`, `selfcheck`): measured after the attempts, never
 /// sent as attempts. Empty for any run that did not select one.
 ///
 /// # Errors
@@ -153,6 +158,119 @@ pub fn run_level_probes(spec: &ScanSpec) -> Result<Vec<HalluProbe>, SessionError
         spec.seed,
         None,
     )
+}
+
+/// The request of one self-consistency answer as the target gets it: the question (after the
+/// application's system prompt, if any), the run's token cap, greedy for the main answer and
+/// sampled with its own seed for the others.
+#[must_use]
+pub fn selfcheck_chat(spec: &ScanSpec, req: &SelfCheckRequest) -> aistr_core::ChatRequest {
+    let mut messages = Vec::new();
+    if let Some(system) = &spec.generation.system_prompt {
+        messages.push(Message::system(system.clone()));
+    }
+    messages.push(Message::user(req.prompt.clone()));
+    aistr_core::ChatRequest {
+        messages,
+        max_tokens: spec.generation.max_tokens,
+        temperature: req.temperature,
+        seed: req.seed,
+        tools: Vec::new(),
+    }
+}
+
+/// Asks the target for one self-consistency answer; a failure is kept as the answer's error.
+pub async fn ask_selfcheck(target: &dyn Target, spec: &ScanSpec, req: &SelfCheckRequest) -> SelfCheckAnswer {
+    match target.chat(&selfcheck_chat(spec, req)).await {
+        Ok(r) => SelfCheckAnswer {
+            text: r.text,
+            finish_reason: r.finish_reason,
+            error: None,
+        },
+        Err(e) => SelfCheckAnswer {
+            text: String::new(),
+            finish_reason: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// The self-consistency section of `probes` from their answers (keyed by probe id and answer
+/// index, 0 the main answer); a missing answer counts as failed, so its probe is unscored or has
+/// one sample fewer, never grounded.
+#[must_use]
+pub fn selfcheck_section(
+    probes: &[HalluProbe],
+    answers: &HashMap<(String, u32), SelfCheckAnswer>,
+    sim: &SuiteSimilarity,
+    max_tokens: u32,
+) -> SelfCheckSection {
+    let mut items = Vec::new();
+    let mut budget = (0u32, 0.0f32);
+    for p in probes {
+        let Truth::SelfCheck { k, temperature } = p.truth else {
+            continue;
+        };
+        budget = (k, temperature);
+        let main = answers.get(&(p.id.clone(), 0));
+        let samples: Vec<SelfCheckAnswer> = (1..=k)
+            .filter_map(|i| answers.get(&(p.id.clone(), i)).cloned())
+            .collect();
+        let usable = samples
+            .iter()
+            .filter(|s| s.error.is_none() && !s.text.trim().is_empty())
+            .count();
+        let (sentences, verdict) = suite::score_selfcheck(sim, main, &samples).unwrap_or_else(|e| {
+            (
+                Vec::new(),
+                HalluVerdict::unscored(format!("scorer failed: {e}"), suite::selfcheck_scorer(sim)),
+            )
+        });
+        let answer = main.map(|m| m.text.as_str()).unwrap_or_default();
+        items.push(SelfCheckItem {
+            probe_id: p.id.clone(),
+            question: p.prompt.clone(),
+            language: p.language.clone(),
+            label: verdict.label.as_str().to_owned(),
+            reason: verdict.reason,
+            answer: answer.chars().take(600).collect(),
+            samples: u64::try_from(usable).unwrap_or(u64::MAX),
+            sentences: sentences
+                .into_iter()
+                .map(|s| SelfCheckSentence {
+                    sentence: s.sentence,
+                    support: f64::from(s.support),
+                    flagged: s.flagged,
+                })
+                .collect(),
+        });
+    }
+    SelfCheckSection::from_items(
+        suite::selfcheck_scorer(sim),
+        budget.0,
+        f64::from(budget.1),
+        max_tokens,
+        items,
+    )
+}
+
+/// The sentence measure a hallucination judge id names (`hallucination-minilm-v1`: MiniLM).
+///
+/// # Errors
+/// Not a hallucination judge id, or MiniLM named but not loadable.
+pub fn similarity(judge_id: &str) -> Result<SuiteSimilarity, SessionError> {
+    match suite::similarity_of(judge_id) {
+        Some("char3") => Ok(SuiteSimilarity::Trigram),
+        Some("minilm") => {
+            let dir = Resources::offline().minilm_dir();
+            let e = aistr_embed::Embedder::load_dir(&dir)
+                .map_err(|e| invalid(format!("cannot load MiniLM from {}: {e}", dir.display())))?;
+            Ok(SuiteSimilarity::Minilm(Arc::new(e)))
+        }
+        _ => Err(invalid(format!(
+            "judge `{judge_id}` of this run is not a hallucination judge"
+        ))),
+    }
 }
 
 /// TruthfulQA multiple choice from the target's log-likelihoods: every choice of every question
@@ -253,20 +371,7 @@ fn core_probe(p: &HalluProbe) -> Probe {
 pub fn build_judge(id: &str, spec: &ScanSpec) -> Result<Arc<dyn Judge>, SessionError> {
     let norm = normalizer()?;
     let (probes, corpus) = generate(spec, &norm)?;
-    let sim = match suite::similarity_of(id) {
-        Some("char3") => SuiteSimilarity::Trigram,
-        Some("minilm") => {
-            let dir = Resources::offline().minilm_dir();
-            let e = aistr_embed::Embedder::load_dir(&dir)
-                .map_err(|e| invalid(format!("cannot load MiniLM from {}: {e}", dir.display())))?;
-            SuiteSimilarity::Minilm(Arc::new(e))
-        }
-        _ => {
-            return Err(invalid(format!(
-                "judge `{id}` of this run is not a hallucination judge"
-            )));
-        }
-    };
+    let sim = similarity(id)?;
     let judge = SuiteJudge::new(probes, corpus.map(Arc::new), Arc::new(norm), sim);
     Ok(Arc::new(HallucinationJudge {
         id: judge.id(),

@@ -72,6 +72,13 @@ fn calibration_for(judge: &str) -> Option<JudgeCalibration> {
 
 /// The report of a run: its journaled attempts under its spec. `warnings` (things the session
 /// noticed, e.g. a fallback) come first among the report's warnings.
+/// The hallucination results measured once per run, as journaled.
+#[derive(Debug, Default)]
+pub(crate) struct RunLevelHallucination {
+    pub(crate) truthfulqa_mc: Option<aistr_report::McSection>,
+    pub(crate) selfcheck: Option<aistr_report::SelfCheckSection>,
+}
+
 pub(crate) fn assemble(
     run: &RunRecord,
     attempts: &[AttemptRecord],
@@ -79,7 +86,7 @@ pub(crate) fn assemble(
     datasets: Vec<DatasetRef>,
     warnings: &[String],
     memorisation: Option<aistr_report::MemorisationSection>,
-    truthfulqa_mc: Option<aistr_report::McSection>,
+    run_level: RunLevelHallucination,
 ) -> Report {
     let mut run_levels: Vec<Level> = attempts.iter().map(|a| a.planned.level).collect();
     run_levels.sort();
@@ -103,7 +110,8 @@ pub(crate) fn assemble(
             Some(memorisation.unwrap_or_else(|| crate::privacy::memorisation_not_measured(&spec.target)));
     }
     if let Some(h) = &mut report.hallucination {
-        h.truthfulqa_mc = truthfulqa_mc;
+        h.truthfulqa_mc = run_level.truthfulqa_mc;
+        h.selfcheck = run_level.selfcheck;
     }
     if !warnings.is_empty() {
         let mut all = warnings.to_vec();

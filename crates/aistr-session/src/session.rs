@@ -164,7 +164,18 @@ impl PlannedScan {
                 seed: spec.seed,
                 system_prompt: spec.generation.system_prompt.clone(),
             };
-            let attempts = plan(&probes, &[Vec::new()], &settings)?;
+            // A run of run-level sets alone (`--dataset selfcheck`, `truthfulqa-mc`) plans no
+            // attempt: everything it measures comes after the (empty) attempts.
+            let attempts = if probes.is_empty()
+                && spec
+                    .datasets
+                    .iter()
+                    .all(|d| aistr_hallucination::suite::is_run_level(&d.id))
+            {
+                Vec::new()
+            } else {
+                plan(&probes, &[Vec::new()], &settings)?
+            };
             return Ok(Self {
                 spec,
                 judge_id,
@@ -510,7 +521,8 @@ impl Session {
             let measured = tokio::select! {
                 result = async {
                     self.measure_memorisation(memorisation_target.as_ref()).await?;
-                    self.measure_truthfulqa_mc(memorisation_target.as_ref()).await
+                    self.measure_truthfulqa_mc(memorisation_target.as_ref()).await?;
+                    self.measure_selfcheck(memorisation_target.as_ref()).await
                 } => Some(result),
                 () = cancel.cancelled() => None,
             };
@@ -567,13 +579,68 @@ impl Session {
     /// selected it, from the target's log-likelihoods (or "not run" and why), journaled as a
     /// run-level result.
     async fn measure_truthfulqa_mc(&self, target: &dyn Target) -> Result<(), SessionError> {
-        let probes = crate::hallucination::run_level_probes(&self.spec)?;
+        let mut probes = crate::hallucination::run_level_probes(&self.spec)?;
+        probes.retain(|p| p.set == "truthfulqa-mc");
         if probes.is_empty() || self.truthfulqa_mc().await?.is_some() {
             return Ok(());
         }
         let section = crate::hallucination::measure_mc(target.log_probs(), &probes).await;
         self.journal
             .record_run_result(&self.run_id, crate::hallucination::MC_RESULT, &to_json(&section))
+            .await
+            .map_err(store)?;
+        Ok(())
+    }
+
+    /// The journaled outcome of the self-consistency measurement, if it was measured.
+    ///
+    /// # Errors
+    /// The journal fails or holds a result this aistr cannot read.
+    pub async fn selfcheck(&self) -> Result<Option<aistr_report::SelfCheckSection>, SessionError> {
+        self.stored_result(crate::hallucination::SELFCHECK_RESULT).await
+    }
+
+    /// After every attempt is recorded: self-consistency, once per run, when the run selected
+    /// `selfcheck`. Each answer (the main one, then the k samples) is journaled as it arrives and
+    /// read back instead of asked again when the run is resumed; a failed answer is not journaled
+    /// (it counts as missing: its probe has a sample fewer or is unscored). The scored section is
+    /// journaled last.
+    async fn measure_selfcheck(&self, target: &dyn Target) -> Result<(), SessionError> {
+        let mut probes = crate::hallucination::run_level_probes(&self.spec)?;
+        probes.retain(|p| p.set == "selfcheck");
+        if probes.is_empty() || self.selfcheck().await?.is_some() {
+            return Ok(());
+        }
+        let mut answers = std::collections::HashMap::new();
+        for req in aistr_hallucination::suite::selfcheck_requests(&probes, self.spec.seed) {
+            let name = req.result_name();
+            let answer = match self
+                .stored_result::<aistr_hallucination::suite::SelfCheckAnswer>(&name)
+                .await?
+            {
+                Some(a) => a,
+                None => {
+                    let a = crate::hallucination::ask_selfcheck(target, &self.spec, &req).await;
+                    if a.error.is_none() {
+                        self.journal
+                            .record_run_result(&self.run_id, &name, &to_json(&a))
+                            .await
+                            .map_err(store)?;
+                    }
+                    a
+                }
+            };
+            answers.insert((req.probe_id.clone(), req.index), answer);
+        }
+        let sim = crate::hallucination::similarity(&self.judge_id)?;
+        let section =
+            crate::hallucination::selfcheck_section(&probes, &answers, &sim, self.spec.generation.max_tokens);
+        self.journal
+            .record_run_result(
+                &self.run_id,
+                crate::hallucination::SELFCHECK_RESULT,
+                &to_json(&section),
+            )
             .await
             .map_err(store)?;
         Ok(())
@@ -642,6 +709,7 @@ impl Session {
         let attempts = self.journal.attempts(&self.run_id).await.map_err(store)?;
         let memorisation = self.memorisation().await?;
         let truthfulqa_mc = self.truthfulqa_mc().await?;
+        let selfcheck = self.selfcheck().await?;
         Ok(crate::report::assemble(
             &run,
             &attempts,
@@ -649,7 +717,10 @@ impl Session {
             self.datasets.clone(),
             &self.warnings,
             memorisation,
-            truthfulqa_mc,
+            crate::report::RunLevelHallucination {
+                truthfulqa_mc,
+                selfcheck,
+            },
         ))
     }
 }
