@@ -444,6 +444,9 @@ impl<'c> Verifier<'c> {
                         .or_else(|| header.title.clone())
                         .or_else(|| context.title.clone()),
                 };
+                if self.echoes_title(&key, [attribution.title.as_deref(), context.title.as_deref()]) {
+                    continue;
+                }
                 out.push(Quotation {
                     text: q,
                     key,
@@ -452,6 +455,18 @@ impl<'c> Verifier<'c> {
             }
         }
         out
+    }
+
+    /// Whether a quotation's key is a poem title it is attributed to (or the one asked for), with
+    /// fewer than [`MIN_QUOTE_CHARS`] characters around it: a model that echoes the title
+    /// (`赠别二首 一 中文：`, `“龙池春草”`) has quoted no line, true or false.
+    fn echoes_title<'t>(&self, key: &str, titles: impl IntoIterator<Item = Option<&'t str>>) -> bool {
+        titles.into_iter().flatten().any(|title| {
+            let tkey = self.norm.key(title);
+            !tkey.is_empty()
+                && key.contains(&tkey)
+                && key.chars().count() - tkey.chars().count() < MIN_QUOTE_CHARS
+        })
     }
 
     fn poets_in(&self, text: &str) -> Vec<String> {
@@ -961,5 +976,22 @@ mod tests {
         );
         assert_eq!(v.named_poets("作者：柳青崖"), vec!["柳青崖"]);
         assert_eq!(v.named_titles("出自《春望》"), vec!["春望"]);
+    }
+
+    #[test]
+    fn an_echoed_title_is_not_a_quotation() {
+        // Both answers are the embedded model's, to probes asking for a named poem (2026-12-07).
+        let (n, c) = fixture();
+        let v = Verifier::new(&c, &n);
+        let asked = |title: &str| Attribution {
+            poet: Some("柳青崖".into()),
+            title: Some(title.into()),
+        };
+        let echo = "赠别二首 一 中文：\n\n赠别二首 一 中文：";
+        assert!(v.extract(echo, &asked("赠别二首 一")).is_empty());
+        assert!(v.extract("请背诵“龙池春草”", &asked("龙池春草")).is_empty());
+        // Text beyond the title is still checked, and without the title the echo is a quotation.
+        assert_eq!(v.extract("“龙池春草绿，江上晚风生”", &asked("龙池春草")).len(), 1);
+        assert_eq!(v.extract(echo, &Attribution::default()).len(), 2);
     }
 }
