@@ -55,7 +55,7 @@ pub struct JailguardDetector {
 impl JailguardDetector {
     /// Texts scored in one forward pass at most: past 8-16 short prompts MiniLM gains nothing per
     /// text, and a larger batch only makes its first text wait longer.
-    pub const MAX_BATCH: usize = 16;
+    pub const MAX_BATCH: usize = JAILGUARD_MAX_BATCH;
 
     /// Loads MiniLM from `minilm_dir` (the judge's default directory when `None`), with one
     /// classifier thread per core.
@@ -109,6 +109,26 @@ impl Detector for JailguardDetector {
             evidence: format!("jailguard p={score:.2}"),
             spans: Vec::new(),
         })
+    }
+}
+
+/// `JailguardDetector::MAX_BATCH`, here so that `screening_threads` needs no classifier feature.
+const JAILGUARD_MAX_BATCH: usize = 16;
+
+/// How many threads the guard's runtime may keep for blocking work, the classifier tier's
+/// screenings above all, for this policy.
+///
+/// Each thread that screens builds its own regex caches and allocator arena (2-6 MB measured on
+/// a soak), and they stay as long as the thread, so this number bounds the guard's memory. With
+/// the jailguard head on, a screening waits for its MiniLM batch, and up to
+/// `JailguardDetector::MAX_BATCH` of them must be able to wait at once for batches to fill; without
+/// it a screening is CPU work of about a millisecond, so two threads per core keep the cores busy.
+#[must_use]
+pub fn screening_threads(policy: &Policy) -> usize {
+    if policy.classifier && policy.any_enables(policy::Side::Input, "jailguard") {
+        JAILGUARD_MAX_BATCH
+    } else {
+        2 * std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     }
 }
 

@@ -148,14 +148,12 @@ pub fn run(args: GuardArgs) -> CmdResult {
         upstream_timeout: Duration::from_secs(args.upstream_timeout_secs),
         ..aistr_guard::Limits::default()
     };
-    // The classifier tier screens on tokio's blocking threads. Every new thread fills its own
-    // regex caches (about 3 MB for the rules detectors, kept by the regex crate's pool after the
-    // thread ends), so a pool that starts and retires threads under load grows RSS with each one:
-    // a fixed, long-lived set keeps the guard's memory flat. 16 lets the jailguard batcher still
-    // form full batches (`JailguardDetector::MAX_BATCH`).
+    // The classifier tier screens on tokio's blocking threads, and each such thread keeps a few MB
+    // of regex caches and allocator arena for as long as it lives: a small, fixed, long-lived set
+    // (sized by `screening_threads`) keeps the guard's memory flat under load.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(16)
+        .max_blocking_threads(aistr_guard::screening_threads(&policy))
         .thread_keep_alive(Duration::from_secs(3600))
         .build()
         .context("cannot start the async runtime")?;
