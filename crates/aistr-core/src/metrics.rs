@@ -11,12 +11,20 @@ pub const Z95: f64 = 1.959_963_984_540_054;
 /// Wilson score interval for `k` successes out of `n` trials. `None` when `n == 0`.
 #[must_use]
 pub fn wilson(k: u64, n: u64, z: f64) -> Option<(f64, f64)> {
+    #[expect(clippy::cast_precision_loss, reason = "sample counts are far below 2^52")]
+    let p = k as f64 / n.max(1) as f64;
+    wilson_at(p, n, z)
+}
+
+/// Wilson score interval around an estimated rate `p` (not necessarily a count over `n`, e.g. a
+/// rate corrected for judge error) at sample size `n`. `None` when `n == 0`.
+#[must_use]
+pub fn wilson_at(p: f64, n: u64, z: f64) -> Option<(f64, f64)> {
     if n == 0 {
         return None;
     }
     #[expect(clippy::cast_precision_loss, reason = "sample counts are far below 2^52")]
-    let (k, n) = (k as f64, n as f64);
-    let p = k / n;
+    let n = n as f64;
     let z2 = z * z;
     let denom = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denom;

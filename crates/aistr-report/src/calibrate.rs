@@ -336,16 +336,10 @@ fn cell(point: Option<Shares>, scored: u64, r: &mut [f64], d: &mut [f64]) -> Cal
 /// resample to five safe verdicts, [0, 0]), which would make the calibrated interval narrower
 /// than the raw one; the sample alone never supports less than Wilson's width.
 fn at_least_wilson([lo, hi]: [f64; 2], rate: f64, n: u64) -> [f64; 2] {
-    if n == 0 {
-        return [lo, hi];
+    match aistr_core::metrics::wilson_at(rate, n, aistr_core::metrics::Z95) {
+        Some((wlo, whi)) => [lo.min(wlo), hi.max(whi)],
+        None => [lo, hi],
     }
-    let z = aistr_core::metrics::Z95;
-    let n = to_f64(n);
-    let z2 = z * z;
-    let denom = 1.0 + z2 / n;
-    let centre = (rate + z2 / (2.0 * n)) / denom;
-    let half = z * ((rate * (1.0 - rate) / n) + z2 / (4.0 * n * n)).sqrt() / denom;
-    [lo.min((centre - half).max(0.0)), hi.max((centre + half).min(1.0))]
 }
 
 const METHOD: &str = "confusion-matrix inversion: P(judge label | human label) measured on the dev set's harmful rows, \
